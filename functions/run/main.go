@@ -1,0 +1,5 @@
+// Command run is the run Lambda. It only wires configuration and adapters; the
+// behaviour lives in the packages it starts.
+package main
+
+func main() {}

@@ -1,0 +1,5 @@
+// Command submit is the submit Lambda. It only wires configuration and adapters; the
+// behaviour lives in the packages it starts.
+package main
+
+func main() {}
