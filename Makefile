@@ -28,3 +28,10 @@ build:
 	  mkdir -p build/$$fn && \
 	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o build/$$fn/bootstrap ./functions/$$fn || exit 1; \
 	done
+
+# Each area adds its own targets in <folder>/*.mk (bench figures append to BENCH_TARGETS).
+BENCH_TARGETS :=
+include $(wildcard */*.mk)
+
+bench: tools $(BENCH_TARGETS)
+.PHONY: bench
