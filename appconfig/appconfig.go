@@ -1,0 +1,233 @@
+// Package appconfig loads what every Lambda of the service needs at cold start:
+// resource names from the environment (the names of package resources), the AWS
+// SDK configuration, the signing secrets, link lifetimes, and the process logger.
+//
+// It exists so that submit, status and run read their settings the same way on
+// AWS and in the local stack: on AWS the secrets come from Secrets Manager (read
+// once per cold start, never logged), locally from SIGNING_SECRET and
+// WEBHOOK_SECRET; endpoints of the emulators are picked up by the SDK itself
+// from AWS_ENDPOINT_URL_<SERVICE>.
+package appconfig
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/evovoice/billing/resources"
+)
+
+// minSecretBytes is the shortest signing secret accepted: HMAC-SHA256 keys
+// shorter than the hash output weaken the download tokens and cursors.
+const minSecretBytes = 32
+
+// Config is the loaded configuration of one function.
+type Config struct {
+	Stage               string
+	ReportsTable        string
+	BillingTable        string
+	JobsQueueURL        string
+	ReportsBucket       string
+	SenderAddress       string
+	SESConfigurationSet string
+	PublicAPIURL        string // base of emailed download links, without trailing slash
+
+	SigningKey []byte // download tokens and list cursors
+	WebhookKey []byte // X-Report-Signature of webhooks
+
+	LinkTTL               time.Duration // presigned S3 URL lifetime
+	TokenTTL              time.Duration // emailed link token lifetime
+	AllowInsecureWebhooks bool          // local stack only: http:// webhook targets
+	// S3UsePathStyle addresses the bucket as host/bucket: set when
+	// AWS_ENDPOINT_URL_S3 points at an emulator, whose host names have no
+	// per-bucket subdomains.
+	S3UsePathStyle bool
+
+	AWS aws.Config
+}
+
+// Names returns the resource names of the config's stage with the physical names
+// read from the environment, for code that wants a resources.Names.
+func (c Config) Names() resources.Names {
+	n := resources.For(c.Stage)
+	n.ReportsTable, n.BillingTable, n.ReportsBucket = c.ReportsTable, c.BillingTable, c.ReportsBucket
+	return n
+}
+
+// SecretGetter is the one Secrets Manager call Load uses.
+type SecretGetter interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// Options change how Load works; tests use them to avoid the process environment
+// and real AWS.
+type Options struct {
+	// Getenv reads a variable; default os.Getenv.
+	Getenv func(string) string
+	// Secrets reads secrets by ARN; default a Secrets Manager client of the
+	// loaded AWS config. Only used when a *_SECRET_ARN variable is set.
+	Secrets SecretGetter
+	// LogOutput receives the process logs; default os.Stderr.
+	LogOutput io.Writer
+	// AWSOptions are passed to config.LoadDefaultConfig.
+	AWSOptions []func(*config.LoadOptions) error
+}
+
+// Load reads the configuration and installs the process logger (slog.SetDefault).
+// Required: REPORTS_TABLE (every function reads reports). Other names are
+// checked by the function that needs them with Require.
+func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
+	o := Options{Getenv: os.Getenv, LogOutput: os.Stderr}
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	env := func(k string) string { return strings.TrimSpace(o.Getenv(k)) }
+
+	slog.SetDefault(slog.New(newLogHandler(o.LogOutput, env(resources.EnvLogFormat), env("AWS_LAMBDA_FUNCTION_NAME") != "")))
+
+	c := Config{
+		Stage:               env("STAGE"),
+		ReportsTable:        env(resources.EnvReportsTable),
+		BillingTable:        env(resources.EnvBillingTable),
+		JobsQueueURL:        env(resources.EnvJobsQueueURL),
+		ReportsBucket:       env(resources.EnvReportsBucket),
+		SenderAddress:       env(resources.EnvSenderAddress),
+		SESConfigurationSet: env(resources.EnvSESConfigurationSet),
+		PublicAPIURL:        strings.TrimRight(env(resources.EnvPublicAPIURL), "/"),
+		S3UsePathStyle:      env("AWS_ENDPOINT_URL_S3") != "",
+	}
+	var errs []error
+	var err error
+	if c.LinkTTL, err = duration(env(resources.EnvLinkTTL), resources.DefaultLinkTTL); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", resources.EnvLinkTTL, err))
+	}
+	if c.TokenTTL, err = duration(env(resources.EnvTokenTTL), resources.DefaultTokenTTL); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", resources.EnvTokenTTL, err))
+	}
+	if v := env(resources.EnvAllowInsecureHooks); v != "" {
+		if c.AllowInsecureWebhooks, err = strconv.ParseBool(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a boolean", resources.EnvAllowInsecureHooks, v))
+		}
+	}
+	if c.ReportsTable == "" {
+		errs = append(errs, fmt.Errorf("%s is not set", resources.EnvReportsTable))
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("loading configuration: %w", errors.Join(errs...))
+	}
+
+	if c.AWS, err = config.LoadDefaultConfig(ctx, o.AWSOptions...); err != nil {
+		return Config{}, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	secrets := o.Secrets
+	if secrets == nil {
+		secrets = secretsmanager.NewFromConfig(c.AWS)
+	}
+	if c.SigningKey, err = secret(ctx, secrets, env(resources.EnvSigningSecretARN), o.Getenv(resources.EnvSigningSecret)); err != nil {
+		return Config{}, fmt.Errorf("loading the signing secret: %w", err)
+	}
+	if c.WebhookKey, err = secret(ctx, secrets, env(resources.EnvWebhookSecretARN), o.Getenv(resources.EnvWebhookSecret)); err != nil {
+		return Config{}, fmt.Errorf("loading the webhook secret: %w", err)
+	}
+	return c, nil
+}
+
+// Require returns an error naming every one of the given settings that is empty,
+// so a function fails at cold start, not on its first request.
+func (c Config) Require(names ...string) error {
+	values := map[string]string{
+		resources.EnvReportsTable:        c.ReportsTable,
+		resources.EnvBillingTable:        c.BillingTable,
+		resources.EnvJobsQueueURL:        c.JobsQueueURL,
+		resources.EnvReportsBucket:       c.ReportsBucket,
+		resources.EnvSenderAddress:       c.SenderAddress,
+		resources.EnvSESConfigurationSet: c.SESConfigurationSet,
+		resources.EnvPublicAPIURL:        c.PublicAPIURL,
+	}
+	var missing []string
+	for _, n := range names {
+		switch n {
+		case resources.EnvSigningSecret, resources.EnvSigningSecretARN:
+			if len(c.SigningKey) == 0 {
+				missing = append(missing, resources.EnvSigningSecretARN+" (or "+resources.EnvSigningSecret+")")
+			}
+		case resources.EnvWebhookSecret, resources.EnvWebhookSecretARN:
+			if len(c.WebhookKey) == 0 {
+				missing = append(missing, resources.EnvWebhookSecretARN+" (or "+resources.EnvWebhookSecret+")")
+			}
+		default:
+			if v, known := values[n]; !known || v == "" {
+				missing = append(missing, n)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("configuration incomplete: %s not set", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func duration(s string, def time.Duration) (time.Duration, error) {
+	if s == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 15m or 168h", s)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%q must be positive", s)
+	}
+	return d, nil
+}
+
+// secret reads the secret at arn, or uses local when no ARN is set. A missing
+// secret is not an error here (Require decides who needs it); a short one is.
+func secret(ctx context.Context, sm SecretGetter, arn, local string) ([]byte, error) {
+	var v string
+	switch {
+	case arn != "":
+		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+		if err != nil {
+			// The ARN is not secret; the value never appears in errors or logs.
+			return nil, fmt.Errorf("getting secret %s: %w", arn, err)
+		}
+		switch {
+		case out.SecretString != nil:
+			v = *out.SecretString
+		case len(out.SecretBinary) > 0:
+			v = string(out.SecretBinary)
+		}
+		if v == "" {
+			return nil, fmt.Errorf("secret %s is empty", arn)
+		}
+	case local != "":
+		v = local
+	default:
+		return nil, nil
+	}
+	if len(v) < minSecretBytes {
+		return nil, fmt.Errorf("the secret is %d bytes; at least %d are needed", len(v), minSecretBytes)
+	}
+	return []byte(v), nil
+}
+
+// newLogHandler logs JSON on Lambda (CloudWatch Logs Insights parses it) and
+// text elsewhere unless LOG_FORMAT says otherwise.
+func newLogHandler(w io.Writer, format string, onLambda bool) slog.Handler {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if format == "json" || format == "" && onLambda {
+		return slog.NewJSONHandler(w, opts)
+	}
+	return slog.NewTextHandler(w, opts)
+}

@@ -1,0 +1,147 @@
+package appconfig
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/evovoice/billing/resources"
+)
+
+type fakeSecrets struct {
+	get func(ctx context.Context, in *secretsmanager.GetSecretValueInput) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+func (f fakeSecrets) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	return f.get(ctx, in)
+}
+
+const longSecret = "0123456789abcdef0123456789abcdef-local"
+
+func load(t *testing.T, env map[string]string, secrets SecretGetter) (Config, string, error) {
+	t.Helper()
+	var logs bytes.Buffer
+	c, err := Load(context.Background(), func(o *Options) {
+		o.Getenv = func(k string) string { return env[k] }
+		o.LogOutput = &logs
+		o.Secrets = secrets
+		o.AWSOptions = []func(*config.LoadOptions) error{
+			config.WithRegion("us-east-1"),
+			config.WithCredentialsProvider(aws.AnonymousCredentials{}),
+		}
+	})
+	return c, logs.String(), err
+}
+
+func TestLoadLocal(t *testing.T) {
+	c, _, err := load(t, map[string]string{
+		"STAGE":                         "local",
+		resources.EnvReportsTable:       "r",
+		resources.EnvBillingTable:       "b",
+		resources.EnvJobsQueueURL:       "http://q",
+		resources.EnvReportsBucket:      "files",
+		resources.EnvPublicAPIURL:       "http://127.0.0.1:8080/",
+		resources.EnvSigningSecret:      longSecret,
+		resources.EnvWebhookSecret:      longSecret + "-hook",
+		resources.EnvLinkTTL:            "5m",
+		resources.EnvAllowInsecureHooks: "true",
+	}, fakeSecrets{get: func(context.Context, *secretsmanager.GetSecretValueInput) (*secretsmanager.GetSecretValueOutput, error) {
+		t.Fatal("Secrets Manager must not be called without an ARN")
+		return nil, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LinkTTL != 5*time.Minute || c.TokenTTL != resources.DefaultTokenTTL {
+		t.Errorf("TTLs = %v, %v", c.LinkTTL, c.TokenTTL)
+	}
+	if string(c.SigningKey) != longSecret || string(c.WebhookKey) != longSecret+"-hook" {
+		t.Errorf("keys not read from the local variables")
+	}
+	if !c.AllowInsecureWebhooks || c.PublicAPIURL != "http://127.0.0.1:8080" || c.JobsQueueURL != "http://q" {
+		t.Errorf("config = %+v", c)
+	}
+	if n := c.Names(); n.ReportsTable != "r" || n.JobsQueue != "billing-reports-local-jobs" {
+		t.Errorf("Names() = %+v", n)
+	}
+	if err := c.Require(resources.EnvReportsTable, resources.EnvJobsQueueURL, resources.EnvSigningSecretARN); err != nil {
+		t.Error(err)
+	}
+	if err := c.Require(resources.EnvSenderAddress); err == nil || !strings.Contains(err.Error(), resources.EnvSenderAddress) {
+		t.Errorf("Require(missing) = %v", err)
+	}
+}
+
+func TestLoadSecretsManagerOnceAndNeverLogged(t *testing.T) {
+	calls := map[string]int{}
+	_, logs, err := load(t, map[string]string{
+		resources.EnvReportsTable:     "r",
+		resources.EnvSigningSecretARN: "arn:signing",
+		resources.EnvWebhookSecretARN: "arn:webhook",
+		resources.EnvSigningSecret:    "ignored-when-an-arn-is-set-ignored-when",
+	}, fakeSecrets{get: func(_ context.Context, in *secretsmanager.GetSecretValueInput) (*secretsmanager.GetSecretValueOutput, error) {
+		calls[*in.SecretId]++
+		return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(longSecret + *in.SecretId)}, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls["arn:signing"] != 1 || calls["arn:webhook"] != 1 {
+		t.Errorf("calls = %v", calls)
+	}
+	if strings.Contains(logs, longSecret) {
+		t.Error("a secret was logged")
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	boom := errors.New("boom")
+	failing := fakeSecrets{get: func(context.Context, *secretsmanager.GetSecretValueInput) (*secretsmanager.GetSecretValueOutput, error) {
+		return nil, boom
+	}}
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"no table":        {map[string]string{}, resources.EnvReportsTable},
+		"bad ttl":         {map[string]string{resources.EnvReportsTable: "r", resources.EnvLinkTTL: "fifteen"}, resources.EnvLinkTTL},
+		"negative ttl":    {map[string]string{resources.EnvReportsTable: "r", resources.EnvTokenTTL: "-1h"}, resources.EnvTokenTTL},
+		"bad bool":        {map[string]string{resources.EnvReportsTable: "r", resources.EnvAllowInsecureHooks: "yes please"}, resources.EnvAllowInsecureHooks},
+		"short secret":    {map[string]string{resources.EnvReportsTable: "r", resources.EnvSigningSecret: "short"}, "at least 32"},
+		"secrets manager": {map[string]string{resources.EnvReportsTable: "r", resources.EnvSigningSecretARN: "arn:x"}, "boom"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := load(t, tc.env, failing)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+			if v := tc.env[resources.EnvSigningSecret]; v != "" && strings.Contains(err.Error(), v) {
+				t.Error("the secret's value appears in the error")
+			}
+		})
+	}
+}
+
+func TestLogFormat(t *testing.T) {
+	_, _, err := load(t, map[string]string{resources.EnvReportsTable: "r", resources.EnvLogFormat: "json"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	newLogHandler(&buf, "", true).Handle(context.Background(), slogRecord("hello"))
+	if !strings.HasPrefix(buf.String(), "{") {
+		t.Errorf("on Lambda the default must be JSON, got %q", buf.String())
+	}
+	buf.Reset()
+	newLogHandler(&buf, "", false).Handle(context.Background(), slogRecord("hello"))
+	if strings.HasPrefix(buf.String(), "{") {
+		t.Errorf("off Lambda the default must be text, got %q", buf.String())
+	}
+}

@@ -1,0 +1,312 @@
+// Package eventsource is the local stand-in for Lambda's SQS event source
+// mapping: it long-polls a queue, gathers messages into batches by size and
+// window, invokes the worker's handler with an events.SQSEvent built the way
+// Lambda builds it, deletes the messages that succeeded and leaves the failed
+// ones (ReportBatchItemFailures) to come back after their visibility timeout.
+// Redrive to the dead-letter queue is the queue's own business, as on AWS.
+//
+// It also runs the periodic sweep that EventBridge Scheduler triggers on AWS.
+package eventsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/evovoice/billing/resources"
+)
+
+// SQSAPI is the part of the SQS client the event source uses.
+type SQSAPI interface {
+	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
+}
+
+// Handler is an SQS-triggered Lambda handler reporting partial batch failures.
+type Handler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
+
+// Config is what a Source needs.
+type Config struct {
+	Client   SQSAPI
+	QueueURL string
+	QueueARN string // eventSourceARN of the messages; derived from QueueURL when empty
+	Region   string
+	Handler  Handler
+	Log      *slog.Logger
+
+	BatchSize   int           // default resources.WorkerBatchSize; at most 10 per receive
+	BatchWindow time.Duration // default resources.WorkerBatchWindow
+	// WaitTime is the long-poll wait of an empty queue (at most 20 s).
+	WaitTime time.Duration
+	// VisibilityTimeout overrides the queue's for received messages; 0 keeps
+	// the queue's, as the event source mapping does. Tests shorten it.
+	VisibilityTimeout time.Duration
+	// ErrorBackoff is the pause after SQS itself failed, so that a stopped
+	// emulator is not hammered.
+	ErrorBackoff time.Duration
+}
+
+// Source polls one queue for one handler.
+type Source struct {
+	cfg Config
+}
+
+// New returns a Source for cfg, with defaults filled in.
+func New(cfg Config) (*Source, error) {
+	if cfg.Client == nil || cfg.QueueURL == "" || cfg.Handler == nil {
+		return nil, errors.New("event source needs a client, a queue URL and a handler")
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = resources.WorkerBatchSize
+	}
+	if cfg.BatchWindow <= 0 {
+		cfg.BatchWindow = resources.WorkerBatchWindow
+	}
+	if cfg.WaitTime <= 0 || cfg.WaitTime > 20*time.Second {
+		cfg.WaitTime = 20 * time.Second
+	}
+	if cfg.ErrorBackoff <= 0 {
+		cfg.ErrorBackoff = time.Second
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.QueueARN == "" {
+		cfg.QueueARN = QueueARN(cfg.QueueURL, cfg.Region)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Source{cfg: cfg}, nil
+}
+
+// QueueARN derives a queue's ARN from its URL (https://host/<account>/<name>).
+func QueueARN(queueURL, region string) string {
+	parts := strings.Split(strings.TrimRight(queueURL, "/"), "/")
+	account, name := "000000000000", parts[len(parts)-1]
+	if len(parts) >= 2 && parts[len(parts)-2] != "" && !strings.Contains(parts[len(parts)-2], ":") {
+		account = parts[len(parts)-2]
+	}
+	return fmt.Sprintf("arn:aws:sqs:%s:%s:%s", region, account, name)
+}
+
+// Run polls until ctx ends. A batch being handled when ctx ends is finished
+// with a context that is not cancelled, so a report is never abandoned
+// half-way by Ctrl-C any more than by a Lambda deployment; its messages are
+// then settled as usual.
+func (s *Source) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		msgs, err := s.collect(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			s.cfg.Log.Warn("receiving from the jobs queue failed; retrying", "err", err)
+			sleep(ctx, s.cfg.ErrorBackoff)
+			continue
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		s.Dispatch(context.WithoutCancel(ctx), msgs)
+	}
+	return nil
+}
+
+// collect gathers one batch: it waits (long poll) for the first message, then
+// keeps receiving until the batch is full or the window since the first
+// message has passed.
+func (s *Source) collect(ctx context.Context) ([]types.Message, error) {
+	var batch []types.Message
+	var deadline time.Time
+	for len(batch) < s.cfg.BatchSize {
+		wait := s.cfg.WaitTime
+		if len(batch) > 0 {
+			left := time.Until(deadline)
+			if left <= 0 {
+				break
+			}
+			wait = left
+		}
+		// ReceiveMessage's wait is in whole seconds; a sub-second remainder of
+		// the window becomes a short poll.
+		waitSeconds := int32(wait / time.Second)
+		in := &sqs.ReceiveMessageInput{
+			QueueUrl:                    aws.String(s.cfg.QueueURL),
+			MaxNumberOfMessages:         int32(min(10, s.cfg.BatchSize-len(batch))),
+			WaitTimeSeconds:             waitSeconds,
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+			MessageAttributeNames:       []string{"All"},
+		}
+		if s.cfg.VisibilityTimeout > 0 {
+			in.VisibilityTimeout = int32(s.cfg.VisibilityTimeout / time.Second)
+		}
+		out, err := s.cfg.Client.ReceiveMessage(ctx, in)
+		if err != nil {
+			if len(batch) > 0 {
+				// Already-received messages are invisible now; hand them over
+				// rather than let them wait out their visibility timeout.
+				s.cfg.Log.Warn("receiving more messages failed; running the partial batch", "err", err)
+				return batch, nil
+			}
+			return nil, fmt.Errorf("receiving messages: %w", err)
+		}
+		if len(batch) == 0 && len(out.Messages) > 0 {
+			deadline = time.Now().Add(s.cfg.BatchWindow)
+		}
+		batch = append(batch, out.Messages...)
+		if len(batch) > 0 && waitSeconds == 0 && len(out.Messages) == 0 {
+			// A short poll found nothing; pause briefly instead of spinning
+			// until the window closes.
+			sleep(ctx, min(100*time.Millisecond, time.Until(deadline)))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return batch, nil
+}
+
+// Dispatch invokes the handler with msgs and settles them: successful
+// messages are deleted, failed ones are left for redelivery.
+func (s *Source) Dispatch(ctx context.Context, msgs []types.Message) {
+	ev := s.Event(msgs)
+	resp, err := s.invoke(ctx, ev)
+	failed := map[string]bool{}
+	switch {
+	case err != nil:
+		s.cfg.Log.Error("worker failed the whole batch; messages return after their visibility timeout", "messages", len(msgs), "err", err)
+		for _, m := range ev.Records {
+			failed[m.MessageId] = true
+		}
+	default:
+		known := map[string]bool{}
+		for _, m := range ev.Records {
+			known[m.MessageId] = true
+		}
+		for _, f := range resp.BatchItemFailures {
+			if !known[f.ItemIdentifier] {
+				// Lambda treats an unknown or empty identifier as a failure of
+				// the whole batch.
+				s.cfg.Log.Error("worker reported an unknown message id; failing the whole batch", "itemIdentifier", f.ItemIdentifier)
+				for id := range known {
+					failed[id] = true
+				}
+				break
+			}
+			failed[f.ItemIdentifier] = true
+		}
+	}
+	var done []types.DeleteMessageBatchRequestEntry
+	for i, m := range msgs {
+		if failed[aws.ToString(m.MessageId)] {
+			continue
+		}
+		done = append(done, types.DeleteMessageBatchRequestEntry{
+			Id:            aws.String(fmt.Sprint(i)),
+			ReceiptHandle: m.ReceiptHandle,
+		})
+	}
+	if len(failed) > 0 && err == nil {
+		s.cfg.Log.Info("worker reported failed messages; they return after their visibility timeout", "failed", len(failed), "batch", len(msgs))
+	}
+	if len(done) == 0 {
+		return
+	}
+	out, derr := s.cfg.Client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(s.cfg.QueueURL), Entries: done})
+	if derr != nil {
+		s.cfg.Log.Error("deleting handled messages failed; they will be delivered again", "err", derr)
+		return
+	}
+	for _, f := range out.Failed {
+		s.cfg.Log.Error("deleting a handled message failed; it will be delivered again", "id", aws.ToString(f.Id), "code", aws.ToString(f.Code), "message", aws.ToString(f.Message))
+	}
+}
+
+// invoke calls the handler, turning a panic into a failed batch as the Lambda
+// runtime does.
+func (s *Source) invoke(ctx context.Context, ev events.SQSEvent) (resp events.SQSEventResponse, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panicked: %v", p)
+		}
+	}()
+	return s.cfg.Handler(ctx, ev)
+}
+
+// Event builds the events.SQSEvent Lambda would deliver for msgs.
+func (s *Source) Event(msgs []types.Message) events.SQSEvent {
+	ev := events.SQSEvent{Records: make([]events.SQSMessage, 0, len(msgs))}
+	for _, m := range msgs {
+		attrs := make(map[string]string, len(m.Attributes))
+		for k, v := range m.Attributes {
+			attrs[k] = v
+		}
+		var msgAttrs map[string]events.SQSMessageAttribute
+		if len(m.MessageAttributes) > 0 {
+			msgAttrs = make(map[string]events.SQSMessageAttribute, len(m.MessageAttributes))
+			for k, v := range m.MessageAttributes {
+				msgAttrs[k] = events.SQSMessageAttribute{
+					StringValue:      v.StringValue,
+					BinaryValue:      v.BinaryValue,
+					StringListValues: v.StringListValues,
+					BinaryListValues: v.BinaryListValues,
+					DataType:         aws.ToString(v.DataType),
+				}
+			}
+		}
+		ev.Records = append(ev.Records, events.SQSMessage{
+			MessageId:              aws.ToString(m.MessageId),
+			ReceiptHandle:          aws.ToString(m.ReceiptHandle),
+			Body:                   aws.ToString(m.Body),
+			Md5OfBody:              aws.ToString(m.MD5OfBody),
+			Md5OfMessageAttributes: aws.ToString(m.MD5OfMessageAttributes),
+			Attributes:             attrs,
+			MessageAttributes:      msgAttrs,
+			EventSourceARN:         s.cfg.QueueARN,
+			EventSource:            "aws:sqs",
+			AWSRegion:              s.cfg.Region,
+		})
+	}
+	return ev
+}
+
+// Every calls fn every interval until ctx ends, as a scheduler would; a
+// failure is logged and the next tick tries again.
+func Every(ctx context.Context, interval time.Duration, log *slog.Logger, name string, fn func(context.Context) error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				log.Error(name+" failed; trying again at the next tick", "err", err)
+			}
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

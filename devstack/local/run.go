@@ -1,0 +1,308 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/evovoice/billing/devstack/devauth"
+	"github.com/evovoice/billing/devstack/emulators"
+	"github.com/evovoice/billing/devstack/eventsource"
+	"github.com/evovoice/billing/devstack/gateway"
+	"github.com/evovoice/billing/resources"
+)
+
+// Default ports of the local stack on 127.0.0.1. The emulators' ports are
+// fixed (not random) so that the AWS CLI and other tools can be pointed at
+// them with a documented --endpoint-url.
+const (
+	DefaultAPIPort      = 8080
+	DefaultDynamoDBPort = 8000
+	DefaultSQSPort      = 9324
+	DefaultS3Port       = 9000
+	DefaultSESPort      = 8005
+)
+
+// DefaultSweepInterval is how often the local stack runs the worker's sweep:
+// much shorter than on AWS (resources.SweepInterval) so that recovery can be
+// watched while developing.
+const DefaultSweepInterval = 30 * time.Second
+
+// Demo data loaded on first start (reportctl seed's defaults).
+const (
+	DemoAccountID = "acct-001"
+	demoFile      = "demo-data.jsonl"
+	demoMarker    = "demo-data.loaded"
+)
+
+// Options configure Run.
+type Options struct {
+	DataDir       string // default <repo>/.local
+	ToolsDir      string // default <repo>/_tools
+	APIPort       int    // 0 picks a free port
+	Ports         emulators.Ports
+	Fresh         bool // wipe the DynamoDB data before starting
+	SweepInterval time.Duration
+	DemoEvents    int64        // usage events of the demo data; default DemoSeed.Events
+	Out           io.Writer    // where the ready banner goes (stdout)
+	Log           *slog.Logger // the stack's own log (stderr)
+	// Ready, if set, is called with the running stack once it serves.
+	Ready func(Running)
+}
+
+// Run starts the local stack and serves until ctx ends, then stops everything
+// it started: the gateway, the event source, the sweep and the emulators.
+func Run(ctx context.Context, o Options) (err error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = DefaultSweepInterval
+	}
+	if o.DataDir == "" || o.ToolsDir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return fmt.Errorf("finding the repository: %w", err)
+		}
+		root, err := FindRoot(wd)
+		if err != nil {
+			return err
+		}
+		if o.DataDir == "" {
+			o.DataDir = filepath.Join(root, DataDirName)
+		}
+		if o.ToolsDir == "" {
+			o.ToolsDir = filepath.Join(root, "_tools")
+		}
+	}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating the data folder: %w", err)
+	}
+	if r, err := ReadRunning(o.DataDir); err == nil {
+		return fmt.Errorf("a local stack (pid %d) already runs on this data folder at %s; stop it first", r.PID, r.APIURL)
+	}
+	dynamoDir := filepath.Join(o.DataDir, "dynamodb")
+	if o.Fresh {
+		o.Log.Info("--fresh: deleting the local DynamoDB data", "dir", dynamoDir)
+		if err := os.RemoveAll(dynamoDir); err != nil {
+			return fmt.Errorf("deleting the local DynamoDB data: %w", err)
+		}
+	}
+
+	// Take the API port first: failing on a busy port should not cost an
+	// emulator start.
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.APIPort)))
+	if err != nil {
+		return fmt.Errorf("listening on 127.0.0.1:%d (choose another with --port): %w", o.APIPort, err)
+	}
+	defer ln.Close()
+	apiURL := "http://" + ln.Addr().String()
+
+	emuLog, err := os.OpenFile(filepath.Join(o.DataDir, "emulators.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("opening the emulators' log: %w", err)
+	}
+	defer emuLog.Close()
+	o.Log.Info("starting the emulators (first start installs the npm packages)", "log", emuLog.Name())
+	st, err := emulators.Start(ctx, emulators.Options{DataDir: dynamoDir, Ports: o.Ports, Stage: "local", Log: emuLog, ToolsDir: o.ToolsDir})
+	if err != nil {
+		return fmt.Errorf("starting the emulators (their output is in %s): %w", emuLog.Name(), err)
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("stopping the emulators: %w", cerr)
+		}
+	}()
+
+	env, err := functionEnv(st, o.DataDir, apiURL)
+	if err != nil {
+		return err
+	}
+	// The functions read their configuration (and the SDK its endpoints) from
+	// the environment, as on Lambda; this process is the stack's only user.
+	for k, v := range env {
+		os.Setenv(k, v)
+	}
+	fns, err := buildFunctions(ctx, o.Log)
+	if err != nil {
+		return err
+	}
+	if fns.billing != nil {
+		demo := DemoSeed
+		if o.DemoEvents > 0 {
+			demo.Events = o.DemoEvents
+		}
+		if err := seedOnce(ctx, fns.billing, demo, o.DataDir, o.Log); err != nil {
+			return err
+		}
+	}
+
+	key, err := devauth.LoadOrCreateKey(o.DataDir)
+	if err != nil {
+		return err
+	}
+	gw := gateway.New(gateway.Config{
+		Functions:  map[gateway.Target]gateway.Function{gateway.Submit: fns.submit, gateway.Status: fns.status},
+		Authorizer: devauth.NewValidator(key.Public(), devauth.Issuer, devauth.Audience),
+		Log:        o.Log,
+	})
+	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	serveErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			serveErr <- err
+		}
+	}()
+	if fns.handleSQS != nil {
+		src, err := eventsource.New(eventsource.Config{
+			Client: sqs.NewFromConfig(st.AWS), QueueURL: st.JobsQueueURL, Region: emulators.Region,
+			Handler: fns.handleSQS, Log: o.Log.With("component", "sqs-event-source"),
+		})
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); src.Run(runCtx) }()
+	} else {
+		o.Log.Warn("the worker is not available yet: jobs stay on the queue")
+	}
+	if fns.sweep != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			eventsource.Every(runCtx, o.SweepInterval, o.Log, "sweep", fns.sweep)
+		}()
+	}
+
+	running := Running{PID: os.Getpid(), APIURL: apiURL, MailURL: st.SESURL, Env: publicEnv(env)}
+	if err := writeRunning(o.DataDir, running); err != nil {
+		return err
+	}
+	defer os.Remove(filepath.Join(o.DataDir, StackFile))
+	token, err := key.Mint(devauth.Claims{Subject: "dev-manager", Roles: []string{"Manager"}, AccountIDs: []string{DemoAccountID}, TTL: 12 * time.Hour}, time.Now())
+	if err != nil {
+		return err
+	}
+	printBanner(o.Out, running, st, token, fns)
+	if o.Ready != nil {
+		o.Ready(running)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		err = fmt.Errorf("serving the local API: %w", err)
+	}
+	o.Log.Info("stopping the local stack")
+	stop()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdownCtx)
+	wg.Wait()
+	return err
+}
+
+// functionEnv is the functions' environment: the emulators' endpoints and
+// dummy credentials, resource names, and local-only settings and secrets.
+func functionEnv(st *emulators.Stack, dataDir, apiURL string) (map[string]string, error) {
+	env := st.Env()
+	signing, err := localSecret(dataDir, "signing-secret")
+	if err != nil {
+		return nil, err
+	}
+	webhook, err := localSecret(dataDir, "webhook-secret")
+	if err != nil {
+		return nil, err
+	}
+	env["STAGE"] = "local"
+	env[resources.EnvPublicAPIURL] = apiURL
+	env[resources.EnvAllowInsecureHooks] = "true"
+	env[resources.EnvSigningSecret] = signing
+	env[resources.EnvWebhookSecret] = webhook
+	env[resources.EnvSenderAddress] = "reports@billing.local.invalid"
+	env[resources.EnvLogFormat] = "text"
+	env["AWS_LAMBDA_FUNCTION_NAME"] = "" // not on Lambda: text logs, no Lambda-only behaviour
+	return env, nil
+}
+
+// publicEnv drops the secrets from env before it is written to the stack file.
+func publicEnv(env map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range env {
+		if k != resources.EnvSigningSecret && k != resources.EnvWebhookSecret && k != "AWS_LAMBDA_FUNCTION_NAME" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// localSecret returns the secret stored in dataDir/name, creating 32 random
+// bytes (hex) with mode 0600 on first use, so that download links and cursors
+// survive a restart of the stack.
+func localSecret(dataDir, name string) (string, error) {
+	path := filepath.Join(dataDir, name)
+	if data, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(data))) >= 64 {
+		return strings.TrimSpace(string(data)), nil
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("reading the local %s: %w", name, err)
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generating the local %s: %w", name, err)
+	}
+	secret := hex.EncodeToString(b[:])
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing the local %s: %w", name, err)
+	}
+	return secret, nil
+}
+
+func printBanner(w io.Writer, r Running, st *emulators.Stack, token string, fns functions) {
+	fmt.Fprintf(w, `
+The local billing-reports stack is up.
+
+  API:         %s   (try %s/openapi.json)
+  Sent mail:   %s
+  DynamoDB:    %s   SQS: %s   S3: %s   SES v2: %s
+
+A Manager token for the demo account %s (12 h):
+
+  export TOKEN=%s
+
+Submit a report:
+
+  curl -sS -X POST %s/reports/billing \
+    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d '{"accountId":"%s","startDate":"2026-10-01","endDate":"2026-10-31","emailAddressToNotify":"you@example.com"}'
+
+Then GET %s/reports/<id> with the same header. More tokens: go run ./cmd/reportctl token --help
+`, r.APIURL, r.APIURL, r.MailURL, st.DynamoDBURL, st.SQSURL, st.S3URL, st.SESURL, DemoAccountID, token, r.APIURL, DemoAccountID, r.APIURL)
+	for _, missing := range fns.missing {
+		fmt.Fprintf(w, "\nNot available yet: %s\n", missing)
+	}
+	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
+}

@@ -1,0 +1,343 @@
+package dynamodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	billing "github.com/evovoice/billing"
+)
+
+func TestAccountsAndCustomersRoundTripExactly(t *testing.T) {
+	s, ctx, acct := billingStore(), context.Background(), uniq("acct")
+	account := billing.Account{ID: acct, Name: "Acme <Dental>", TimeZoneID: "America/New_York", BillingSettings: billing.BillingSettings{
+		billing.ItemBase:              {BaseCost: "49.00"},
+		billing.ItemInboundVoiceCalls: {RawUnitMultiplier: "0.0166666666666666666666666666666667", UnitCost: "0.0100", Allowance: "100"},
+	}}
+	if err := s.PutAccounts(ctx, []billing.Account{account}); err != nil {
+		t.Fatalf("PutAccounts: %v", err)
+	}
+	got, err := s.GetAccount(ctx, acct)
+	if err != nil {
+		t.Fatalf("GetAccount: %v", err)
+	}
+	if !reflect.DeepEqual(*got, account) {
+		t.Fatalf("GetAccount = %+v, want %+v (prices must keep their exact text)", *got, account)
+	}
+	_, err = s.GetAccount(ctx, uniq("missing"))
+	wantCode(t, err, billing.ENOTFOUND)
+
+	var customers []billing.Customer
+	for i := range 60 { // more than one BatchWriteItem
+		c := billing.Customer{ID: fmt.Sprintf("c-%03d", i), AccountID: acct, Name: fmt.Sprintf("Customer %d", i)}
+		if i > 0 {
+			c.ParentCustomerID = "c-000"
+		}
+		if i == 5 {
+			c.OverrideBillingSettings = true
+			c.BillingSettings = billing.BillingSettings{billing.ItemOutboundSmsMessages: {UnitCost: "0.0075"}}
+		}
+		customers = append(customers, c)
+	}
+	if err := s.PutCustomers(ctx, customers); err != nil {
+		t.Fatalf("PutCustomers: %v", err)
+	}
+	// Re-importing is idempotent.
+	if err := s.PutCustomers(ctx, customers); err != nil {
+		t.Fatalf("PutCustomers again: %v", err)
+	}
+	gotCustomers, err := s.ListCustomers(ctx, acct)
+	if err != nil {
+		t.Fatalf("ListCustomers: %v", err)
+	}
+	if !reflect.DeepEqual(gotCustomers, customers) {
+		t.Fatalf("ListCustomers returned %d customers, want the %d written, equal", len(gotCustomers), len(customers))
+	}
+}
+
+func usageEvent(acct, id string, at time.Time, qty string) billing.UsageEvent {
+	return billing.UsageEvent{ID: id, AccountID: acct, CustomerID: "c-1", Time: at, Item: billing.ItemInboundVoiceCalls, RawQuantity: qty}
+}
+
+func TestQueryUsageReadsExactlyOneDayInPages(t *testing.T) {
+	s, ctx, acct := billingStore(), context.Background(), uniq("acct")
+	day := billing.Date{Year: 2026, Month: 10, Day: 5}
+	start := day.In(time.UTC)
+	var events, want []billing.UsageEvent
+	const perDay = 1500
+	for i := range perDay {
+		// Spread over the day, written out of order.
+		at := start.Add(time.Duration((i*7919)%perDay) * (24 * time.Hour / perDay)).Add(time.Duration(i%3) * time.Nanosecond)
+		ev := usageEvent(acct, fmt.Sprintf("u-%05d", i), at, fmt.Sprintf("%d.%d", i, i%10))
+		ev.Recorded = i%2 == 0
+		ev.Description = "call"
+		if i%5 == 0 {
+			ev.InternationalCost = "0.25"
+		}
+		events = append(events, ev)
+		want = append(want, ev)
+	}
+	// Neighbours that must not be read: the days around, and another account.
+	events = append(events,
+		usageEvent(acct, "before", start.Add(-time.Nanosecond), "1"),
+		usageEvent(acct, "after", start.Add(24*time.Hour), "1"),
+		usageEvent(uniq("other"), "other", start.Add(time.Hour), "1"))
+	if err := s.PutUsage(ctx, events); err != nil {
+		t.Fatalf("PutUsage: %v", err)
+	}
+	slices.SortFunc(want, func(a, b billing.UsageEvent) int {
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		return compareStrings(a.ID, b.ID)
+	})
+
+	paged := NewBillingStore(client(), stack.Names.BillingTable, func(o *Options) { o.UsagePageSize = 100 })
+	var got []billing.UsageEvent
+	pages := 0
+	err := paged.QueryUsage(ctx, billing.UsageQuery{AccountID: acct, Day: day}, func(page []billing.UsageEvent) error {
+		pages++
+		got = append(got, page...)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("QueryUsage: %v", err)
+	}
+	if pages != perDay/100 {
+		t.Errorf("%d pages, want %d", pages, perDay/100)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read %d events, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !sameUsage(got[i], want[i]) {
+			t.Fatalf("event %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+
+	// From and To cut the day: from <= time < to.
+	from, to := want[10].Time, want[20].Time
+	var ids []string
+	err = paged.QueryUsage(ctx, billing.UsageQuery{AccountID: acct, Day: day, From: from, To: to}, func(page []billing.UsageEvent) error {
+		for _, ev := range page {
+			ids = append(ids, ev.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("QueryUsage with bounds: %v", err)
+	}
+	var wantIDs []string
+	for _, ev := range want {
+		if !ev.Time.Before(from) && ev.Time.Before(to) {
+			wantIDs = append(wantIDs, ev.ID)
+		}
+	}
+	if !slices.Equal(ids, wantIDs) {
+		t.Fatalf("bounded read = %v, want %v", ids, wantIDs)
+	}
+
+	// An error from fn stops the read and comes back as is.
+	stop := errors.New("stop")
+	if err := paged.QueryUsage(ctx, billing.UsageQuery{AccountID: acct, Day: day}, func([]billing.UsageEvent) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("QueryUsage returned %v, want fn's error", err)
+	}
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// sameUsage compares events with quantities as numbers: DynamoDB returns a
+// number's canonical text ("1.50" comes back as "1.5").
+func sameUsage(a, b billing.UsageEvent) bool {
+	sameNum := func(x, y string) bool {
+		if x == "" || y == "" {
+			return x == y
+		}
+		rx, okx := new(big.Rat).SetString(x)
+		ry, oky := new(big.Rat).SetString(y)
+		return okx && oky && rx.Cmp(ry) == 0
+	}
+	return a.ID == b.ID && a.AccountID == b.AccountID && a.CustomerID == b.CustomerID && a.Time.Equal(b.Time) &&
+		a.Item == b.Item && sameNum(a.RawQuantity, b.RawQuantity) && sameNum(a.InternationalCost, b.InternationalCost) &&
+		a.Recorded == b.Recorded && a.Description == b.Description
+}
+
+func TestUsageNumbersAreExactAndValidatedBeforeWriting(t *testing.T) {
+	s, ctx, acct := billingStore(), context.Background(), uniq("acct")
+	day := billing.Date{Year: 2026, Month: 10, Day: 6}
+	at := day.In(time.UTC).Add(time.Hour)
+	exact := []string{"0.000000000000000000000000000000000001", "12345678901234567890.123456789012345678", "1e100", "0"}
+	var events []billing.UsageEvent
+	for i, q := range exact {
+		events = append(events, usageEvent(acct, fmt.Sprintf("u-%d", i), at.Add(time.Duration(i)*time.Second), q))
+	}
+	if err := s.PutUsage(ctx, events); err != nil {
+		t.Fatalf("PutUsage: %v", err)
+	}
+	got := readDay(t, s, acct, day)
+	if len(got) != len(events) {
+		t.Fatalf("read %d events, want %d", len(got), len(events))
+	}
+	for i := range events {
+		if !sameUsage(got[i], events[i]) {
+			t.Errorf("quantity %q came back as %q", events[i].RawQuantity, got[i].RawQuantity)
+		}
+	}
+
+	// One bad event among many: nothing at all is written.
+	badDay := billing.Date{Year: 2026, Month: 10, Day: 7}
+	var batch []billing.UsageEvent
+	for i := range 60 {
+		batch = append(batch, usageEvent(acct, fmt.Sprintf("b-%d", i), badDay.In(time.UTC).Add(time.Duration(i)*time.Minute), "1"))
+	}
+	batch[40].RawQuantity = "123456789012345678901234567890123456789" // 39 digits: DynamoDB would round it
+	batch[50].Item = "Teleportation"
+	err := s.PutUsage(ctx, batch)
+	wantCode(t, err, billing.EINVALID)
+	if got := readDay(t, s, acct, badDay); len(got) != 0 {
+		t.Fatalf("%d events written despite invalid input", len(got))
+	}
+}
+
+func readDay(t *testing.T, s *BillingStore, acct string, day billing.Date) []billing.UsageEvent {
+	t.Helper()
+	var got []billing.UsageEvent
+	if err := s.QueryUsage(context.Background(), billing.UsageQuery{AccountID: acct, Day: day}, func(page []billing.UsageEvent) error {
+		got = append(got, page...)
+		return nil
+	}); err != nil {
+		t.Fatalf("QueryUsage: %v", err)
+	}
+	return got
+}
+
+func TestPutUsageIsIdempotent(t *testing.T) {
+	s, ctx, acct := billingStore(), context.Background(), uniq("acct")
+	day := billing.Date{Year: 2026, Month: 10, Day: 8}
+	ev := usageEvent(acct, "u-1", day.In(time.UTC).Add(time.Hour), "60")
+	// The same id twice in one call, and again in a second call.
+	if err := s.PutUsage(ctx, []billing.UsageEvent{ev, ev}); err != nil {
+		t.Fatalf("PutUsage: %v", err)
+	}
+	if err := s.PutUsage(ctx, []billing.UsageEvent{ev}); err != nil {
+		t.Fatalf("PutUsage again: %v", err)
+	}
+	if got := readDay(t, s, acct, day); len(got) != 1 {
+		t.Fatalf("%d events after re-import, want 1", len(got))
+	}
+}
+
+func TestBatchWritesRetryUnprocessedItems(t *testing.T) {
+	var mu sync.Mutex
+	written, throttled := map[string]int{}, map[string]bool{}
+	calls := 0
+	fake := &fakeBillingAPI{batchWriteItem: func(in *ddb.BatchWriteItemInput) (*ddb.BatchWriteItemOutput, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		var unprocessed []types.WriteRequest
+		for _, reqs := range in.RequestItems {
+			if len(reqs) > maxBatchWrite {
+				return nil, fmt.Errorf("batch of %d items", len(reqs))
+			}
+			for i, r := range reqs {
+				// Throttle every other item the first time it is seen.
+				sk := getS(r.PutRequest.Item, "sk")
+				if i%2 == 1 && !throttled[sk] {
+					throttled[sk] = true
+					unprocessed = append(unprocessed, r)
+					continue
+				}
+				written[sk]++
+			}
+		}
+		out := &ddb.BatchWriteItemOutput{}
+		if len(unprocessed) > 0 {
+			out.UnprocessedItems = map[string][]types.WriteRequest{"t": unprocessed}
+		}
+		return out, nil
+	}}
+	s := NewBillingStore(fake, "t", func(o *Options) { o.RetryBaseDelay, o.RetryMaxDelay = time.Millisecond, 5*time.Millisecond })
+	var events []billing.UsageEvent
+	for i := range 100 {
+		events = append(events, usageEvent("a", fmt.Sprintf("u-%03d", i), t0.Add(time.Duration(i)*time.Second), "1"))
+	}
+	if err := s.PutUsage(context.Background(), events); err != nil {
+		t.Fatalf("PutUsage: %v", err)
+	}
+	for _, ev := range events {
+		if n := written[usageSortKey(ev.Time, ev.ID)]; n != 1 {
+			t.Fatalf("event %s written %d times, want 1", ev.ID, n)
+		}
+	}
+	if calls != 8 {
+		t.Errorf("%d BatchWriteItem calls, want 4 batches + 4 retries", calls)
+	}
+
+	// A table that never accepts is EUNAVAILABLE after MaxWriteAttempts tries.
+	tries := 0
+	stuck := &fakeBillingAPI{batchWriteItem: func(in *ddb.BatchWriteItemInput) (*ddb.BatchWriteItemOutput, error) {
+		tries++
+		return &ddb.BatchWriteItemOutput{UnprocessedItems: in.RequestItems}, nil
+	}}
+	s = NewBillingStore(stuck, "t", func(o *Options) {
+		o.MaxWriteAttempts, o.RetryBaseDelay, o.RetryMaxDelay = 3, time.Millisecond, time.Millisecond
+	})
+	err := s.PutUsage(context.Background(), events[:1])
+	wantCode(t, err, billing.EUNAVAILABLE)
+	if tries != 3 {
+		t.Errorf("%d tries, want 3", tries)
+	}
+}
+
+func TestFitsNumber(t *testing.T) {
+	for s, want := range map[string]bool{
+		"0": true, "0.000": true, "1": true, "3600": true, "0.0100": true,
+		"12345678901234567890123456789012345678":         true,  // 38 digits
+		"123456789012345678901234567890123456789":        false, // 39
+		"1234567890123456789012345678901234567800":       true,  // 38 significant
+		"0.00000000000000000000000000000000000000001234": true,
+		"1e125": true, "9.99e125": true, "1e126": false,
+		"1e-130": true, "1e-131": false, "0.1e-129": true,
+	} {
+		if got := fitsNumber(s); got != want {
+			t.Errorf("fitsNumber(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// fakeBillingAPI is a hand-written BillingAPI whose calls tests choose.
+type fakeBillingAPI struct {
+	getItem        func(*ddb.GetItemInput) (*ddb.GetItemOutput, error)
+	query          func(*ddb.QueryInput) (*ddb.QueryOutput, error)
+	batchWriteItem func(*ddb.BatchWriteItemInput) (*ddb.BatchWriteItemOutput, error)
+}
+
+func (f *fakeBillingAPI) GetItem(_ context.Context, in *ddb.GetItemInput, _ ...func(*ddb.Options)) (*ddb.GetItemOutput, error) {
+	return f.getItem(in)
+}
+
+func (f *fakeBillingAPI) Query(_ context.Context, in *ddb.QueryInput, _ ...func(*ddb.Options)) (*ddb.QueryOutput, error) {
+	return f.query(in)
+}
+
+func (f *fakeBillingAPI) BatchWriteItem(_ context.Context, in *ddb.BatchWriteItemInput, _ ...func(*ddb.Options)) (*ddb.BatchWriteItemOutput, error) {
+	return f.batchWriteItem(in)
+}

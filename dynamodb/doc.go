@@ -1,0 +1,36 @@
+// Package dynamodb keeps the service's state in Amazon DynamoDB: reports, their
+// idempotency records and per-account active-report sets in the reports table,
+// and accounts, customers and usage events in the billing-data table.
+//
+// ReportStore implements billing.ReportStore and billing.IdempotencyStore;
+// BillingStore implements billing.BillingData and billing.BillingDataWriter.
+// Both talk to DynamoDB through small interfaces naming only the SDK calls they
+// use, so *dynamodb.Client satisfies them and tests can hand in fakes.
+//
+// Design (key names are in package resources):
+//
+//   - Every state change of a report is a single conditional write; nothing
+//     uses transactions (the dynalite emulator has none). A lost race is a
+//     billing.ECONFLICT, never a silent overwrite.
+//   - The active-report limit is a string set on the ACTIVE#<accountId> item:
+//     CreateReport adds the id under a size condition before it writes the
+//     report, FinishReport removes it, and ReconcileActive repairs the set if a
+//     process died between the two writes.
+//   - Idempotency records carry an expiry that the code checks in every read and
+//     condition (emulators never expire TTL items); the same attribute is the
+//     table's TTL on AWS.
+//   - Usage is partitioned per account and UTC day (USAGE#<accountId>#<day>) and
+//     sorted by a fixed-width UTC time, so a report reads exactly its days with
+//     Query, never Scan, days can be read concurrently, and no partition holds
+//     an account's whole history.
+//   - Money and quantities never pass through floats: settings are stored as
+//     strings, usage quantities as DynamoDB numbers written from, and read back
+//     as, decimal text. Numbers DynamoDB cannot hold exactly (more than 38
+//     significant digits) are rejected before anything is written.
+//   - Times in keys and conditions use resources.UsageTimeLayout, a fixed-width
+//     RFC 3339 form whose byte order is time order (RFC3339Nano is not: it drops
+//     trailing zeros).
+//
+// This package is the only place that knows DynamoDB's error types: it turns
+// them into billing.Error codes (ECONFLICT, ENOTFOUND, EUNAVAILABLE, ...).
+package dynamodb

@@ -1,0 +1,87 @@
+package dynamodb
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/devstack/emulators"
+)
+
+// stack is the package's one emulator stack; tests use their own account ids
+// so they can share its tables.
+var stack *emulators.Stack
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	s, err := emulators.Start(ctx, emulators.Options{})
+	cancel()
+	if err != nil {
+		// Fail, never skip: without the emulator these contract tests prove nothing.
+		fmt.Fprintf(os.Stderr, "starting the AWS emulators: %v\n", err)
+		os.Exit(1)
+	}
+	stack = s
+	code := m.Run()
+	if err := s.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "stopping the AWS emulators: %v\n", err)
+	}
+	os.Exit(code)
+}
+
+var unique atomic.Int64
+
+// uniq returns a name no other test uses.
+func uniq(prefix string) string {
+	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), unique.Add(1))
+}
+
+func client() *ddb.Client { return ddb.NewFromConfig(stack.AWS) }
+
+func reportStore() *ReportStore {
+	return NewReportStore(client(), stack.Names.ReportsTable)
+}
+
+func billingStore(optFns ...func(*Options)) *BillingStore {
+	return NewBillingStore(client(), stack.Names.BillingTable, optFns...)
+}
+
+var t0 = time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
+
+func newReport(accountID string, created time.Time) *billing.Report {
+	start := billing.Date{Year: 2026, Month: 10, Day: 1}
+	end := billing.Date{Year: 2026, Month: 10, Day: 31}
+	return &billing.Report{
+		ID:        uniq("r"),
+		AccountID: accountID,
+		Request: billing.ReportRequest{
+			AccountID: accountID, StartDate: start, EndDate: end, TimeZoneID: "America/New_York",
+			IncludeCustomerIDs: true, EmailAddressToNotify: "ops@example.com", WebhookURL: "https://hooks.example.com/x",
+		},
+		CreatedBy:   "user-1",
+		Name:        billing.ReportName(start, end),
+		Status:      billing.ReportQueued,
+		DateCreated: created,
+		DateUpdated: created,
+	}
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := billing.ErrorCode(err); got != code {
+		t.Fatalf("error code = %q (%v), want %q", got, err, code)
+	}
+}
+
+func mustCreate(t *testing.T, s *ReportStore, r *billing.Report, maxActive int) {
+	t.Helper()
+	if err := s.CreateReport(context.Background(), r, maxActive); err != nil {
+		t.Fatalf("CreateReport: %v", err)
+	}
+}

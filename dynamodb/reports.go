@@ -1,0 +1,484 @@
+package dynamodb
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/resources"
+)
+
+// ReportStore keeps reports, idempotency records and active-report sets in the
+// reports table. It implements billing.ReportStore and billing.IdempotencyStore.
+type ReportStore struct {
+	client ReportsAPI
+	table  string
+	opts   Options
+}
+
+var (
+	_ billing.ReportStore      = (*ReportStore)(nil)
+	_ billing.IdempotencyStore = (*ReportStore)(nil)
+)
+
+// NewReportStore returns a store on table (resources.EnvReportsTable).
+func NewReportStore(client ReportsAPI, table string, optFns ...func(*Options)) *ReportStore {
+	return &ReportStore{client: client, table: table, opts: newOptions(optFns)}
+}
+
+// Expression placeholders shared by the state-machine writes.
+var statusValues = map[string]types.AttributeValue{
+	":queued":    avS(string(billing.ReportQueued)),
+	":running":   avS(string(billing.ReportRunning)),
+	":completed": avS(string(billing.ReportCompleted)),
+	":error":     avS(string(billing.ReportError)),
+}
+
+func withStatusValues(vals map[string]types.AttributeValue) map[string]types.AttributeValue {
+	for k, v := range statusValues {
+		vals[k] = v
+	}
+	return vals
+}
+
+// CreateReport reserves an active slot for r's account, then writes r if its id
+// is unused. Without transactions the two writes are ordered so that a crash in
+// between leaves at worst a reserved slot without a report, which
+// ReconcileActive releases; it never leaves a report that escaped the limit.
+func (s *ReportStore) CreateReport(ctx context.Context, r *billing.Report, maxActive int) error {
+	if r.ID == "" || r.AccountID == "" || r.Status != billing.ReportQueued || r.DateCreated.IsZero() {
+		return billing.Errorf(billing.EINVALID, "A new report needs an id, an account, status Queued and a creation time.")
+	}
+	if r.DateUpdated.IsZero() {
+		r.DateUpdated = r.DateCreated
+	}
+	old, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 activeKey(r.AccountID),
+		UpdateExpression:    aws.String("ADD #active :ids"),
+		ConditionExpression: aws.String("attribute_not_exists(#active) OR size(#active) < :max OR contains(#active, :id)"),
+		ExpressionAttributeNames: map[string]string{
+			"#active": attrActive,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":ids": avSS(r.ID),
+			":id":  avS(r.ID),
+			":max": avInt(int64(maxActive)),
+		},
+		ReturnValues: types.ReturnValueUpdatedOld,
+	})
+	if err != nil {
+		err = translate(err, "reserving an active-report slot")
+		if isConflict(err) {
+			return billing.WrapError(billing.ETOOMANY, err, "The account already has %d reports queued or running; wait for one to finish.", maxActive)
+		}
+		return err
+	}
+	// Only undo a reservation this call made: if the id was already in the set,
+	// it belongs to an existing report with this id.
+	reserved := !slices.Contains(getSS(old.Attributes, attrActive), r.ID)
+
+	_, err = s.client.PutItem(ctx, &ddb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     encodeReport(r),
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": resources.ReportsPK},
+	})
+	if err == nil {
+		return nil
+	}
+	err = translate(err, "creating report "+r.ID)
+	if reserved && !s.reportExists(ctx, r.ID) {
+		s.releaseSlot(ctx, r.AccountID, r.ID)
+	}
+	if isConflict(err) {
+		return billing.WrapError(billing.ECONFLICT, err, "A report with id %q already exists.", r.ID)
+	}
+	return err
+}
+
+// reportExists tells whether a failed PutItem may have written after all (a
+// timeout after the write); when unsure it says yes, leaving the slot reserved
+// for ReconcileActive rather than risking a report over the limit.
+func (s *ReportStore) reportExists(ctx context.Context, id string) bool {
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
+		TableName: aws.String(s.table), Key: reportKey(id), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("#pk"), ExpressionAttributeNames: map[string]string{"#pk": resources.ReportsPK},
+	})
+	return err != nil || out.Item != nil
+}
+
+func (s *ReportStore) releaseSlot(ctx context.Context, accountID, id string) {
+	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       activeKey(accountID),
+		UpdateExpression:          aws.String("DELETE #active :ids"),
+		ExpressionAttributeNames:  map[string]string{"#active": attrActive},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":ids": avSS(id)},
+	})
+	if err != nil {
+		s.opts.Logger.WarnContext(ctx, "could not release an active-report slot; ReconcileActive will",
+			"accountId", accountID, "reportId", id, "error", translate(err, "releasing an active-report slot"))
+	}
+}
+
+// GetReport reads a report with a strongly consistent read.
+func (s *ReportStore) GetReport(ctx context.Context, id string) (*billing.Report, error) {
+	if id == "" {
+		return nil, billing.Errorf(billing.ENOTFOUND, "Report not found.")
+	}
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
+		TableName: aws.String(s.table), Key: reportKey(id), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, translate(err, "reading report "+id)
+	}
+	if out.Item == nil {
+		return nil, billing.Errorf(billing.ENOTFOUND, "Report '%s' not found.", id)
+	}
+	return decodeReport(out.Item)
+}
+
+// update runs a conditional UpdateItem on report id and returns the new item.
+// A failed condition is ENOTFOUND when the report does not exist, else ECONFLICT.
+func (s *ReportStore) update(ctx context.Context, id, doing string, in *ddb.UpdateItemInput) (*billing.Report, error) {
+	in.TableName = aws.String(s.table)
+	in.Key = reportKey(id)
+	in.ReturnValues = types.ReturnValueAllNew
+	if in.ExpressionAttributeNames == nil {
+		in.ExpressionAttributeNames = map[string]string{}
+	}
+	in.ExpressionAttributeNames["#pk"] = resources.ReportsPK
+	in.ConditionExpression = aws.String("attribute_exists(#pk) AND (" + aws.ToString(in.ConditionExpression) + ")")
+	prune(in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.UpdateExpression, in.ConditionExpression)
+	out, err := s.client.UpdateItem(ctx, in)
+	if err != nil {
+		err = translate(err, doing)
+		if isConflict(err) {
+			if _, getErr := s.GetReport(ctx, id); billing.ErrorCode(getErr) == billing.ENOTFOUND {
+				return nil, getErr
+			}
+		}
+		return nil, err
+	}
+	return decodeReport(out.Attributes)
+}
+
+// SetJobID records the queue message id. It also accepts a report the worker
+// already moved to Running (the worker can be faster than the submitter), but
+// never a final one.
+func (s *ReportStore) SetJobID(ctx context.Context, id, jobID string, now time.Time) error {
+	_, err := s.update(ctx, id, "setting the job id of report "+id, &ddb.UpdateItemInput{
+		UpdateExpression:         aws.String("SET #jobId = :jobId, #dateUpdated = :now, #updatedKey = :updatedKey"),
+		ConditionExpression:      aws.String("#status IN (:queued, :running)"),
+		ExpressionAttributeNames: map[string]string{"#jobId": attrJobID, "#dateUpdated": attrDateUpdated, "#updatedKey": resources.ReportsByStatusSK, "#status": attrStatus},
+		ExpressionAttributeValues: withStatusValues(map[string]types.AttributeValue{
+			":jobId": avS(jobID), ":now": avS(timeKey(now)), ":updatedKey": avS(timeIDKey(now, id)),
+		}),
+	})
+	return err
+}
+
+// AcquireLease moves a Queued report, or a Running one whose lease expired, to
+// Running with the next attempt number.
+func (s *ReportStore) AcquireLease(ctx context.Context, id string, lease billing.Lease) (*billing.Report, error) {
+	in := &ddb.UpdateItemInput{
+		UpdateExpression: aws.String("SET #status = :running, #openStatus = :running, #attempt = if_not_exists(#attempt, :zero) + :one, " +
+			"#leaseExpires = :expires, #dateUpdated = :now, #updatedKey = :updatedKey" + setIfNotEmpty(lease.Server, ", #server = :server")),
+		ConditionExpression: aws.String("#status = :queued OR (#status = :running AND (attribute_not_exists(#leaseExpires) OR #leaseExpires < :now))"),
+		ExpressionAttributeNames: map[string]string{
+			"#status": attrStatus, "#openStatus": resources.ReportsByStatusPK, "#attempt": attrAttempt,
+			"#leaseExpires": attrLeaseExpires, "#dateUpdated": attrDateUpdated, "#updatedKey": resources.ReportsByStatusSK,
+		},
+		ExpressionAttributeValues: withStatusValues(map[string]types.AttributeValue{
+			":zero": avInt(0), ":one": avInt(1),
+			":expires": avS(timeKey(lease.Expires)), ":now": avS(timeKey(lease.Now)),
+			":updatedKey": avS(timeIDKey(lease.Now, id)),
+		}),
+	}
+	if lease.Server != "" {
+		in.ExpressionAttributeNames["#server"] = attrServer
+		in.ExpressionAttributeValues[":server"] = avS(lease.Server)
+	}
+	return s.update(ctx, id, "acquiring the lease of report "+id, in)
+}
+
+func setIfNotEmpty(v, clause string) string {
+	if v == "" {
+		return ""
+	}
+	return clause
+}
+
+// UpdateProgress sets the status message and extends the lease of the attempt
+// that holds it.
+func (s *ReportStore) UpdateProgress(ctx context.Context, id string, attempt int, message string, now, leaseExpires time.Time) error {
+	_, err := s.update(ctx, id, "updating the progress of report "+id, &ddb.UpdateItemInput{
+		UpdateExpression:    aws.String("SET #statusMessage = :message, #leaseExpires = :expires, #dateUpdated = :now, #updatedKey = :updatedKey"),
+		ConditionExpression: aws.String("#status = :running AND #attempt = :attempt"),
+		ExpressionAttributeNames: map[string]string{
+			"#statusMessage": attrStatusMessage, "#leaseExpires": attrLeaseExpires, "#dateUpdated": attrDateUpdated,
+			"#updatedKey": resources.ReportsByStatusSK, "#status": attrStatus, "#attempt": attrAttempt,
+		},
+		ExpressionAttributeValues: withStatusValues(map[string]types.AttributeValue{
+			":message": avS(message), ":expires": avS(timeKey(leaseExpires)), ":now": avS(timeKey(now)),
+			":updatedKey": avS(timeIDKey(now, id)), ":attempt": avInt(int64(attempt)),
+		}),
+	})
+	return err
+}
+
+// FinishReport moves a report to its final status, drops it from the byStatus
+// index and releases its account's active slot.
+func (s *ReportStore) FinishReport(ctx context.Context, id string, attempt int, out billing.Outcome) (*billing.Report, error) {
+	if !out.Status.Final() {
+		return nil, billing.Errorf(billing.EINVALID, "A report can only finish as Completed or Error, not %q.", out.Status)
+	}
+	names := map[string]string{
+		"#status": attrStatus, "#statusMessage": attrStatusMessage, "#dateUpdated": attrDateUpdated,
+		"#openStatus": resources.ReportsByStatusPK, "#updatedKey": resources.ReportsByStatusSK, "#leaseExpires": attrLeaseExpires,
+	}
+	vals := withStatusValues(map[string]types.AttributeValue{
+		":final": avS(string(out.Status)), ":message": avS(out.StatusMessage), ":now": avS(timeKey(out.Now)),
+	})
+	set := "SET #status = :final, #statusMessage = :message, #dateUpdated = :now"
+	addSet := func(attr, placeholder string, v types.AttributeValue) {
+		names["#"+attr] = attr
+		vals[placeholder] = v
+		set += ", #" + attr + " = " + placeholder
+	}
+	if out.ObjectKey != "" {
+		addSet(attrObjectKey, ":objectKey", avS(out.ObjectKey))
+	}
+	if out.RowCount != 0 {
+		addSet(attrRowCount, ":rowCount", avInt(int64(out.RowCount)))
+	}
+	if out.ByteSize != 0 {
+		addSet(attrByteSize, ":byteSize", avInt(out.ByteSize))
+	}
+	if out.GrandTotal != "" {
+		addSet(attrGrandTotal, ":grandTotal", avS(out.GrandTotal))
+	}
+	cond := "#status IN (:queued, :running)"
+	if attempt > 0 {
+		cond = "#status = :running AND #attempt = :attempt"
+		names["#attempt"] = attrAttempt
+		vals[":attempt"] = avInt(int64(attempt))
+	}
+	r, err := s.update(ctx, id, "finishing report "+id, &ddb.UpdateItemInput{
+		UpdateExpression:          aws.String(set + " REMOVE #openStatus, #updatedKey, #leaseExpires"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: vals,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.releaseSlot(ctx, r.AccountID, r.ID)
+	return r, nil
+}
+
+// ClaimNotification marks a final report's notification as claimed, once.
+func (s *ReportStore) ClaimNotification(ctx context.Context, id string, now time.Time) error {
+	_, err := s.update(ctx, id, "claiming the notification of report "+id, &ddb.UpdateItemInput{
+		UpdateExpression:          aws.String("SET #notifiedAt = :now"),
+		ConditionExpression:       aws.String("attribute_not_exists(#notifiedAt) AND #status IN (:completed, :error)"),
+		ExpressionAttributeNames:  map[string]string{"#notifiedAt": attrNotifiedAt, "#status": attrStatus},
+		ExpressionAttributeValues: withStatusValues(map[string]types.AttributeValue{":now": avS(timeKey(now))}),
+	})
+	return err
+}
+
+// RecordNotification stores the outcome of the email and the webhook; an empty
+// result leaves the stored one as it is.
+func (s *ReportStore) RecordNotification(ctx context.Context, id string, emailResult, webhookResult string, now time.Time) error {
+	names := map[string]string{}
+	vals := map[string]types.AttributeValue{}
+	var sets []string
+	if emailResult != "" {
+		names["#notifyResult"], vals[":email"] = attrNotifyResult, avS(emailResult)
+		sets = append(sets, "#notifyResult = :email")
+	}
+	if webhookResult != "" {
+		names["#webhookResult"], vals[":webhook"] = attrWebhookResult, avS(webhookResult)
+		sets = append(sets, "#webhookResult = :webhook")
+	}
+	if len(sets) == 0 {
+		_, err := s.GetReport(ctx, id)
+		return err
+	}
+	// notifiedAt is set by the claim; keep the first claim time, fill it if a
+	// caller records without claiming.
+	names["#notifiedAt"], vals[":now"] = attrNotifiedAt, avS(timeKey(now))
+	sets = append(sets, "#notifiedAt = if_not_exists(#notifiedAt, :now)")
+	expr := "SET " + sets[0]
+	for _, s := range sets[1:] {
+		expr += ", " + s
+	}
+	_, err := s.update(ctx, id, "recording the notification of report "+id, &ddb.UpdateItemInput{
+		UpdateExpression:          aws.String(expr),
+		ConditionExpression:       aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: vals,
+	})
+	return err
+}
+
+// StaleReports lists reports in a non-final status untouched since cutoff,
+// oldest first, from the sparse byStatus index.
+func (s *ReportStore) StaleReports(ctx context.Context, status billing.ReportStatus, cutoff time.Time, limit int) ([]*billing.Report, error) {
+	if status != billing.ReportQueued && status != billing.ReportRunning {
+		return nil, billing.Errorf(billing.EINVALID, "Only Queued or Running reports can be stale, not %q.", status)
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	var reports []*billing.Report
+	var start map[string]types.AttributeValue
+	for {
+		out, err := s.client.Query(ctx, &ddb.QueryInput{
+			TableName:                aws.String(s.table),
+			IndexName:                aws.String(resources.ReportsByStatus),
+			KeyConditionExpression:   aws.String("#openStatus = :status AND #updatedKey < :cutoff"),
+			ExpressionAttributeNames: map[string]string{"#openStatus": resources.ReportsByStatusPK, "#updatedKey": resources.ReportsByStatusSK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":status": avS(string(status)), ":cutoff": avS(timeKey(cutoff)),
+			},
+			Limit:             aws.Int32(int32(min(limit-len(reports), 1000))),
+			ExclusiveStartKey: start,
+		})
+		if err != nil {
+			return nil, translate(err, "listing stale reports")
+		}
+		for _, it := range out.Items {
+			r, err := decodeReport(it)
+			if err != nil {
+				return nil, err
+			}
+			reports = append(reports, r)
+		}
+		start = out.LastEvaluatedKey
+		if len(start) == 0 || len(reports) >= limit {
+			return reports, nil
+		}
+	}
+}
+
+// ReconcileActive makes the account's active set equal to its reports that are
+// really Queued or Running. Every change is confirmed with a strongly
+// consistent read of the report first, and an id removed because its report
+// did not exist is re-added if that report appears meanwhile (a CreateReport
+// between its two writes).
+func (s *ReportStore) ReconcileActive(ctx context.Context, accountID string) error {
+	if accountID == "" {
+		return billing.Errorf(billing.EINVALID, "ReconcileActive needs an account.")
+	}
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{TableName: aws.String(s.table), Key: activeKey(accountID), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return translate(err, "reading the active reports of account "+accountID)
+	}
+	inSet := map[string]bool{}
+	for _, id := range getSS(out.Item, attrActive) {
+		inSet[id] = true
+	}
+	open, err := s.openReportIDs(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	// Candidates come from an eventually consistent index and a set that may
+	// be changing; decide each one on the report itself.
+	candidates := map[string]bool{}
+	for id := range inSet {
+		candidates[id] = true
+	}
+	for _, id := range open {
+		candidates[id] = true
+	}
+	var add, remove, removedMissing []string
+	for id := range candidates {
+		r, err := s.GetReport(ctx, id)
+		missing := billing.ErrorCode(err) == billing.ENOTFOUND
+		if err != nil && !missing {
+			return err
+		}
+		active := !missing && !r.Status.Final() && r.AccountID == accountID
+		switch {
+		case active && !inSet[id]:
+			add = append(add, id)
+		case !active && inSet[id]:
+			remove = append(remove, id)
+			if missing {
+				removedMissing = append(removedMissing, id)
+			}
+		}
+	}
+	if err := s.changeActive(ctx, accountID, "ADD", add); err != nil {
+		return err
+	}
+	if err := s.changeActive(ctx, accountID, "DELETE", remove); err != nil {
+		return err
+	}
+	var readd []string
+	for _, id := range removedMissing {
+		if r, err := s.GetReport(ctx, id); err == nil && !r.Status.Final() {
+			readd = append(readd, id)
+		}
+	}
+	if len(add)+len(remove) > 0 {
+		s.opts.Logger.InfoContext(ctx, "reconciled active reports", "accountId", accountID, "added", add, "removed", remove)
+	}
+	return s.changeActive(ctx, accountID, "ADD", readd)
+}
+
+func (s *ReportStore) changeActive(ctx context.Context, accountID, op string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       activeKey(accountID),
+		UpdateExpression:          aws.String(op + " #active :ids"),
+		ExpressionAttributeNames:  map[string]string{"#active": attrActive},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":ids": avSS(ids...)},
+	})
+	return translate(err, "repairing the active reports of account "+accountID)
+}
+
+// openReportIDs lists the account's Queued or Running reports from byAccount.
+func (s *ReportStore) openReportIDs(ctx context.Context, accountID string) ([]string, error) {
+	var ids []string
+	var start map[string]types.AttributeValue
+	for {
+		in := &ddb.QueryInput{
+			TableName:                aws.String(s.table),
+			IndexName:                aws.String(resources.ReportsByAccount),
+			KeyConditionExpression:   aws.String("#accountId = :account"),
+			FilterExpression:         aws.String("#status IN (:queued, :running)"),
+			ProjectionExpression:     aws.String("#id"),
+			ExpressionAttributeNames: map[string]string{"#accountId": resources.ReportsByAccountPK, "#status": attrStatus, "#id": attrID},
+			ExpressionAttributeValues: withStatusValues(map[string]types.AttributeValue{
+				":account": avS(accountID),
+			}),
+			ExclusiveStartKey: start,
+		}
+		prune(in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.KeyConditionExpression, in.FilterExpression, in.ProjectionExpression)
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return nil, translate(err, "listing the open reports of account "+accountID)
+		}
+		for _, it := range out.Items {
+			ids = append(ids, getS(it, attrID))
+		}
+		if start = out.LastEvaluatedKey; len(start) == 0 {
+			return ids, nil
+		}
+	}
+}
+
+var errBadCursor = errors.New("bad cursor")

@@ -1,0 +1,128 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	billing "github.com/evovoice/billing"
+)
+
+// TestAuthorizationMatrix runs every route as each role with its own account,
+// another account and no account, and without a token, and checks the status
+// and that no response ever names a report the caller may not read. (Expired
+// tokens and wrong audiences never reach the handlers: API Gateway's JWT
+// authorizer, and the local gateway, reject them with 401; see the gateway's
+// tests and the end-to-end test.)
+func TestAuthorizationMatrix(t *testing.T) {
+	type caller struct {
+		name   string
+		claims map[string]string
+	}
+	callers := []caller{{"no token", nil}}
+	for _, role := range []string{"SystemAdministrator", "Manager", "Customer", "Viewer"} {
+		for _, acct := range []struct{ name, ids string }{{"own", "acct-acme"}, {"other", "acct-third"}, {"none", ""}} {
+			c := map[string]string{"sub": role + "-" + acct.name, "cognito:groups": "[" + role + "]", "custom:customerId": "c-law"}
+			if acct.ids != "" {
+				c["custom:accountIds"] = acct.ids
+			}
+			callers = append(callers, caller{role + "/" + acct.name, c})
+		}
+	}
+	type route struct {
+		name string
+		r    req
+		want map[string]int // caller name -> status; "*" default
+	}
+	submit := req{method: http.MethodPost, path: "/reports/billing", body: `{"accountId":"acct-acme","startDate":"2026-10-01","endDate":"2026-10-31"}`}
+	routes := []route{
+		{"submit", submit, map[string]int{"*": 403, "no token": 401,
+			"SystemAdministrator/own": 200, "SystemAdministrator/other": 200, "SystemAdministrator/none": 200,
+			"Manager/own": 200, "Customer/own": 200}},
+		{"get unscoped report", req{path: "/reports/acmedone"}, map[string]int{"*": 404, "no token": 401,
+			"Viewer/own": 403, "Viewer/other": 403, "Viewer/none": 403,
+			"SystemAdministrator/own": 200, "SystemAdministrator/other": 200, "SystemAdministrator/none": 200, "Manager/own": 200}},
+		{"get customer report", req{path: "/reports/acmelaw"}, map[string]int{"*": 404, "no token": 401,
+			"Viewer/own": 403, "Viewer/other": 403, "Viewer/none": 403,
+			"SystemAdministrator/own": 200, "SystemAdministrator/other": 200, "SystemAdministrator/none": 200, "Manager/own": 200, "Customer/own": 200}},
+		{"get other account's report", req{path: "/reports/otherdone"}, map[string]int{"*": 404, "no token": 401,
+			"Viewer/own": 403, "Viewer/other": 403, "Viewer/none": 403,
+			"SystemAdministrator/own": 200, "SystemAdministrator/other": 200, "SystemAdministrator/none": 200}},
+		{"get missing report", req{path: "/reports/nosuchreport"}, map[string]int{"*": 404, "no token": 401,
+			"Viewer/own": 403, "Viewer/other": 403, "Viewer/none": 403}},
+		{"list account", req{path: "/reports", query: "accountId=acct-acme"}, map[string]int{"*": 403, "no token": 401,
+			"SystemAdministrator/own": 200, "SystemAdministrator/other": 200, "SystemAdministrator/none": 200, "Manager/own": 200, "Customer/own": 200}},
+		{"list other account", req{path: "/reports", query: "accountId=acct-other"}, map[string]int{"*": 403, "no token": 401,
+			"SystemAdministrator/own": 200, "SystemAdministrator/other": 200, "SystemAdministrator/none": 200}},
+		{"list default", req{path: "/reports"}, map[string]int{"*": 200, "no token": 401,
+			"Viewer/own": 403, "Viewer/other": 403, "Viewer/none": 403,
+			"Manager/none": 400, "Customer/none": 400}},
+		{"download without token", req{path: "/reports/acmedone/download"}, map[string]int{"*": 403}},
+	}
+	for _, rt := range routes {
+		for _, c := range callers {
+			t.Run(rt.name+"/"+c.name, func(t *testing.T) {
+				w := newWorld()
+				seed(w)
+				r := rt.r
+				r.claims = c.claims
+				var h http.Handler = NewStatusHandler(w.statusDeps())
+				if rt.name == "submit" {
+					h = NewSubmitHandler(w.submitDeps())
+				}
+				resp := invoke(t, h, r.event())
+				want, ok := rt.want[c.name]
+				if !ok {
+					want = rt.want["*"]
+				}
+				if resp.StatusCode != want {
+					t.Fatalf("status %d, want %d: %s", resp.StatusCode, want, body(resp))
+				}
+				if resp.StatusCode >= 400 {
+					decodeError(t, resp)
+				}
+				var who billing.Caller
+				if c.claims != nil {
+					who, _ = CallerFromClaims(c.claims)
+				}
+				for id, rep := range w.reports {
+					if strings.Contains(body(resp), id) && !who.CanRead(rep) && !strings.Contains(r.path, id) {
+						t.Errorf("the response names report %s of %s, which %s may not read: %s", id, rep.AccountID, c.name, body(resp))
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestCallerFromClaims(t *testing.T) {
+	for _, tc := range []struct {
+		groups, accounts string
+		roles, ids       string
+	}{
+		{"[Manager Customer]", "a,b", "[Manager Customer]", "[a b]"},
+		{`["Manager","SystemAdministrator"]`, " a , b ", "[Manager SystemAdministrator]", "[a b]"},
+		{"Customer", "[a]", "[Customer]", "[a]"},
+		{"[]", "", "[]", "[]"},
+		{"[Admin Manager]", "a b", "[Manager]", "[a b]"},
+	} {
+		c, err := CallerFromClaims(map[string]string{"sub": "s", "cognito:groups": tc.groups, "custom:accountIds": tc.accounts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmtList(c.Roles); got != tc.roles {
+			t.Errorf("groups %q: roles %s, want %s", tc.groups, got, tc.roles)
+		}
+		if got := fmtList(c.AccountIDs); got != tc.ids {
+			t.Errorf("accounts %q: %s, want %s", tc.accounts, got, tc.ids)
+		}
+	}
+}
+
+func fmtList[T ~string](xs []T) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = string(x)
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}

@@ -1,0 +1,179 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/resources"
+)
+
+// readBody reads at most the body limit; a longer body is ETOOLARGE, not a
+// truncated request.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	if r.ContentLength > resources.MaxRequestBody {
+		return nil, tooLarge()
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, resources.MaxRequestBody+1))
+	if err != nil {
+		return nil, billing.WrapError(billing.EINVALID, err, "The request body could not be read.")
+	}
+	if len(body) > resources.MaxRequestBody {
+		return nil, tooLarge()
+	}
+	return body, nil
+}
+
+func tooLarge() error {
+	return billing.Errorf(billing.ETOOLARGE, "The request body is larger than %d bytes.", resources.MaxRequestBody)
+}
+
+// dtoField is one bindable property of BillingReport, under its PascalCase name.
+type dtoField struct {
+	name string
+	set  func(b *billing.BillingReport, v string) *billing.FieldError
+}
+
+func setString(dst func(*billing.BillingReport) *string) func(*billing.BillingReport, string) *billing.FieldError {
+	return func(b *billing.BillingReport, v string) *billing.FieldError {
+		*dst(b) = v
+		return nil
+	}
+}
+
+var billingReportFields = []dtoField{
+	{"AccountId", setString(func(b *billing.BillingReport) *string { return &b.AccountID })},
+	{"StartDate", setString(func(b *billing.BillingReport) *string { return &b.StartDate })},
+	{"EndDate", setString(func(b *billing.BillingReport) *string { return &b.EndDate })},
+	{"TimeZoneId", setString(func(b *billing.BillingReport) *string { return &b.TimeZoneID })},
+	{"IncludeCustomerIds", func(b *billing.BillingReport, v string) *billing.FieldError {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			b.IncludeCustomerIDs = false
+			return nil
+		}
+		ok, err := strconv.ParseBool(v)
+		if err != nil {
+			return &billing.FieldError{ErrorCode: "InvalidFormat", FieldName: "IncludeCustomerIds", Message: "'IncludeCustomerIds' must be true or false."}
+		}
+		b.IncludeCustomerIDs = ok
+		return nil
+	}},
+	{"EmailAddressToNotify", setString(func(b *billing.BillingReport) *string { return &b.EmailAddressToNotify })},
+	{"WebhookUrl", setString(func(b *billing.BillingReport) *string { return &b.WebhookURL })},
+}
+
+func fieldNamed(name string) *dtoField {
+	for i := range billingReportFields {
+		if strings.EqualFold(billingReportFields[i].name, name) {
+			return &billingReportFields[i]
+		}
+	}
+	return nil
+}
+
+// bindBillingReport fills the DTO in ServiceStack's order: JSON body, then query
+// string, then form body, later sources overriding earlier ones; names are
+// case-insensitive and unknown names are ignored. A body starting with '{' is
+// JSON whatever its Content-Type.
+func bindBillingReport(r *http.Request, body []byte) (billing.BillingReport, error) {
+	var b billing.BillingReport
+	var errs []billing.FieldError
+	apply := func(name, value string) {
+		if f := fieldNamed(name); f != nil {
+			if fe := f.set(&b, value); fe != nil {
+				errs = append(errs, *fe)
+			}
+		}
+	}
+	trimmed := bytes.TrimLeft(body, " \t\r\n\ufeff")
+	isJSON := len(trimmed) > 0 && trimmed[0] == '{'
+	if isJSON {
+		if err := bindJSON(trimmed, apply, &errs); err != nil {
+			return b, err
+		}
+	}
+	for name, values := range r.URL.Query() {
+		apply(name, values[len(values)-1])
+	}
+	if !isJSON && len(body) > 0 && isForm(r) {
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return b, &billing.Error{Code: billing.EINVALID, ErrorCode: "InvalidFormat", Message: "The form body is not valid application/x-www-form-urlencoded.", FieldErrors: []billing.FieldError{}, Err: err}
+		}
+		for name, values := range form {
+			apply(name, values[len(values)-1])
+		}
+	}
+	if len(errs) > 0 {
+		return b, &billing.Error{Code: billing.EINVALID, ErrorCode: errs[0].ErrorCode, Message: errs[0].Message, FieldErrors: errs}
+	}
+	return b, nil
+}
+
+func isForm(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// bindJSON reads a JSON object's members as text: strings as they are, numbers
+// and booleans as their literal, null as empty. Objects and arrays have no
+// meaning for any field and are a field error.
+func bindJSON(body []byte, apply func(name, value string), errs *[]billing.FieldError) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return badJSON(err)
+	}
+	// Members are read in document order so that, as in ServiceStack, the last
+	// of two names differing only in case wins, deterministically.
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return badJSON(err)
+		}
+		name, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return badJSON(err)
+		}
+		f := fieldNamed(name)
+		if f == nil {
+			continue
+		}
+		switch {
+		case string(raw) == "null":
+			apply(name, "")
+		case raw[0] == '"':
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return badJSON(err)
+			}
+			apply(name, s)
+		case raw[0] == '{' || raw[0] == '[':
+			*errs = append(*errs, billing.FieldError{ErrorCode: "InvalidFormat", FieldName: f.name, Message: "'" + f.name + "' must be a single value."})
+		default: // number, true, false
+			apply(name, string(raw))
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return badJSON(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badJSON(errors.New("data after the JSON object"))
+	}
+	return nil
+}
+
+func badJSON(cause error) error {
+	return &billing.Error{Code: billing.EINVALID, ErrorCode: "SerializationException", Message: "The request body is not a valid JSON object.", FieldErrors: []billing.FieldError{}, Err: cause}
+}

@@ -1,0 +1,200 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	billing "github.com/evovoice/billing"
+)
+
+// format is a negotiated response format.
+type format int
+
+const (
+	formatJSON format = iota
+	formatCSV
+)
+
+const (
+	contentTypeJSON = "application/json; charset=utf-8"
+	contentTypeCSV  = "text/csv; charset=utf-8"
+)
+
+// negotiate picks the response format the ServiceStack way: ?format= first, then
+// a .json/.csv suffix of the path (which it strips, returning the path to route
+// on), then Accept. Anything else explicitly asked for is ENOTACCEPTABLE.
+func negotiate(r *http.Request) (format, string, error) {
+	path := r.URL.Path
+	fromSuffix, hasSuffix := format(0), false
+	last := path[strings.LastIndexByte(path, '/')+1:]
+	if dot := strings.LastIndexByte(last, '.'); dot > 0 {
+		ext := last[dot+1:]
+		f, err := formatNamed(ext)
+		if err != nil {
+			return formatJSON, path, err
+		}
+		fromSuffix, hasSuffix = f, true
+		path = path[:len(path)-len(ext)-1]
+	}
+	if q := r.URL.Query(); q.Has("format") {
+		f, err := formatNamed(q.Get("format"))
+		return f, path, err
+	}
+	if hasSuffix {
+		return fromSuffix, path, nil
+	}
+	f, err := formatAccepted(r.Header.Values("Accept"))
+	return f, path, err
+}
+
+func formatNamed(name string) (format, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "json":
+		return formatJSON, nil
+	case "csv":
+		return formatCSV, nil
+	}
+	return formatJSON, billing.Errorf(billing.ENOTACCEPTABLE, "The format %q is not supported; use json or csv.", truncate(name, 40))
+}
+
+// formatAccepted reads Accept headers: the supported type with the highest q
+// wins, JSON on a tie; no header or */* is JSON.
+func formatAccepted(values []string) (format, error) {
+	if len(values) == 0 {
+		return formatJSON, nil
+	}
+	best, bestQ := formatJSON, -1.0
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			mt, params, err := mime.ParseMediaType(part)
+			if err != nil {
+				continue
+			}
+			q := 1.0
+			if s, ok := params["q"]; ok {
+				if q, err = strconv.ParseFloat(s, 64); err != nil || q < 0 || q > 1 {
+					continue
+				}
+			}
+			if q == 0 {
+				continue
+			}
+			var f format
+			switch mt {
+			case "application/json", "application/*", "*/*", "text/json":
+				f = formatJSON
+			case "text/csv", "text/*":
+				f = formatCSV
+			default:
+				continue
+			}
+			if q > bestQ || q == bestQ && f == formatJSON {
+				best, bestQ = f, q
+			}
+		}
+	}
+	if bestQ < 0 {
+		return formatJSON, billing.Errorf(billing.ENOTACCEPTABLE, "None of the accepted types %q is supported; use application/json or text/csv.", truncate(strings.Join(values, ", "), 100))
+	}
+	return best, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only our own DTOs are written; they always marshal.
+		panic("httpapi: marshaling a response: " + err.Error())
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentTypeJSON)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func writeCSV(w http.ResponseWriter, status int, rows [][]string) {
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	cw.UseCRLF = true
+	for _, row := range rows {
+		for i, cell := range row {
+			row[i] = csvSafe(cell)
+		}
+		cw.Write(row)
+	}
+	cw.Flush()
+	h := w.Header()
+	h.Set("Content-Type", contentTypeCSV)
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// csvSafe defuses spreadsheet formulas in text cells (spec 3.3 rule, applied to
+// every CSV the API writes since statusMessage and email address are user text).
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// reportInfoHeader is the CSV header of ReportInfo: its PascalCase property names.
+var reportInfoHeader = []string{"Id", "Name", "Status", "StatusMessage", "DateCreated", "DateUpdated", "DownloadLink", "JobId", "EmailAddressToNotify", "Server"}
+
+func reportInfoRow(ri billing.ReportInfo) []string {
+	return []string{ri.ID, ri.Name, string(ri.Status), ri.StatusMessage, ri.DateCreated, ri.DateUpdated, ri.DownloadLink, ri.JobID, ri.EmailAddressToNotify, ri.Server}
+}
+
+// reportInfoCSV is one DTO: a header row and a value row; a list has one value
+// row per report.
+func reportInfoCSV(infos ...billing.ReportInfo) [][]string {
+	rows := [][]string{append([]string(nil), reportInfoHeader...)}
+	for _, ri := range infos {
+		rows = append(rows, reportInfoRow(ri))
+	}
+	return rows
+}
+
+// errorCSV flattens ResponseStatus: the top-level error, then one row per field
+// error, under the header ErrorCode,FieldName,Message.
+func errorCSV(e ErrorResponse) [][]string {
+	rows := [][]string{{"ErrorCode", "FieldName", "Message"}, {e.ResponseStatus.ErrorCode, "", e.ResponseStatus.Message}}
+	for _, fe := range e.ResponseStatus.Errors {
+		rows = append(rows, []string{fe.ErrorCode, fe.FieldName, fe.Message})
+	}
+	return rows
+}
+
+// writeOK writes a successful response with the headers every API answer gets.
+func writeReportInfo(w http.ResponseWriter, f format, ri billing.ReportInfo) {
+	if f == formatCSV {
+		writeCSV(w, http.StatusOK, reportInfoCSV(ri))
+		return
+	}
+	writeJSON(w, http.StatusOK, ri)
+}
+
+// secureHeaders are set on every response: answers hold presigned links and
+// must not be cached or sniffed.
+func secureHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}

@@ -1,0 +1,58 @@
+// Package wiring builds the submit and status handlers from a loaded
+// appconfig.Config and the real AWS adapters. It is the one place that decides
+// which adapter each function gets, so the Lambdas' main packages and the local
+// stack (devstack/local) run exactly the same handlers, and each function gets
+// only the dependencies (and therefore the IAM grants) it needs.
+package wiring
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/evovoice/billing/appconfig"
+	ddbstore "github.com/evovoice/billing/dynamodb"
+	"github.com/evovoice/billing/httpapi"
+	"github.com/evovoice/billing/resources"
+	s3files "github.com/evovoice/billing/s3"
+	"github.com/evovoice/billing/sqs"
+)
+
+// Submit returns the submit function's handler: reports table (create, read,
+// set job id, idempotency records), billing-data table (account lookup) and
+// the jobs queue.
+func Submit(cfg appconfig.Config) (http.Handler, error) {
+	if err := cfg.Require(resources.EnvReportsTable, resources.EnvBillingTable, resources.EnvJobsQueueURL); err != nil {
+		return nil, fmt.Errorf("wiring submit: %w", err)
+	}
+	db := awsddb.NewFromConfig(cfg.AWS)
+	reports := ddbstore.NewReportStore(db, cfg.ReportsTable)
+	return httpapi.NewSubmitHandler(httpapi.SubmitDeps{
+		Reports:               reports,
+		Idempotency:           reports,
+		Accounts:              ddbstore.NewBillingStore(db, cfg.BillingTable),
+		Jobs:                  sqs.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL),
+		AllowInsecureWebhooks: cfg.AllowInsecureWebhooks,
+		Logger:                slog.Default(),
+	}), nil
+}
+
+// Status returns the status function's handler: reports table (read only),
+// the bucket (presigning only) and the signing key.
+func Status(cfg appconfig.Config) (http.Handler, error) {
+	if err := cfg.Require(resources.EnvReportsTable, resources.EnvReportsBucket, resources.EnvSigningSecretARN); err != nil {
+		return nil, fmt.Errorf("wiring status: %w", err)
+	}
+	return httpapi.NewStatusHandler(httpapi.StatusDeps{
+		Reports: ddbstore.NewReportStore(awsddb.NewFromConfig(cfg.AWS), cfg.ReportsTable),
+		Files: s3files.NewFromConfig(cfg.AWS, cfg.ReportsBucket, func(o *s3files.Options) {
+			o.UsePathStyle = cfg.S3UsePathStyle
+		}),
+		SigningKey: cfg.SigningKey,
+		LinkTTL:    cfg.LinkTTL,
+		Logger:     slog.Default(),
+	}), nil
+}

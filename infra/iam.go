@@ -1,0 +1,79 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/evovoice/billing/resources"
+)
+
+// The grants below are written out action by action instead of with the CDK's
+// grant helpers, which add actions the functions never call (BatchWriteItem,
+// DescribeTable, s3:DeleteObject*, ...). Each statement has a Sid naming why it
+// exists; infra_test.go checks what each role may and may not do.
+
+// reportsTableAndIndexes are the reports table and its two GSIs by name, so that
+// no policy needs an index/* wildcard.
+func (s *Stack) reportsTableAndIndexes() []*string {
+	arn := *s.ReportsTable.TableArn()
+	return []*string{
+		jsii.String(arn),
+		jsii.String(arn + "/index/" + resources.ReportsByAccount),
+		jsii.String(arn + "/index/" + resources.ReportsByStatus),
+	}
+}
+
+// reportObjects is where report CSVs live (resources.ReportObjectKey).
+func (s *Stack) reportObjects() *string {
+	return s.Bucket.ArnForObjects(jsii.String("reports/*"))
+}
+
+// grantSubmit: validate, check the account exists, write the Queued report (and
+// idempotency and active-set records, all conditional writes), enqueue.
+func (s *Stack) grantSubmit(role awsiam.Role) {
+	role.AddToPolicy(allow("ReportsReadWrite",
+		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+		s.reportsTableAndIndexes()...))
+	role.AddToPolicy(allow("BillingAccountLookup", []string{"dynamodb:GetItem"}, s.BillingTable.TableArn()))
+	role.AddToPolicy(allow("EnqueueJobs", []string{"sqs:SendMessage"}, s.JobsQueue.QueueArn()))
+}
+
+// grantStatus: read reports, presign GETs of their files (a presigned URL works
+// only if the signer may GetObject), verify download tokens and sign cursors.
+func (s *Stack) grantStatus(role awsiam.Role) {
+	role.AddToPolicy(allow("ReportsRead", []string{"dynamodb:GetItem", "dynamodb:Query"}, s.reportsTableAndIndexes()...))
+	role.AddToPolicy(allow("PresignReportFiles", []string{"s3:GetObject"}, s.reportObjects()))
+	role.AddToPolicy(allow("ReadSigningSecret", []string{"secretsmanager:GetSecretValue"}, s.SigningSecret.SecretArn()))
+}
+
+// grantRun: the worker and the sweep. It is the only writer of report files and
+// the only sender of mail, and it may send only as the configured address.
+func (s *Stack) grantRun(role awsiam.Role, configSet awsses.ConfigurationSet, sesIdentityArn *string) {
+	role.AddToPolicy(allow("ReportsReadWrite",
+		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"},
+		s.reportsTableAndIndexes()...))
+	role.AddToPolicy(allow("BillingDataRead", []string{"dynamodb:GetItem", "dynamodb:Query"}, s.BillingTable.TableArn()))
+	// PutObject covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload;
+	// GetObject is for presigning the report's downloadLink.
+	role.AddToPolicy(allow("WriteReportFiles",
+		[]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"}, s.reportObjects()))
+	configSetArn := s.Stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("ses"),
+		Resource:     jsii.String("configuration-set"),
+		ResourceName: configSet.ConfigurationSetName(),
+	})
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("SendReportEmailAsSender"),
+		Effect:     awsiam.Effect_ALLOW,
+		Actions:    jsii.Strings("ses:SendEmail"),
+		Resources:  &[]*string{sesIdentityArn, configSetArn},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"ses:FromAddress": s.Config.SenderAddress}},
+	}))
+	role.AddToPolicy(allow("ReadSigningSecrets", []string{"secretsmanager:GetSecretValue"},
+		s.SigningSecret.SecretArn(), s.WebhookSecret.SecretArn()))
+	// The sweep re-enqueues reports that were written but never enqueued.
+	role.AddToPolicy(allow("ReEnqueueJobs", []string{"sqs:SendMessage"}, s.JobsQueue.QueueArn()))
+	// Receiving from the jobs queue is granted by the event source mapping.
+}

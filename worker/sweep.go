@@ -1,0 +1,109 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	billing "github.com/evovoice/billing"
+)
+
+// SweepResult counts what one sweep did.
+type SweepResult struct {
+	Requeued   int `json:"requeued"`   // jobs sent again for reports whose message was lost
+	Failed     int `json:"failed"`     // reports failed after too many expired leases
+	Reconciled int `json:"reconciled"` // accounts whose active-report set was repaired
+}
+
+// Sweep repairs what a dead process can leave behind (spec 4):
+//   - a report Queued for longer than SweepQueuedAfter whose job never reached
+//     the queue (the submit function died between the write and the send, or
+//     the send failed) is enqueued again; SetJobID touches it so the next sweep
+//     leaves it alone while the new job is pending;
+//   - a report Running with an expired lease, untouched for longer than the
+//     queue would take to redeliver its message, has lost that message: it is
+//     enqueued again, or failed (and notified) once its lease has expired
+//     SweepMaxAttempts times, since its worker keeps dying.
+//
+// A job sent twice is harmless: the lease lets only one attempt run and a
+// finished report acknowledges duplicates. Errors of single reports are
+// collected and returned after the others were handled.
+func (w *Worker) Sweep(ctx context.Context) (SweepResult, error) {
+	var res SweepResult
+	var errs []error
+	accounts := map[string]bool{}
+	log := w.log.With("op", "sweep")
+	now := w.now()
+
+	queued, err := w.d.Reports.StaleReports(ctx, billing.ReportQueued, now.Add(-w.cfg.SweepQueuedAfter), w.cfg.SweepBatch)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("listing stale queued reports: %w", err))
+	}
+	for _, r := range queued {
+		msgID, err := w.d.Queue.Enqueue(ctx, billing.Job{ReportID: r.ID})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("re-enqueuing report %s: %w", r.ID, err))
+			continue
+		}
+		res.Requeued++
+		accounts[r.AccountID] = true
+		log.Warn("re-enqueued a report left Queued", "reportId", r.ID, "jobId", msgID, "dateUpdated", r.DateUpdated)
+		if err := w.d.Reports.SetJobID(ctx, r.ID, msgID, w.now()); err != nil && billing.ErrorCode(err) != billing.ECONFLICT {
+			// The job is sent; without the touch the next sweep sends another,
+			// which the lease makes harmless.
+			errs = append(errs, fmt.Errorf("recording job of report %s: %w", r.ID, err))
+		}
+	}
+
+	running, err := w.d.Reports.StaleReports(ctx, billing.ReportRunning, now.Add(-w.cfg.SweepRunningAfter), w.cfg.SweepBatch)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("listing stale running reports: %w", err))
+	}
+	for _, r := range running {
+		if r.LeaseExpires.After(now) {
+			continue // alive after all
+		}
+		accounts[r.AccountID] = true
+		if r.Attempt >= w.cfg.SweepMaxAttempts {
+			fin, err := w.d.Reports.FinishReport(ctx, r.ID, 0, billing.Outcome{
+				Status:        billing.ReportError,
+				StatusMessage: fmt.Sprintf("The report failed: its worker stopped %d times before finishing.", r.Attempt),
+				Now:           w.now(),
+			})
+			if billing.ErrorCode(err) == billing.ECONFLICT {
+				continue // finished meanwhile
+			} else if err != nil {
+				errs = append(errs, fmt.Errorf("failing abandoned report %s: %w", r.ID, err))
+				continue
+			}
+			res.Failed++
+			log.Error("failed a report whose lease expired too often", "reportId", r.ID, "attempts", r.Attempt)
+			if err := w.notify(ctx, log.With("reportId", r.ID), fin, nil); err != nil {
+				errs = append(errs, fmt.Errorf("notifying failed report %s: %w", r.ID, err))
+			}
+			continue
+		}
+		msgID, err := w.d.Queue.Enqueue(ctx, billing.Job{ReportID: r.ID})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("re-enqueuing report %s: %w", r.ID, err))
+			continue
+		}
+		res.Requeued++
+		log.Warn("re-enqueued a running report whose lease expired", "reportId", r.ID, "jobId", msgID, "attempt", r.Attempt)
+	}
+
+	// Processes that died mid-way may have left active slots taken.
+	for acct := range accounts {
+		if err := w.d.Reports.ReconcileActive(ctx, acct); err != nil {
+			errs = append(errs, fmt.Errorf("reconciling active reports of %s: %w", acct, err))
+			continue
+		}
+		res.Reconciled++
+	}
+	if len(errs) > 0 {
+		log.Error("sweep finished with errors", "errors", len(errs), "requeued", res.Requeued, "failed", res.Failed)
+	} else {
+		log.Info("sweep finished", "requeued", res.Requeued, "failed", res.Failed)
+	}
+	return res, errors.Join(errs...)
+}

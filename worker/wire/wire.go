@@ -1,0 +1,71 @@
+// Package wire builds the report worker from a loaded appconfig.Config and the
+// real AWS adapters. The run Lambda (functions/run) and the local stack
+// (devstack/local) both call Worker, so the worker runs with the same
+// dependencies on AWS as on a laptop, and with only the ones it needs: reports
+// and billing-data tables, the bucket, the queue (for the sweep's re-enqueue),
+// SES and the webhook sender.
+package wire
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/evovoice/billing/appconfig"
+	ddbstore "github.com/evovoice/billing/dynamodb"
+	"github.com/evovoice/billing/resources"
+	s3files "github.com/evovoice/billing/s3"
+	"github.com/evovoice/billing/ses"
+	"github.com/evovoice/billing/sqs"
+	"github.com/evovoice/billing/webhook"
+	"github.com/evovoice/billing/worker"
+)
+
+// Worker returns the worker of cfg. It fails when a setting the worker needs
+// is missing, so that a misconfigured function fails at cold start.
+func Worker(cfg appconfig.Config) (*worker.Worker, error) {
+	if err := cfg.Require(resources.EnvReportsTable, resources.EnvBillingTable, resources.EnvJobsQueueURL,
+		resources.EnvReportsBucket, resources.EnvSenderAddress, resources.EnvPublicAPIURL,
+		resources.EnvSigningSecretARN, resources.EnvWebhookSecretARN); err != nil {
+		return nil, fmt.Errorf("wiring the worker: %w", err)
+	}
+	db := awsddb.NewFromConfig(cfg.AWS)
+	name := lambdacontext.FunctionName
+	if name == "" {
+		name = "run"
+	}
+	w, err := worker.New(worker.Deps{
+		Reports: ddbstore.NewReportStore(db, cfg.ReportsTable),
+		Data:    ddbstore.NewBillingStore(db, cfg.BillingTable),
+		Files: s3files.NewFromConfig(cfg.AWS, cfg.ReportsBucket, func(o *s3files.Options) {
+			o.UsePathStyle = cfg.S3UsePathStyle
+		}),
+		Mailer: ses.New(sesv2.NewFromConfig(cfg.AWS), cfg.SenderAddress, func(o *ses.Options) {
+			o.ConfigurationSet = cfg.SESConfigurationSet
+		}),
+		Queue: sqs.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL),
+		Webhooks: webhook.New(webhook.Options{
+			Key: cfg.WebhookKey,
+			// Only the local stack sets this: http:// and loopback receivers on
+			// the developer's machine. Private and link-local stay refused.
+			AllowHTTP:     cfg.AllowInsecureWebhooks,
+			AllowLoopback: cfg.AllowInsecureWebhooks,
+		}),
+		Log: slog.Default(),
+		Config: worker.Config{
+			PublicAPIURL: cfg.PublicAPIURL,
+			SigningKey:   cfg.SigningKey,
+			TokenTTL:     cfg.TokenTTL,
+			LinkTTL:      cfg.LinkTTL,
+			FunctionName: name,
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wiring the worker: %w", err)
+	}
+	return w, nil
+}

@@ -1,0 +1,367 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/resources"
+)
+
+// WebhookSender posts a signed body to a report's webhook URL (package webhook
+// implements it, with its SSRF guard and retries).
+type WebhookSender interface {
+	Send(ctx context.Context, url string, body []byte) error
+}
+
+// Config holds the worker's settings. Zero values take the defaults of package
+// resources, so production and tests differ only where a test says so.
+type Config struct {
+	PublicAPIURL string        // base of the emailed download link, e.g. https://api.example.com
+	SigningKey   []byte        // linktoken key of the emailed link
+	TokenTTL     time.Duration // lifetime of the emailed link's token
+	LinkTTL      time.Duration // lifetime of presigned S3 URLs handed to webhooks
+	FunctionName string        // recorded in Report.Server
+
+	LeaseDuration      time.Duration // how long an attempt owns a Running report without a heartbeat
+	ProgressInterval   time.Duration // heartbeat: statusMessage update and lease extension
+	MaxReceiveCount    int           // the queue's redrive limit: the last receive is final
+	DayReadConcurrency int           // usage days read at once
+
+	SweepQueuedAfter  time.Duration // a Queued report untouched this long is re-enqueued
+	SweepRunningAfter time.Duration // a Running report with an expired lease untouched this long has lost its message
+	SweepMaxAttempts  int           // a Running report whose lease expired this often is failed
+	SweepBatch        int           // reports handled per status and sweep
+
+	EmailAttempts int           // tries of one email
+	EmailBackoff  time.Duration // before the second try, doubled after
+	TopCustomers  int           // largest customers listed in the email
+}
+
+func (c *Config) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defInt := func(d *int, v int) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.TokenTTL, resources.DefaultTokenTTL)
+	def(&c.LinkTTL, resources.DefaultLinkTTL)
+	def(&c.LeaseDuration, resources.LeaseDuration)
+	def(&c.ProgressInterval, 5*time.Second)
+	defInt(&c.MaxReceiveCount, resources.MaxReceiveCount)
+	defInt(&c.DayReadConcurrency, resources.DayReadConcurrency)
+	def(&c.SweepQueuedAfter, resources.SweepQueuedAfter)
+	// SQS redelivers a failed message after the visibility timeout; only when
+	// that has passed too without a new attempt was the message lost.
+	def(&c.SweepRunningAfter, resources.VisibilityTimeout+resources.LeaseDuration)
+	defInt(&c.SweepMaxAttempts, resources.SweepMaxAttempts)
+	defInt(&c.SweepBatch, 100)
+	defInt(&c.EmailAttempts, 3)
+	def(&c.EmailBackoff, 500*time.Millisecond)
+	defInt(&c.TopCustomers, 5)
+	if c.FunctionName == "" {
+		c.FunctionName = "run"
+	}
+}
+
+// Deps are what a Worker works with. Reports, Data, Files, Mailer and Queue are
+// required; Webhooks may be nil when no report will ask for one (a report that
+// does gets the outcome "webhooks are not configured").
+type Deps struct {
+	Reports  billing.ReportStore
+	Data     billing.BillingData
+	Files    billing.ReportFiles
+	Mailer   billing.Mailer
+	Queue    billing.JobQueue
+	Webhooks WebhookSender
+	Clock    func() time.Time // default time.Now
+	Log      *slog.Logger     // default slog.Default()
+	Config   Config
+}
+
+// Worker runs report jobs and the sweep.
+type Worker struct {
+	d   Deps
+	cfg Config
+	log *slog.Logger
+}
+
+// New checks deps and returns a Worker.
+func New(d Deps) (*Worker, error) {
+	var missing []string
+	for name, ok := range map[string]bool{
+		"Reports": d.Reports != nil, "Data": d.Data != nil, "Files": d.Files != nil,
+		"Mailer": d.Mailer != nil, "Queue": d.Queue != nil,
+		"Config.PublicAPIURL": d.Config.PublicAPIURL != "", "Config.SigningKey": len(d.Config.SigningKey) > 0,
+	} {
+		if !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("worker: missing %v", missing)
+	}
+	if d.Clock == nil {
+		d.Clock = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	d.Config.defaults()
+	return &Worker{d: d, cfg: d.Config, log: d.Log}, nil
+}
+
+func (w *Worker) now() time.Time { return w.d.Clock().UTC() }
+
+// HandleSQS runs the jobs of one SQS batch concurrently and reports the messages
+// to try again as batch item failures. It never returns an error: a top-level
+// error would make SQS retry the whole batch, re-running reports that succeeded.
+func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	retry := make([]bool, len(ev.Records))
+	var wg sync.WaitGroup
+	for i, msg := range ev.Records {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			retry[i] = w.handleMessage(ctx, msg)
+		}()
+	}
+	wg.Wait()
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	for i, r := range retry {
+		if r {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// Invoke is the run Lambda's entry point: an SQS event, or the sweep schedule's
+// constant input, exactly {"sweep":true}. Anything else is refused, so that a
+// misconfigured trigger shows up as errors instead of silently doing nothing.
+func (w *Worker) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, fmt.Errorf("decoding event: %w", err)
+	}
+	if v, ok := fields["sweep"]; ok && len(fields) == 1 {
+		if !bytes.Equal(bytes.TrimSpace(v), []byte("true")) {
+			return nil, errors.New(`the sweep event must be exactly {"sweep":true}`)
+		}
+		res, err := w.Sweep(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("sweeping: %w", err)
+		}
+		return res, nil
+	}
+	if _, ok := fields["Records"]; ok {
+		var ev events.SQSEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("decoding SQS event: %w", err)
+		}
+		return w.HandleSQS(ctx, ev)
+	}
+	return nil, errors.New(`unrecognised event: want an SQS event or {"sweep":true}`)
+}
+
+// handleMessage runs one job and says whether SQS should deliver it again.
+func (w *Worker) handleMessage(ctx context.Context, msg events.SQSMessage) (retry bool) {
+	log := w.log.With("messageId", msg.MessageId)
+	var job billing.Job
+	if err := json.Unmarshal([]byte(msg.Body), &job); err != nil || job.ReportID == "" {
+		// Nothing names a report to fail; keep the message for ops, who find it
+		// in the DLQ after the redrive limit.
+		log.Error("malformed job message", "err", err, "bodyBytes", len(msg.Body))
+		return true
+	}
+	receives := receiveCount(msg)
+	last := receives >= w.cfg.MaxReceiveCount
+	log = log.With("reportId", job.ReportID, "receiveCount", receives)
+
+	r, err := w.d.Reports.GetReport(ctx, job.ReportID)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		log.Warn("job of an unknown report dropped")
+		return false
+	} else if err != nil {
+		log.Error("reading report", "err", err)
+		if last {
+			w.failFinally(ctx, log, job.ReportID, 0, err)
+		}
+		return true
+	}
+	return w.run(ctx, log, r, last, msg.MessageId)
+}
+
+func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, last bool, messageID string) (retry bool) {
+	now := w.now()
+	if r.Status.Final() {
+		// A duplicate or late delivery. The only work that may be left is a
+		// notification that a crash after FinishReport did not send.
+		if err := w.notify(ctx, log, r, nil); err != nil {
+			log.Error("notifying a finished report", "err", err)
+			return !last
+		}
+		log.Info("duplicate delivery of a finished report acknowledged", "status", r.Status)
+		return false
+	}
+	if r.Status == billing.ReportRunning && r.LeaseExpires.After(now) {
+		return w.leaseBusy(log, r, last)
+	}
+	held, err := w.d.Reports.AcquireLease(ctx, r.ID, billing.Lease{
+		Now:     now,
+		Expires: now.Add(w.cfg.LeaseDuration),
+		Server:  w.server(ctx, messageID),
+	})
+	if billing.ErrorCode(err) == billing.ECONFLICT {
+		// Another delivery won the race for the lease (or finished meanwhile).
+		return w.leaseBusy(log, r, last)
+	} else if err != nil {
+		log.Error("taking the lease", "err", err)
+		if last {
+			w.failFinally(ctx, log, r.ID, 0, err)
+		}
+		return true
+	}
+	log = log.With("attempt", held.Attempt)
+	log.Info("report running")
+
+	gen, err := w.generate(ctx, log, held)
+	if errors.Is(err, errLeaseLost) {
+		log.Warn("lease lost to another attempt; stopping without writing")
+		return false
+	}
+	if err != nil {
+		retryable := billing.IsRetryable(err)
+		if retryable && !last {
+			log.Warn("report attempt failed; SQS will retry", "err", err)
+			// Give the lease back so the redelivery need not wait for it to expire.
+			// ECONFLICT here means it was already lost, which is fine too.
+			if rerr := w.d.Reports.UpdateProgress(ctx, r.ID, held.Attempt, "Attempt "+strconv.Itoa(held.Attempt)+" failed, retrying: "+billing.ErrorMessage(err), w.now(), w.now()); rerr != nil {
+				log.Warn("releasing the lease", "err", rerr)
+			}
+			return true
+		}
+		log.Error("report failed", "err", err, "retryable", retryable)
+		switch w.failFinally(ctx, log, r.ID, held.Attempt, err) {
+		case failed:
+			// A retryable failure on the last receive goes on to the DLQ for ops;
+			// a permanent one is simply done.
+			return retryable
+		case failNotNeeded:
+			return false
+		default:
+			return true
+		}
+	}
+
+	fin, err := w.d.Reports.FinishReport(ctx, r.ID, held.Attempt, billing.Outcome{
+		Status:        billing.ReportCompleted,
+		StatusMessage: fmt.Sprintf("Processed %d usage records", gen.events),
+		ObjectKey:     gen.key,
+		RowCount:      gen.rows,
+		ByteSize:      gen.bytes,
+		GrandTotal:    gen.grandTotal,
+		Now:           w.now(),
+	})
+	if billing.ErrorCode(err) == billing.ECONFLICT {
+		// The lease expired and another attempt owns the report; it writes the
+		// same object under the same key and finishes it.
+		log.Warn("lease lost before completing; the owner finishes the report")
+		return false
+	} else if err != nil {
+		log.Error("completing the report", "err", err)
+		return true
+	}
+	log.Info("report completed", "rows", gen.rows, "bytes", gen.bytes, "events", gen.events)
+	if err := w.notify(ctx, log, fin, gen); err != nil {
+		// The report is done; a redelivery only has the notification left to do.
+		log.Error("notifying", "err", err)
+		return !last
+	}
+	return false
+}
+
+// leaseBusy decides about a delivery that found another attempt's live lease.
+// Retrying is the safe answer: it comes back after the visibility timeout,
+// which is longer than the lease, and then finds the report finished
+// (acknowledged) or its lease expired (taken over). On the last receive the
+// holder's own message is the one that matters, so this one is dropped instead
+// of feeding the DLQ.
+func (w *Worker) leaseBusy(log *slog.Logger, r *billing.Report, last bool) bool {
+	log.Info("report is being run by another attempt", "attempt", r.Attempt, "leaseExpires", r.LeaseExpires)
+	return !last
+}
+
+// failResult is what failFinally achieved.
+type failResult int
+
+const (
+	failed        failResult = iota // the report is now Error and notified
+	failNotNeeded                   // it was finished or taken over meanwhile
+	failStoreDown                   // the store could not record it; try again later
+)
+
+// failFinally marks the report Error with cause's reason and notifies.
+func (w *Worker) failFinally(ctx context.Context, log *slog.Logger, id string, attempt int, cause error) failResult {
+	reason := failureReason(cause)
+	fin, err := w.d.Reports.FinishReport(ctx, id, attempt, billing.Outcome{
+		Status:        billing.ReportError,
+		StatusMessage: reason,
+		Now:           w.now(),
+	})
+	if billing.ErrorCode(err) == billing.ECONFLICT {
+		log.Warn("report was finished or taken over meanwhile; not failing it", "err", err)
+		return failNotNeeded
+	} else if err != nil {
+		log.Error("marking the report Error", "err", err)
+		return failStoreDown
+	}
+	if err := w.notify(ctx, log, fin, nil); err != nil {
+		log.Error("notifying a failed report", "err", err)
+	}
+	return failed
+}
+
+// failureReason is the statusMessage of a failed report: caller-safe text only,
+// never an internal error's details.
+func failureReason(err error) string {
+	if billing.IsRetryable(err) {
+		if billing.ErrorCode(err) == billing.EINTERNAL {
+			return "The report failed after repeated attempts."
+		}
+		return "The report failed after repeated attempts: " + billing.ErrorMessage(err)
+	}
+	return "The report failed: " + billing.ErrorMessage(err)
+}
+
+func (w *Worker) server(ctx context.Context, messageID string) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		return w.cfg.FunctionName + " " + lc.AwsRequestID
+	}
+	return w.cfg.FunctionName + " " + messageID
+}
+
+// receiveCount reads ApproximateReceiveCount; a message without it counts as
+// its first receive.
+func receiveCount(msg events.SQSMessage) int {
+	n, err := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}

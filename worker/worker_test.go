@@ -1,0 +1,699 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/linktoken"
+	"github.com/evovoice/billing/rating/ratingtest"
+	"github.com/evovoice/billing/resources"
+)
+
+// seedSmall stores a small account: two customers, usage on three days.
+func (h *harness) seedSmall() {
+	h.data.accounts["acct-a"] = billing.Account{ID: "acct-a", Name: "A", TimeZoneID: "UTC", BillingSettings: billing.BillingSettings{
+		billing.ItemBase:                {BaseCost: "10"},
+		billing.ItemOutboundSmsMessages: {UnitCost: "0.01"},
+	}}
+	h.data.customers["acct-a"] = []billing.Customer{
+		{ID: "c-1", AccountID: "acct-a", Name: "Dental <b>&</b>"},
+		{ID: "c-2", AccountID: "acct-a", Name: "=Law"},
+	}
+	for d := 1; d <= 3; d++ {
+		for i := range 5 {
+			h.data.addUsage(billing.UsageEvent{
+				ID: fmt.Sprintf("u-%d-%d", d, i), AccountID: "acct-a", CustomerID: []string{"c-1", "c-2"}[i%2],
+				Time: time.Date(2026, 10, d, 10, i, 0, 0, time.UTC), Item: billing.ItemOutboundSmsMessages, RawQuantity: "100",
+			})
+		}
+	}
+}
+
+func (h *harness) queue1(id string, req billing.ReportRequest) {
+	if req.AccountID == "" {
+		req.AccountID = "acct-a"
+	}
+	if req.StartDate.IsZero() {
+		req.StartDate, req.EndDate = billing.Date{Year: 2026, Month: 10, Day: 1}, billing.Date{Year: 2026, Month: 10, Day: 31}
+	}
+	now := h.clock.Now()
+	h.reports.put(&billing.Report{
+		ID: id, AccountID: req.AccountID, Request: req, Name: billing.ReportName(req.StartDate, req.EndDate),
+		Status: billing.ReportQueued, DateCreated: now, DateUpdated: now,
+	})
+}
+
+func TestFixtureReportsMatchByteForByte(t *testing.T) {
+	dir, err := ratingtest.FixtureDir("billing-small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := ratingtest.LoadDataset(filepath.Join(dir, "dataset.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "expected-*.csv"))
+	if len(files) < 5 {
+		t.Fatalf("found %d fixture reports, want at least 5", len(files))
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			c, err := ratingtest.ParseCaseName(filepath.Base(file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := newHarness(t)
+			h.data.pageSize = 2 // many pages, and the fake reuses its page slice
+			for id, a := range ds.Accounts {
+				h.data.accounts[id] = a
+				h.data.customers[id] = ds.CustomersOf(id)
+			}
+			h.data.addUsage(ds.Usage...)
+			req := billing.ReportRequest{AccountID: c.AccountID, StartDate: c.Start, EndDate: c.End, IncludeCustomerIDs: c.IncludeCustomerIDs, EmailAddressToNotify: "ops@example.com"}
+			if c.UTC {
+				req.TimeZoneID = "UTC"
+			}
+			h.queue1("r-1", req)
+			h.reports.mu.Lock()
+			h.reports.reports["r-1"].CustomerScope = c.CustomerScope
+			h.reports.mu.Unlock()
+
+			if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
+				t.Fatalf("delivery asked for a retry; report: %+v", h.reports.get("r-1"))
+			}
+			want, _ := os.ReadFile(file)
+			key := resources.ReportObjectKey(c.AccountID, "r-1")
+			if got := h.files.objects[key]; string(got) != string(want) {
+				t.Fatalf("CSV differs from %s\n got:\n%s\nwant:\n%s", filepath.Base(file), got, want)
+			}
+			r := h.reports.get("r-1")
+			if r.Status != billing.ReportCompleted || r.ObjectKey != key || r.ByteSize != int64(len(want)) || r.Attempt != 1 {
+				t.Fatalf("report = %+v", r)
+			}
+			lines := strings.Count(string(want), "\r\n")
+			if r.RowCount != lines-2 { // header and Total row are not customer rows
+				t.Errorf("RowCount = %d, want %d", r.RowCount, lines-2)
+			}
+			if !strings.HasSuffix(string(want), ","+r.GrandTotal+"\r\n") {
+				t.Errorf("GrandTotal %q is not the last cell of the Total row", r.GrandTotal)
+			}
+			if h.files.names[key] != resources.ReportFileName(c.Start.String(), c.End.String()) {
+				t.Errorf("file name = %q", h.files.names[key])
+			}
+			if got := h.mailer.emails(); len(got) != 1 {
+				t.Fatalf("emails = %d, want 1", len(got))
+			}
+		})
+	}
+}
+
+func TestCompletedEmailHasLinkTotalsAndEscapes(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "boss@example.com", WebhookURL: "https://hooks.example.com/x"})
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
+		t.Fatal("retry requested")
+	}
+	mails := h.mailer.emails()
+	if len(mails) != 1 {
+		t.Fatalf("emails = %d", len(mails))
+	}
+	m := mails[0]
+	if m.To != "boss@example.com" || m.Subject != "Billing Report 2026-10-01 to 2026-10-31 is ready" {
+		t.Errorf("to/subject = %q / %q", m.To, m.Subject)
+	}
+	// c-1 has 9 SMS x 100 = 900 x 0.01 = 9 + base 10 = 19.00; c-2 has 6 -> 16.00.
+	for _, want := range []string{"35.00", "19.00", "16.00", "Dental &lt;b&gt;&amp;&lt;/b&gt;", "=Law", "2026-10-01 to 2026-10-31 (UTC)"} {
+		if !strings.Contains(m.HTML, want) {
+			t.Errorf("HTML lacks %q:\n%s", want, m.HTML)
+		}
+	}
+	if strings.Contains(m.HTML, "<b>&</b>") {
+		t.Error("customer name is not escaped in the HTML part")
+	}
+	if strings.Index(m.HTML, "19.00") > strings.Index(m.HTML, "16.00") {
+		t.Error("largest customers are not listed largest first")
+	}
+	if !strings.Contains(m.Text, "Dental <b>&</b>") || !strings.Contains(m.Text, "Grand total: 35.00") {
+		t.Errorf("text part:\n%s", m.Text)
+	}
+	// The link is the durable one of spec 2.3 and its token verifies for this report.
+	i := strings.Index(m.Text, "https://api.example.com/reports/r-1/download?token=")
+	if i < 0 {
+		t.Fatalf("no download link in text:\n%s", m.Text)
+	}
+	link, _, _ := strings.Cut(m.Text[i:], "\n")
+	u, _ := url.Parse(link)
+	if err := linktoken.Verify(testKey, "r-1", u.Query().Get("token"), h.clock.Now().Add(6*24*time.Hour)); err != nil {
+		t.Errorf("token: %v", err)
+	}
+	if !strings.Contains(m.HTML, `href="`+strings.ReplaceAll(link, "&", "&amp;")+`"`) {
+		t.Errorf("HTML lacks the link %s", link)
+	}
+	r := h.reports.get("r-1")
+	if !strings.HasPrefix(r.NotifyResult, "sent ") || r.WebhookResult != "delivered" || r.NotifiedAt.IsZero() {
+		t.Errorf("notification outcome = %q / %q / %v", r.NotifyResult, r.WebhookResult, r.NotifiedAt)
+	}
+
+	var body struct {
+		Report billing.ReportInfo `json:"report"`
+		Rows   []webhookRow       `json:"rows"`
+	}
+	if err := json.Unmarshal(h.hooks.bodies["https://hooks.example.com/x"], &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Report.ID != "r-1" || body.Report.Status != billing.ReportCompleted || !strings.HasPrefix(body.Report.DownloadLink, "https://files.example/") {
+		t.Errorf("webhook report = %+v", body.Report)
+	}
+	if len(body.Rows) != 3 || body.Rows[2].Customer != "Total" || body.Rows[2].Total != "35.00" ||
+		body.Rows[1].Items["OutboundSmsMessages"] != (webhookUsage{Units: "900", Cost: "9.00"}) {
+		t.Errorf("webhook rows = %+v", body.Rows)
+	}
+}
+
+func TestDuplicateDeliveryOfFinishedReportChangesNothing(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
+		t.Fatal("retry requested")
+	}
+	before := h.reports.get("r-1")
+	h.clock.Advance(time.Hour)
+	for i, msg := range []events.SQSMessage{sqsMessage("m-1", "r-1", 2), sqsMessage("m-2", "r-1", 1)} {
+		if h.deliver(context.Background(), msg) {
+			t.Fatalf("duplicate %d asked for a retry", i)
+		}
+	}
+	after := h.reports.get("r-1")
+	if after != before {
+		t.Errorf("report changed:\n%+v\n%+v", before, after)
+	}
+	if h.files.puts != 1 || len(h.mailer.emails()) != 1 {
+		t.Errorf("puts=%d emails=%d, want 1 and 1", h.files.puts, len(h.mailer.emails()))
+	}
+}
+
+func TestDeliveryRacingARunningAttempt(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
+	inPut, release := make(chan struct{}), make(chan struct{})
+	h.files.beforePut = func(ctx context.Context, try int, body io.Reader) error {
+		if try == 1 {
+			close(inPut)
+			<-release
+		}
+		return nil
+	}
+	first := make(chan bool)
+	go func() { first <- h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) }()
+	<-inPut
+	// A second copy of the job arrives while the first attempt is uploading.
+	if !h.deliver(context.Background(), sqsMessage("m-2", "r-1", 1)) {
+		t.Error("a delivery racing a live lease was acknowledged; want a retry after the visibility timeout")
+	}
+	if r := h.reports.get("r-1"); r.Attempt != 1 || r.Status != billing.ReportRunning {
+		t.Errorf("racing delivery changed the report: %+v", r)
+	}
+	close(release)
+	if <-first {
+		t.Fatal("the lease holder asked for a retry")
+	}
+	// The retried copy comes back later and finds the report done.
+	h.clock.Advance(resources.VisibilityTimeout)
+	if h.deliver(context.Background(), sqsMessage("m-2", "r-1", 2)) {
+		t.Error("retried duplicate of a completed report asked for another retry")
+	}
+	if h.files.puts != 1 || len(h.mailer.emails()) != 1 || h.reports.get("r-1").Status != billing.ReportCompleted {
+		t.Errorf("puts=%d emails=%d status=%s", h.files.puts, len(h.mailer.emails()), h.reports.get("r-1").Status)
+	}
+}
+
+func TestConcurrentDeliveriesInOneBatchRunOnce(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
+	h.queue1("r-2", billing.ReportRequest{})
+	resp, err := h.w.HandleSQS(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+		sqsMessage("m-1", "r-1", 1), sqsMessage("m-2", "r-1", 1), sqsMessage("m-3", "r-1", 1), sqsMessage("m-4", "r-2", 1),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := h.reports.get("r-1"); r.Status != billing.ReportCompleted || r.Attempt != 1 {
+		t.Fatalf("r-1 = %+v", r)
+	}
+	if r := h.reports.get("r-2"); r.Status != billing.ReportCompleted {
+		t.Fatalf("r-2 = %+v", r)
+	}
+	// r-1 ran once; the copies that lost the lease race were retried or found it done.
+	if h.files.puts != 2 || len(h.mailer.emails()) != 1 {
+		t.Errorf("puts=%d emails=%d", h.files.puts, len(h.mailer.emails()))
+	}
+	for _, f := range resp.BatchItemFailures {
+		if f.ItemIdentifier == "m-4" {
+			t.Error("the other report's message failed")
+		}
+	}
+}
+
+func TestWorkerKilledMidUploadIsTakenOverAfterLeaseExpiry(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
+	ctx, kill := context.WithCancel(context.Background())
+	h.files.beforePut = func(putCtx context.Context, try int, body io.Reader) error {
+		if try == 1 {
+			io.CopyN(io.Discard, body, 100) // part of the file is out...
+			kill()                          // ...when the invocation dies
+			<-putCtx.Done()
+			return putCtx.Err()
+		}
+		return nil
+	}
+	h.deliver(ctx, sqsMessage("m-1", "r-1", 1))
+	r := h.reports.get("r-1")
+	if r.Status != billing.ReportRunning || r.Attempt != 1 || len(h.files.objects) != 0 {
+		t.Fatalf("after the kill: %+v objects=%d", r, len(h.files.objects))
+	}
+	// Redelivered before the lease expired: the dead attempt still owns it.
+	h.clock.Advance(time.Minute)
+	if !h.deliver(context.Background(), sqsMessage("m-1", "r-1", 2)) {
+		t.Error("delivery during a live lease was acknowledged")
+	}
+	// After expiry the next delivery takes over.
+	h.clock.Advance(resources.LeaseDuration)
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 3)) {
+		t.Fatal("takeover asked for a retry")
+	}
+	r = h.reports.get("r-1")
+	if r.Status != billing.ReportCompleted || r.Attempt != 2 {
+		t.Fatalf("after takeover: %+v", r)
+	}
+	if len(h.files.objects) != 1 || len(h.mailer.emails()) != 1 {
+		t.Errorf("objects=%d emails=%d, want one of each", len(h.files.objects), len(h.mailer.emails()))
+	}
+}
+
+func TestS3DownIsRetriedThenCompletes(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{})
+	h.files.beforePut = func(ctx context.Context, try int, body io.Reader) error {
+		if try == 1 {
+			return billing.Errorf(billing.EUNAVAILABLE, "S3 is unavailable.")
+		}
+		return nil
+	}
+	if !h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
+		t.Fatal("an S3 outage was not retried")
+	}
+	r := h.reports.get("r-1")
+	if r.Status != billing.ReportRunning || !strings.Contains(r.StatusMessage, "retrying: S3 is unavailable.") || r.LeaseExpires.After(h.clock.Now()) {
+		t.Fatalf("after the failed attempt (lease should be released): %+v", r)
+	}
+	h.clock.Advance(time.Second) // the redelivery does not wait for the lease
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 2)) {
+		t.Fatal("second attempt asked for a retry")
+	}
+	if r := h.reports.get("r-1"); r.Status != billing.ReportCompleted || r.Attempt != 2 {
+		t.Fatalf("report = %+v", r)
+	}
+}
+
+func TestSESDownCompletesAndRecordsTheOutcome(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
+	h.mailer.sendErr = func(int) error { return billing.Errorf(billing.EUNAVAILABLE, "SES is unavailable.") }
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
+		t.Fatal("a failed email failed the message")
+	}
+	r := h.reports.get("r-1")
+	if r.Status != billing.ReportCompleted {
+		t.Fatalf("status = %s", r.Status)
+	}
+	if r.NotifyResult != "failed after 3 tries: SES is unavailable." || h.mailer.tries != 3 {
+		t.Errorf("outcome %q after %d tries", r.NotifyResult, h.mailer.tries)
+	}
+	// A later duplicate does not try again: the notification was claimed.
+	h.deliver(context.Background(), sqsMessage("m-1", "r-1", 2))
+	if h.mailer.tries != 3 {
+		t.Errorf("tries = %d after a duplicate", h.mailer.tries)
+	}
+}
+
+func TestEmailRetriedUntilItGoesThrough(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
+	h.mailer.sendErr = func(n int) error {
+		if n < 3 {
+			return billing.Errorf(billing.EUNAVAILABLE, "throttled")
+		}
+		return nil
+	}
+	h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1))
+	if r := h.reports.get("r-1"); r.NotifyResult != "sent ses-1" || len(h.mailer.emails()) != 1 {
+		t.Errorf("outcome %q, emails %d", r.NotifyResult, len(h.mailer.emails()))
+	}
+}
+
+func TestPoisonMessageFailsOnLastReceiveAndGoesToDLQ(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
+	h.files.beforePut = func(context.Context, int, io.Reader) error {
+		return billing.Errorf(billing.EUNAVAILABLE, "S3 is unavailable.")
+	}
+	for receive := 1; receive <= resources.MaxReceiveCount; receive++ {
+		if !h.deliver(context.Background(), sqsMessage("m-1", "r-1", receive)) {
+			t.Fatalf("receive %d was acknowledged; want it retried (and sent to the DLQ on the last)", receive)
+		}
+		if receive < resources.MaxReceiveCount && h.reports.get("r-1").Status != billing.ReportRunning {
+			t.Fatalf("receive %d: status %s", receive, h.reports.get("r-1").Status)
+		}
+		h.clock.Advance(resources.VisibilityTimeout)
+	}
+	r := h.reports.get("r-1")
+	if r.Status != billing.ReportError || r.StatusMessage != "The report failed after repeated attempts: S3 is unavailable." {
+		t.Fatalf("report = %+v", r)
+	}
+	mails := h.mailer.emails()
+	if len(mails) != 1 || mails[0].Subject != "Billing Report 2026-10-01 to 2026-10-31 failed" || !strings.Contains(mails[0].HTML, "S3 is unavailable.") {
+		t.Fatalf("failure emails = %+v", mails)
+	}
+	if strings.Contains(mails[0].HTML, "download?token") {
+		t.Error("a failure email carries a download link")
+	}
+	// An operator redriving the DLQ changes nothing.
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 6)) || len(h.mailer.emails()) != 1 {
+		t.Error("redriven message was not simply acknowledged")
+	}
+}
+
+func TestPermanentErrorFailsAtOnce(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{AccountID: "acct-gone", EmailAddressToNotify: "a@example.com"})
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
+		t.Fatal("a permanent failure was retried")
+	}
+	r := h.reports.get("r-1")
+	if r.Status != billing.ReportError || r.StatusMessage != "The report failed: Account 'acct-gone' does not exist." {
+		t.Fatalf("report = %+v", r)
+	}
+	if len(h.mailer.emails()) != 1 || h.files.puts != 0 {
+		t.Errorf("emails=%d puts=%d", len(h.mailer.emails()), h.files.puts)
+	}
+}
+
+func TestUsageOfUnknownCustomerIsPermanent(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.data.addUsage(billing.UsageEvent{ID: "u-x", AccountID: "acct-a", CustomerID: "c-ghost", Time: time.Date(2026, 10, 5, 0, 0, 0, 0, time.UTC), Item: billing.ItemInboundFaxes, RawQuantity: "1"})
+	h.queue1("r-1", billing.ReportRequest{})
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
+		t.Fatal("retried")
+	}
+	if r := h.reports.get("r-1"); r.Status != billing.ReportError || !strings.Contains(r.StatusMessage, "c-ghost") {
+		t.Fatalf("report = %+v", r)
+	}
+}
+
+func TestLostLeaseStopsWithoutWriting(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.data.pageSize = 1
+	h.data.pageDelay = 5 * time.Millisecond
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
+	var stolen atomic.Bool
+	h.data.onPage = func() {
+		if stolen.CompareAndSwap(false, true) {
+			// Another attempt takes the lease, as after a long stall.
+			h.reports.mu.Lock()
+			h.reports.reports["r-1"].Attempt = 2
+			h.reports.mu.Unlock()
+		}
+	}
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
+		t.Error("an attempt that lost its lease asked for a retry; the owner's message does the work")
+	}
+	if r := h.reports.get("r-1"); r.Status != billing.ReportRunning || r.Attempt != 2 {
+		t.Errorf("report = %+v", r)
+	}
+	if h.files.puts != 0 || len(h.mailer.emails()) != 0 {
+		t.Errorf("the stale attempt wrote: puts=%d emails=%d", h.files.puts, len(h.mailer.emails()))
+	}
+}
+
+func TestProgressIsPublished(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.data.pageSize = 1
+	h.data.pageDelay = 3 * time.Millisecond
+	h.queue1("r-1", billing.ReportRequest{})
+	h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1))
+	h.reports.mu.Lock()
+	progress := append([]string(nil), h.reports.progress...)
+	h.reports.mu.Unlock()
+	if len(progress) == 0 {
+		t.Fatal("no progress published")
+	}
+	for _, p := range progress {
+		var n int
+		if _, err := fmt.Sscanf(p, "Processed %d usage records", &n); err != nil || n < 0 || n > 15 {
+			t.Errorf("progress message %q", p)
+		}
+	}
+	if r := h.reports.get("r-1"); r.StatusMessage != "Processed 15 usage records" {
+		t.Errorf("final statusMessage %q", r.StatusMessage)
+	}
+}
+
+func TestStoreDownOnLastReceiveStillRetries(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{})
+	h.reports.beforeAcquire = func(string) error { return billing.Errorf(billing.EUNAVAILABLE, "DynamoDB is unavailable.") }
+	h.reports.beforeFinish = func(string, int, billing.Outcome) error {
+		return billing.Errorf(billing.EUNAVAILABLE, "DynamoDB is unavailable.")
+	}
+	if !h.deliver(context.Background(), sqsMessage("m-1", "r-1", 5)) {
+		t.Error("store outage on the last receive was acknowledged; the message must reach the DLQ")
+	}
+	if r := h.reports.get("r-1"); r.Status != billing.ReportQueued {
+		t.Errorf("report = %+v", r)
+	}
+}
+
+func TestMalformedAndUnknownMessages(t *testing.T) {
+	h := newHarness(t)
+	if !h.deliver(context.Background(), events.SQSMessage{MessageId: "m-1", Body: "not json"}) {
+		t.Error("a malformed message was dropped; it must reach the DLQ")
+	}
+	if h.deliver(context.Background(), sqsMessage("m-2", "r-unknown", 1)) {
+		t.Error("a job of an unknown report was retried")
+	}
+}
+
+func TestNotificationClaimedOnlyOnceUnderRace(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
+	// The claim store is down at first: the report completes, the message is
+	// retried, and the redelivery sends the email.
+	var claimTries atomic.Int32
+	h.reports.beforeClaim = func(string) error {
+		if claimTries.Add(1) == 1 {
+			return billing.Errorf(billing.EUNAVAILABLE, "DynamoDB is unavailable.")
+		}
+		return nil
+	}
+	if !h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
+		t.Fatal("an unclaimed notification was acknowledged")
+	}
+	if r := h.reports.get("r-1"); r.Status != billing.ReportCompleted || len(h.mailer.emails()) != 0 {
+		t.Fatalf("report %+v emails %d", r, len(h.mailer.emails()))
+	}
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 2)) {
+		t.Fatal("retry asked for another retry")
+	}
+	mails := h.mailer.emails()
+	if len(mails) != 1 || !strings.Contains(mails[0].HTML, "download?token=") {
+		t.Fatalf("emails = %+v", mails)
+	}
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 3)); len(h.mailer.emails()) != 1 {
+		t.Error("second email sent")
+	}
+}
+
+func TestInvokeDispatch(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{})
+	out, err := h.w.Invoke(context.Background(), json.RawMessage(`{"Records":[{"messageId":"m-1","body":"{\"reportId\":\"r-1\"}","attributes":{"ApproximateReceiveCount":"1"},"eventSource":"aws:sqs"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, ok := out.(events.SQSEventResponse); !ok || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("SQS response = %#v", out)
+	}
+	if h.reports.get("r-1").Status != billing.ReportCompleted {
+		t.Fatal("SQS event did not run the report")
+	}
+	out, err = h.w.Invoke(context.Background(), json.RawMessage(` {"sweep": true} `))
+	if _, ok := out.(SweepResult); err != nil || !ok {
+		t.Fatalf("sweep: %#v %v", out, err)
+	}
+	for _, bad := range []string{`{"sweep":false}`, `{"sweep":true,"x":1}`, `{}`, `[]`, `{"detail-type":"Scheduled Event"}`} {
+		if _, err := h.w.Invoke(context.Background(), json.RawMessage(bad)); err == nil {
+			t.Errorf("Invoke(%s) accepted", bad)
+		}
+	}
+}
+
+func TestNewRequiresDeps(t *testing.T) {
+	if _, err := New(Deps{}); err == nil || !strings.Contains(err.Error(), "Reports") {
+		t.Fatalf("New(empty) = %v", err)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	h := newHarness(t)
+	now := h.clock.Now()
+	old := now.Add(-time.Hour)
+	h.reports.put(&billing.Report{ID: "q-lost", AccountID: "a1", Status: billing.ReportQueued, DateUpdated: old})
+	h.reports.put(&billing.Report{ID: "q-fresh", AccountID: "a1", Status: billing.ReportQueued, DateUpdated: now.Add(-30 * time.Second)})
+	veryOld := now.Add(-2 * (resources.VisibilityTimeout + resources.LeaseDuration))
+	h.reports.put(&billing.Report{ID: "run-lost", AccountID: "a2", Status: billing.ReportRunning, Attempt: 2, LeaseExpires: veryOld.Add(resources.LeaseDuration), DateUpdated: veryOld})
+	h.reports.put(&billing.Report{ID: "run-dead", AccountID: "a2", Status: billing.ReportRunning, Attempt: resources.SweepMaxAttempts, LeaseExpires: veryOld.Add(resources.LeaseDuration), DateUpdated: veryOld,
+		Request: billing.ReportRequest{EmailAddressToNotify: "x@example.com", StartDate: billing.Date{Year: 2026, Month: 10, Day: 1}, EndDate: billing.Date{Year: 2026, Month: 10, Day: 31}}})
+	h.reports.put(&billing.Report{ID: "run-live", AccountID: "a2", Status: billing.ReportRunning, Attempt: 1, LeaseExpires: now.Add(time.Minute), DateUpdated: now.Add(-time.Minute)})
+	h.reports.put(&billing.Report{ID: "done", AccountID: "a3", Status: billing.ReportCompleted, DateUpdated: veryOld})
+
+	res, err := h.w.Sweep(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requeued != 2 || res.Failed != 1 || res.Reconciled != 2 {
+		t.Errorf("result = %+v", res)
+	}
+	var jobs []string
+	for _, j := range h.queue.jobs {
+		jobs = append(jobs, j.ReportID)
+	}
+	if strings.Join(jobs, ",") != "q-lost,run-lost" {
+		t.Errorf("enqueued %v", jobs)
+	}
+	if r := h.reports.get("q-lost"); r.JobID != "msg-1" || !r.DateUpdated.Equal(now) {
+		t.Errorf("q-lost = %+v", r)
+	}
+	if r := h.reports.get("run-dead"); r.Status != billing.ReportError || !strings.Contains(r.StatusMessage, "stopped 5 times") {
+		t.Errorf("run-dead = %+v", r)
+	}
+	if m := h.mailer.emails(); len(m) != 1 || m[0].To != "x@example.com" {
+		t.Errorf("emails = %+v", m)
+	}
+	// A second sweep right after finds nothing to do: the touch of SetJobID holds.
+	h.queue.jobs = nil
+	res, _ = h.w.Sweep(context.Background())
+	if len(h.queue.jobs) != 1 || h.queue.jobs[0].ReportID != "run-lost" || res.Failed != 0 {
+		// run-lost stays stale until a worker takes it; re-sending it is harmless.
+		t.Errorf("second sweep: %+v jobs %v", res, h.queue.jobs)
+	}
+}
+
+func TestSweepRecoversLostEnqueueEndToEnd(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{}) // written, never enqueued
+	h.clock.Advance(resources.SweepQueuedAfter + time.Second)
+	if _, err := h.w.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.queue.jobs) != 1 {
+		t.Fatalf("jobs = %v", h.queue.jobs)
+	}
+	h.deliver(context.Background(), sqsMessage("msg-1", h.queue.jobs[0].ReportID, 1))
+	if r := h.reports.get("r-1"); r.Status != billing.ReportCompleted || r.JobID != "msg-1" {
+		t.Fatalf("report = %+v", r)
+	}
+}
+
+func TestReadDaysBoundsConcurrency(t *testing.T) {
+	d := newMemData()
+	d.pageSize = 10
+	d.pageDelay = 2 * time.Millisecond
+	var days []billing.Date
+	for i := 1; i <= 31; i++ {
+		day := billing.Date{Year: 2026, Month: 10, Day: i}
+		days = append(days, day)
+		for j := range 25 {
+			d.addUsage(billing.UsageEvent{ID: fmt.Sprint(i, "-", j), AccountID: "a", CustomerID: "c", Time: day.In(time.UTC).Add(time.Duration(j) * time.Minute)})
+		}
+	}
+	from, to := days[0].In(time.UTC), days[30].AddDays(1).In(time.UTC)
+	for _, conc := range []int{1, 8} {
+		d.maxInFlight = 0
+		seen := map[string]bool{}
+		err := readDays(context.Background(), d, "a", days, from, to, conc, func(page []billing.UsageEvent) error {
+			for _, e := range page {
+				if seen[e.ID] {
+					t.Fatalf("event %s seen twice", e.ID)
+				}
+				seen[e.ID] = true
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 31*25 || seen["overwritten"] {
+			t.Fatalf("concurrency %d: %d events", conc, len(seen))
+		}
+		if d.maxInFlight != conc {
+			t.Errorf("concurrency %d: max in flight %d", conc, d.maxInFlight)
+		}
+	}
+}
+
+func TestReadDaysStopsOnFirstError(t *testing.T) {
+	d := newMemData()
+	boom := billing.Errorf(billing.EUNAVAILABLE, "DynamoDB is unavailable.")
+	d.queryErr = func(q billing.UsageQuery) error {
+		if q.Day.Day == 3 {
+			return boom
+		}
+		return nil
+	}
+	var days []billing.Date
+	for i := 1; i <= 10; i++ {
+		days = append(days, billing.Date{Year: 2026, Month: 10, Day: i})
+	}
+	err := readDays(context.Background(), d, "a", days, time.Time{}, time.Now(), 4, func([]billing.UsageEvent) error { return nil })
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "2026-10-03") {
+		t.Fatalf("err = %v", err)
+	}
+	stop := errors.New("rater refused")
+	d.queryErr = nil
+	d.addUsage(billing.UsageEvent{ID: "x", AccountID: "a", Time: time.Date(2026, 10, 2, 1, 0, 0, 0, time.UTC)})
+	err = readDays(context.Background(), d, "a", days, time.Time{}, time.Now(), 4, func([]billing.UsageEvent) error { return stop })
+	if !errors.Is(err, stop) {
+		t.Fatalf("consumer error = %v", err)
+	}
+}
