@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -105,6 +106,8 @@ func (s *ReportStore) ListReports(ctx context.Context, f billing.ReportFilter) (
 		}
 	}
 }
+
+var errBadCursor = errors.New("cursor of another listing")
 
 // cursorKey is a byAccount LastEvaluatedKey: the table key and the index key.
 type cursorKey struct {

@@ -2,7 +2,6 @@ package dynamodb
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"time"
 
@@ -51,6 +50,7 @@ func withStatusValues(vals map[string]types.AttributeValue) map[string]types.Att
 // is unused. Without transactions the two writes are ordered so that a crash in
 // between leaves at worst a reserved slot without a report, which
 // ReconcileActive releases; it never leaves a report that escaped the limit.
+// A zero r.DateUpdated is set to r.DateCreated.
 func (s *ReportStore) CreateReport(ctx context.Context, r *billing.Report, maxActive int) error {
 	if r.ID == "" || r.AccountID == "" || r.Status != billing.ReportQueued || r.DateCreated.IsZero() {
 		return billing.Errorf(billing.EINVALID, "A new report needs an id, an account, status Queued and a creation time.")
@@ -480,5 +480,3 @@ func (s *ReportStore) openReportIDs(ctx context.Context, accountID string) ([]st
 		}
 	}
 }
-
-var errBadCursor = errors.New("bad cursor")

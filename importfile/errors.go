@@ -43,8 +43,9 @@ func (e *ValidationError) Error() string {
 // Unwrap exposes the failure as the domain's EINVALID error, so that
 // billing.ErrorCode and the HTTP layer treat a bad file as bad input.
 func (e *ValidationError) Unwrap() error {
-	fields := make([]billing.FieldError, 0, min(len(e.Problems), printedProblems))
-	for _, p := range e.Problems[:cap(fields)] {
+	shown := e.Problems[:min(len(e.Problems), printedProblems)]
+	fields := make([]billing.FieldError, 0, len(shown))
+	for _, p := range shown {
 		fields = append(fields, billing.FieldError{ErrorCode: "InvalidFormat", FieldName: fmt.Sprintf("line %d", p.Line), Message: p.Reason})
 	}
 	msg := fmt.Sprintf("The import file has %d problem(s).", e.Total)

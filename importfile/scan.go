@@ -96,8 +96,10 @@ type UsageFunc func(e *billing.UsageEvent) error
 // usage line, the events delivered so far were rated against incomplete data:
 // StartFunc is then called AGAIN after the first pass, with the complete data,
 // and every event is delivered anew in a second pass; the consumer must drop
-// whatever the first call's UsageFunc received. A file without usage gets one
-// call at the end.
+// whatever the first call's UsageFunc received. An error from the first call
+// (say, the account it wants has not been read yet) ends the scan only if the
+// file turns out well ordered; otherwise the second call decides. A file
+// without usage gets one call at the end.
 type StartFunc func(d *Dataset) (UsageFunc, error)
 
 // Validate reads the whole input and returns its accounts and customers, or a
@@ -169,11 +171,13 @@ type scanner struct {
 	suspects map[string]*suspect
 	seed     maphash.Seed
 	zones    map[string]error
+	interned map[string]string
 
 	sink       UsageFunc
 	sawUsage   bool
 	disordered bool // an account or customer line came after a usage line
 	usageLines int64
+	startErr   error  // the consumer refused the records at the first usage line
 	touched    uint64 // sink for the filter's prefetch loads, so they are not optimized away
 
 	f  lineFields
@@ -217,6 +221,7 @@ func newScanner(src Source, opts Options) *scanner {
 		suspects: map[string]*suspect{},
 		seed:     maphash.MakeSeed(),
 		zones:    map[string]error{},
+		interned: map[string]string{},
 		ds: &Dataset{
 			accountIdx:  map[string]recordPos{},
 			customerIdx: map[string]recordPos{},
@@ -247,6 +252,9 @@ func (s *scanner) run(ctx context.Context) (*Dataset, error) {
 		return nil, err
 	}
 	s.bloom = nil // 32 MiB the second pass does not need
+	if s.startErr != nil && !s.disordered {
+		return nil, s.startErr
+	}
 	for _, p := range s.ds.recordProblems() {
 		s.probs.add(p.Line, "%s", p.Reason)
 	}
@@ -301,7 +309,11 @@ func (s *scanner) pass(ctx context.Context, n int, name string) error {
 	}
 	defer rc.Close()
 	cr := &countingReader{r: rc, report: s.opts.Progress, p: Progress{Pass: n, Name: name, Total: s.src.Size()}}
-	br := bufio.NewReaderSize(cr, maxLineBytes)
+	bufSize := maxLineBytes
+	if n := s.src.Size(); n >= 0 && n < maxLineBytes {
+		bufSize = max(int(n)+1, 4096) // small inputs need no 1 MiB buffer
+	}
+	br := bufio.NewReaderSize(cr, bufSize)
 	if s.mode == modeFirst {
 		s.startPipeline()
 		defer s.stopPipeline() // on early returns; a no-op after the normal stop
@@ -466,8 +478,10 @@ func (s *scanner) usage(lineNo int) error {
 	}
 	if s.mode == modeFirst && !s.sawUsage {
 		s.sawUsage = true
+		// The records seen so far are complete only if no account or customer line
+		// follows; the consumer's refusal counts only then (see run).
 		if err := s.begin(); err != nil {
-			return err
+			s.startErr, s.sink = err, nil
 		}
 	}
 	if reasons := s.usageEvent(); len(reasons) > 0 {
@@ -603,16 +617,33 @@ func (s *scanner) usageEvent() []string {
 		}
 	}
 	if ev.CustomerID == "" {
-		ev.CustomerID = string(f.customerID)
+		ev.CustomerID = s.intern(f.customerID)
 	}
 	if ev.AccountID == "" {
-		ev.AccountID = string(f.accountID)
+		ev.AccountID = s.intern(f.accountID)
 	}
 	ev.RawQuantity = string(f.rawQuantity)
 	ev.InternationalCost = string(f.intlCost)
 	ev.Recorded = f.recorded
 	ev.Description = string(f.description)
 	return nil
+}
+
+// maxInterned bounds the intern table: ids of accounts and customers repeat on
+// every line, but a hostile file must not grow the table without limit.
+const maxInterned = 4096
+
+// intern returns b as a string, shared with earlier equal ones while the table
+// has room (DecodeUsage has no records to share ids with).
+func (s *scanner) intern(b []byte) string {
+	if v, ok := s.interned[string(b)]; ok {
+		return v
+	}
+	v := string(b)
+	if len(s.interned) < maxInterned {
+		s.interned[v] = v
+	}
+	return v
 }
 
 func itemOf(b []byte) (billing.Item, bool) {

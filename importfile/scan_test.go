@@ -310,6 +310,20 @@ func TestScanConsumerErrorsAbort(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("start error = %v, want boom", err)
 	}
+	// Refusing incomplete records (usage came first) is not final: the consumer
+	// is asked again with the complete data.
+	disordered := lines(usageLine("u1", "c1", "1"), acctLine, rootLine)
+	calls := 0
+	_, err = Scan(context.Background(), Bytes(disordered), Options{}, func(d *Dataset) (UsageFunc, error) {
+		calls++
+		if _, ok := d.Account("a1"); !ok {
+			return nil, boom
+		}
+		return func(*billing.UsageEvent) error { return nil }, nil
+	})
+	if err != nil || calls != 2 {
+		t.Fatalf("err = %v after %d calls, want success after 2", err, calls)
+	}
 }
 
 func TestScanFileWithoutUsageStillStarts(t *testing.T) {
@@ -361,5 +375,26 @@ func sharedDir(t *testing.T) string {
 		if filepath.Dir(d) == d {
 			t.Fatalf("no shared/fixtures above %s", dir)
 		}
+	}
+}
+
+func TestScanStopsWhenCancelled(t *testing.T) {
+	ls := []string{acctLine, rootLine}
+	for i := range 70_000 {
+		ls = append(ls, usageLine(fmt.Sprint("u", i), "c1", "1"))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Validate(ctx, Bytes(lines(ls...)), Options{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestValidationErrorIsInvalidInput(t *testing.T) {
+	_, err := Validate(context.Background(), Bytes(lines(acctLine, `{"type":"x"}`)), Options{})
+	var be *billing.Error
+	if !errors.As(err, &be) || be.Code != billing.EINVALID || len(be.FieldErrors) != 1 ||
+		be.FieldErrors[0].FieldName != "line 2" || !strings.Contains(be.Message, "1 problem(s); the first: line 2: unknown type") {
+		t.Fatalf("domain error = %+v", be)
 	}
 }

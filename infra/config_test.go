@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,4 +126,18 @@ func TestCdkJSONContext(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "run", "bootstrap")); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func readCdkJSONContext(path string) (map[string]any, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return doc.Context, nil
 }

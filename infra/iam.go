@@ -50,7 +50,7 @@ func (s *Stack) grantStatus(role awsiam.Role) {
 
 // grantRun: the worker and the sweep. It is the only writer of report files and
 // the only sender of mail, and it may send only as the configured address.
-func (s *Stack) grantRun(role awsiam.Role, configSet awsses.ConfigurationSet, sesIdentityArn *string) {
+func (s *Stack) grantRun(role awsiam.Role, configSet awsses.ConfigurationSet, sesIdentityArns []*string) {
 	role.AddToPolicy(allow("ReportsReadWrite",
 		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"},
 		s.reportsTableAndIndexes()...))
@@ -64,11 +64,12 @@ func (s *Stack) grantRun(role awsiam.Role, configSet awsses.ConfigurationSet, se
 		Resource:     jsii.String("configuration-set"),
 		ResourceName: configSet.ConfigurationSetName(),
 	})
+	sesResources := append(append([]*string{}, sesIdentityArns...), configSetArn)
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("SendReportEmailAsSender"),
 		Effect:     awsiam.Effect_ALLOW,
 		Actions:    jsii.Strings("ses:SendEmail"),
-		Resources:  &[]*string{sesIdentityArn, configSetArn},
+		Resources:  &sesResources,
 		Conditions: &map[string]any{"StringEquals": map[string]any{"ses:FromAddress": s.Config.SenderAddress}},
 	}))
 	role.AddToPolicy(allow("ReadSigningSecrets", []string{"secretsmanager:GetSecretValue"},

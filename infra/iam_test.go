@@ -13,11 +13,11 @@ type access struct {
 
 // arns are the rendered ARNs of the stack's resources that the policies name.
 type arns struct {
-	reports, reportsByAccount, reportsByStatus, billing string
-	jobs, dlq                                           string
-	reportObject, otherObject                           string
-	signing, webhook                                    string
-	sesIdentity, otherIdentity, configSet               string
+	reports, reportsByAccount, reportsByStatus, billing   string
+	jobs, dlq                                             string
+	reportObject, otherObject                             string
+	signing, webhook                                      string
+	sesIdentity, senderIdentity, otherIdentity, configSet string
 }
 
 func stackARNs(t *testing.T) arns {
@@ -37,6 +37,7 @@ func stackARNs(t *testing.T) arns {
 		signing:          "<" + signingSecretID(t) + ">",
 		webhook:          "<" + webhookSecretID(t) + ">",
 		sesIdentity:      ses + "identity/" + synth.cfg.SenderDomain,
+		senderIdentity:   ses + "identity/" + synth.cfg.SenderAddress,
 		otherIdentity:    ses + "identity/attacker.example",
 		configSet:        ses + "configuration-set/<" + only(t, "AWS::SES::ConfigurationSet", nil).ID + ">",
 	}
@@ -98,7 +99,7 @@ func TestRolePolicies(t *testing.T) {
 				{"dynamodb:Query", a.reportsByStatus},
 				{"dynamodb:GetItem", a.billing}, {"dynamodb:Query", a.billing},
 				{"s3:PutObject", a.reportObject}, {"s3:AbortMultipartUpload", a.reportObject},
-				{"ses:SendEmail", a.sesIdentity}, {"ses:SendEmail", a.configSet},
+				{"ses:SendEmail", a.sesIdentity}, {"ses:SendEmail", a.senderIdentity}, {"ses:SendEmail", a.configSet},
 				{"secretsmanager:GetSecretValue", a.signing}, {"secretsmanager:GetSecretValue", a.webhook},
 				{"sqs:SendMessage", a.jobs},
 				{"sqs:ReceiveMessage", a.jobs}, {"sqs:DeleteMessage", a.jobs}, {"sqs:ChangeMessageVisibility", a.jobs},
@@ -108,7 +109,7 @@ func TestRolePolicies(t *testing.T) {
 				{"dynamodb:PutItem", a.billing}, {"dynamodb:UpdateItem", a.billing}, {"dynamodb:DeleteItem", a.billing},
 				{"dynamodb:Scan", a.billing}, {"dynamodb:Scan", a.reports},
 				{"s3:PutObject", a.otherObject}, {"s3:DeleteObject", a.reportObject},
-				{"ses:SendEmail", a.otherIdentity}, {"ses:SendRawEmail", a.sesIdentity},
+				{"ses:SendEmail", a.otherIdentity}, {"ses:SendEmail", a.sesIdentity + "x"}, {"ses:SendRawEmail", a.sesIdentity},
 				{"sqs:SendMessage", a.dlq}, {"sqs:PurgeQueue", a.jobs},
 				{"logs:PutLogEvents", logArn(fnSubmit)},
 			},
@@ -165,7 +166,7 @@ func TestOnlyWorkerWritesReportsAndSendsMail(t *testing.T) {
 	for _, role := range resourcesOf("AWS::IAM::Role") {
 		sts := roleStatements(t, role.ID)
 		for _, req := range []access{
-			{"s3:PutObject", a.reportObject}, {"ses:SendEmail", a.sesIdentity}, {"ses:SendEmail", a.configSet},
+			{"s3:PutObject", a.reportObject}, {"ses:SendEmail", a.sesIdentity}, {"ses:SendEmail", a.senderIdentity}, {"ses:SendEmail", a.configSet},
 		} {
 			g := grants(sts, req.action, req.resource)
 			if role.ID != worker && len(g) > 0 {

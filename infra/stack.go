@@ -116,10 +116,10 @@ func NewStack(scope constructs.Construct, cfg Config, props *awscdk.StackProps) 
 	s.defineBucket()
 	s.defineQueues(names)
 	s.defineSecrets()
-	configSet, identityArn := s.defineEmail()
+	configSet, identityArns := s.defineEmail()
 	s.defineUserPool()
 	s.defineOpsTopic()
-	s.defineFunctions(names, configSet, identityArn)
+	s.defineFunctions(names, configSet, identityArns)
 	s.defineAPI()
 	s.defineSweep()
 	s.defineAlarms()
@@ -239,8 +239,8 @@ func (s *Stack) defineSecrets() {
 }
 
 // defineEmail creates the sender's domain identity and a configuration set, and
-// returns the set and the ARN the worker's ses:SendEmail is limited to.
-func (s *Stack) defineEmail() (awsses.ConfigurationSet, *string) {
+// returns the set and the identity ARNs the worker's ses:SendEmail is limited to.
+func (s *Stack) defineEmail() (awsses.ConfigurationSet, []*string) {
 	configSet := awsses.NewConfigurationSet(s.Stack, jsii.String("EmailConfigurationSet"), &awsses.ConfigurationSetProps{
 		ConfigurationSetName: jsii.String("billing-reports-" + s.Config.Stage),
 		ReputationMetrics:    jsii.Bool(true),
@@ -253,12 +253,18 @@ func (s *Stack) defineEmail() (awsses.ConfigurationSet, *string) {
 		Identity:         awsses.Identity_Domain(jsii.String(s.Config.SenderDomain)),
 		ConfigurationSet: configSet,
 	})
-	identityArn := s.Stack.FormatArn(&awscdk.ArnComponents{
-		Service:      jsii.String("ses"),
-		Resource:     jsii.String("identity"),
-		ResourceName: jsii.String(s.Config.SenderDomain),
-	})
-	return configSet, identityArn
+	// SES authorizes a send against the most specific verified identity of the
+	// From address: the domain created here, or the address itself if someone
+	// verified it separately. Both are the same sender.
+	identityArns := []*string{}
+	for _, identity := range []string{s.Config.SenderDomain, s.Config.SenderAddress} {
+		identityArns = append(identityArns, s.Stack.FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("ses"),
+			Resource:     jsii.String("identity"),
+			ResourceName: jsii.String(identity),
+		}))
+	}
+	return configSet, identityArns
 }
 
 func (s *Stack) defineUserPool() {
@@ -355,7 +361,7 @@ type functionSpec struct {
 	purpose  string
 }
 
-func (s *Stack) defineFunctions(names resources.Names, configSet awsses.ConfigurationSet, sesIdentityArn *string) {
+func (s *Stack) defineFunctions(names resources.Names, configSet awsses.ConfigurationSet, sesIdentityArns []*string) {
 	cfg := s.Config
 	linkTTL, tokenTTL := jsii.String(cfg.LinkTTL.String()), jsii.String(cfg.TokenTTL.String())
 	// Each function gets only the variables it reads. appconfig fetches every
@@ -425,7 +431,7 @@ func (s *Stack) defineFunctions(names resources.Names, configSet awsses.Configur
 	}
 	s.grantSubmit(s.Roles[fnSubmit])
 	s.grantStatus(s.Roles[fnStatus])
-	s.grantRun(s.Roles[fnRun], configSet, sesIdentityArn)
+	s.grantRun(s.Roles[fnRun], configSet, sesIdentityArns)
 
 	// Batch size and window: the messages of a batch run concurrently in one
 	// invocation, each with memory bounded by its customer count, so 4 fit the

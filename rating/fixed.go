@@ -72,13 +72,22 @@ func (s fixedSum) isZero() bool { return s.whole == 0 && s.nanos == 0 }
 
 // rat returns the exact value of s.
 func (s fixedSum) rat() *big.Rat {
+	var tmp [2]big.Int
+	return s.setRat(new(big.Rat), &tmp)
+}
+
+var bigNanoScale = big.NewInt(nanoScale)
+
+// setRat sets dst to the exact value of s, using tmp as scratch so that a
+// caller looping over many sums reuses the same memory.
+func (s fixedSum) setRat(dst *big.Rat, tmp *[2]big.Int) *big.Rat {
 	if s.nanos == 0 {
-		return new(big.Rat).SetInt64(s.whole)
+		return dst.SetInt64(s.whole)
 	}
-	num := new(big.Int).SetInt64(s.whole)
-	num.Mul(num, big.NewInt(nanoScale))
-	num.Add(num, big.NewInt(s.nanos))
-	return new(big.Rat).SetFrac(num, big.NewInt(nanoScale))
+	num := tmp[0].SetInt64(s.whole)
+	num.Mul(num, bigNanoScale)
+	num.Add(num, tmp[1].SetInt64(s.nanos))
+	return dst.SetFrac(num, bigNanoScale)
 }
 
 // fixedRat returns whole + nanos/10^9 as a big.Rat.

@@ -3,6 +3,8 @@ package rating
 import (
 	"math"
 	"testing"
+
+	billing "github.com/evovoice/billing"
 )
 
 func TestParseFixed(t *testing.T) {
@@ -59,4 +61,22 @@ func TestFixedSumRat(t *testing.T) {
 	if got := s.rat().RatString(); got != "11/2" {
 		t.Errorf("rat = %s, want 11/2", got)
 	}
+}
+
+// FuzzParseFixed: the allocation-free parser agrees with billing.ParseDecimal
+// on every input it accepts and accepts nothing ParseDecimal rejects.
+func FuzzParseFixed(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		whole, nanos, ok := parseFixed(s)
+		want, err := billing.ParseDecimal(s)
+		if !ok {
+			return
+		}
+		if err != nil {
+			t.Fatalf("parseFixed accepted %q, which ParseDecimal rejects: %v", s, err)
+		}
+		if got := fixedRat(whole, nanos); got.Cmp(want) != 0 {
+			t.Fatalf("parseFixed(%q) = %s, ParseDecimal = %s", s, got.RatString(), want.RatString())
+		}
+	})
 }

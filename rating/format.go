@@ -14,16 +14,28 @@ var (
 
 // RoundCents returns r rounded to cents, half away from zero (spec 3.2), as a new Rat.
 func RoundCents(r *big.Rat) *big.Rat {
-	return new(big.Rat).SetFrac(roundScaled(r, bigHundred), bigHundred)
+	var tmp [2]big.Int
+	return roundCentsInto(new(big.Rat), r, &tmp)
+}
+
+// roundCentsInto sets dst to r rounded to cents, using tmp as scratch.
+func roundCentsInto(dst, r *big.Rat, tmp *[2]big.Int) *big.Rat {
+	return dst.SetFrac(roundScaledInto(&tmp[0], &tmp[1], r, bigHundred), bigHundred)
 }
 
 // roundScaled returns r×scale rounded to an integer, half away from zero.
 func roundScaled(r *big.Rat, scale *big.Int) *big.Int {
-	num := new(big.Int).Mul(r.Num(), scale)
+	return roundScaledInto(new(big.Int), new(big.Int), r, scale)
+}
+
+// roundScaledInto sets num to r×scale rounded to an integer, half away from
+// zero; den is scratch.
+func roundScaledInto(num, den *big.Int, r *big.Rat, scale *big.Int) *big.Int {
+	num.Mul(r.Num(), scale)
 	num.Abs(num)
 	// floor((2·|num| + den) / (2·den)) is |num|/den rounded half up.
 	num.Mul(num, bigTwo).Add(num, r.Denom())
-	den := new(big.Int).Mul(r.Denom(), bigTwo)
+	den.Mul(r.Denom(), bigTwo)
 	num.Quo(num, den)
 	if r.Sign() < 0 {
 		num.Neg(num)

@@ -46,19 +46,22 @@ type Rater struct {
 	blocks []*usageBlock // per customer; nil until its first counted event
 	spill  map[spillKey]*big.Rat
 
-	lastCustomerID    string
-	lastCustomerIndex int32
-
 	counted, ignored int64
 	result           *Result
 }
 
 type customerNode struct {
 	id, name, parentID string
-	breadcrumb         string
-	prices             *priceList
-	inScope            bool
+	override           bool
+	settings           billing.BillingSettings
+
+	breadcrumb  string
+	priceSource int32 // the customer whose settings apply, or accountSource
+	prices      *priceList
+	inScope     bool
 }
+
+const accountSource = -1
 
 // usageBlock holds one customer's exact running sums.
 type usageBlock struct {
@@ -84,7 +87,7 @@ func NewRater(acct billing.Account, customers []billing.Customer, p Period, cust
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
-	r := &Rater{accountID: acct.ID, index: make(map[string]int32, len(customers)), lastCustomerIndex: -1}
+	r := &Rater{accountID: acct.ID, index: make(map[string]int32, len(customers))}
 	for _, c := range customers {
 		if c.AccountID != acct.ID {
 			continue
@@ -96,7 +99,7 @@ func NewRater(acct billing.Account, customers []billing.Customer, p Period, cust
 			return nil, billing.Errorf(billing.EINVALID, "Customer %s appears twice in account %s.", c.ID, acct.ID)
 		}
 		r.index[c.ID] = int32(len(r.customers))
-		r.customers = append(r.customers, customerNode{id: c.ID, name: c.Name, parentID: c.ParentCustomerID})
+		r.customers = append(r.customers, customerNode{id: c.ID, name: c.Name, parentID: c.ParentCustomerID, override: c.OverrideBillingSettings, settings: c.BillingSettings})
 	}
 	if customerScope != "" {
 		if _, ok := r.index[customerScope]; !ok {
@@ -112,39 +115,46 @@ func NewRater(acct billing.Account, customers []billing.Customer, p Period, cust
 	_, to := p.Bounds()
 	r.monthStarts = append(r.monthStarts, to.Unix())
 
-	accountPrices, err := parsePrices(acct.BillingSettings, "account "+acct.ID)
-	if err != nil {
+	if err := r.resolveTree(customerScope); err != nil {
 		return nil, err
 	}
-	overrides := make(map[int32]*priceList)
-	for i, c := range customers {
-		if c.AccountID != acct.ID || !c.OverrideBillingSettings {
-			continue
-		}
-		pl, err := parsePrices(c.BillingSettings, "customer "+c.ID)
-		if err != nil {
-			return nil, err
-		}
-		overrides[r.index[customers[i].ID]] = pl
-	}
-	if err := r.resolveTree(accountPrices, overrides, customerScope); err != nil {
+	if err := r.resolvePrices(acct); err != nil {
 		return nil, err
-	}
-	used := map[*priceList]bool{}
-	for _, ci := range r.order {
-		if pl := r.customers[ci].prices; !used[pl] {
-			used[pl] = true
-			pl.prorate(r.fractions)
-		}
 	}
 	r.blocks = make([]*usageBlock, len(r.customers))
 	return r, nil
 }
 
-// resolveTree gives every customer its breadcrumb, its applicable prices and
-// whether it is in scope, walking each parent chain once (memoized), and fails
-// on unknown parents and cycles.
-func (r *Rater) resolveTree(accountPrices *priceList, overrides map[int32]*priceList, scope string) error {
+// resolvePrices parses the account's settings and those of every overriding
+// customer whose settings apply to a customer in scope (an unrelated subtree's
+// settings cannot fail a Customer-role report), each once.
+func (r *Rater) resolvePrices(acct billing.Account) error {
+	accountPrices, err := parsePrices(acct.BillingSettings, "account "+acct.ID)
+	if err != nil {
+		return err
+	}
+	accountPrices.prorate(r.fractions)
+	parsed := map[int32]*priceList{accountSource: accountPrices}
+	for _, ci := range r.order {
+		c := &r.customers[ci]
+		pl, ok := parsed[c.priceSource]
+		if !ok {
+			owner := &r.customers[c.priceSource]
+			if pl, err = parsePrices(owner.settings, "customer "+owner.id); err != nil {
+				return err
+			}
+			pl.prorate(r.fractions)
+			parsed[c.priceSource] = pl
+		}
+		c.prices = pl
+	}
+	return nil
+}
+
+// resolveTree gives every customer its breadcrumb, the source of its prices and
+// whether it is in scope, walking each parent chain once (memoized), fails on
+// unknown parents and cycles, and sorts the in-scope customers.
+func (r *Rater) resolveTree(scope string) error {
 	const (
 		unvisited = iota
 		visiting
@@ -178,18 +188,17 @@ func (r *Rater) resolveTree(accountPrices *priceList, overrides map[int32]*price
 			if c.parentID != "" {
 				parent = &r.customers[r.index[c.parentID]]
 			}
-			switch {
-			case parent == nil:
+			if parent == nil {
 				c.breadcrumb = c.name
-				c.prices = accountPrices
+				c.priceSource = accountSource
 				c.inScope = scope == "" || c.id == scope
-			default:
+			} else {
 				c.breadcrumb = parent.breadcrumb + " > " + c.name
-				c.prices = parent.prices
+				c.priceSource = parent.priceSource
 				c.inScope = parent.inScope || c.id == scope
 			}
-			if pl, ok := overrides[chain[k]]; ok {
-				c.prices = pl
+			if c.override {
+				c.priceSource = chain[k]
 			}
 			state[chain[k]] = done
 		}
@@ -228,7 +237,7 @@ func (r *Rater) Add(e *billing.UsageEvent) error {
 		r.ignored++
 		return nil
 	}
-	ci, ok := r.customerIndex(e.CustomerID)
+	ci, ok := r.index[e.CustomerID]
 	if !ok {
 		return billing.Errorf(billing.EINVALID, "Usage event %s is of customer %s, which account %s does not have.", e.ID, e.CustomerID, r.accountID)
 	}
@@ -293,17 +302,6 @@ func (r *Rater) Add(e *billing.UsageEvent) error {
 	return nil
 }
 
-func (r *Rater) customerIndex(id string) (int32, bool) {
-	if id == r.lastCustomerID && r.lastCustomerIndex >= 0 {
-		return r.lastCustomerIndex, true
-	}
-	ci, ok := r.index[id]
-	if ok {
-		r.lastCustomerID, r.lastCustomerIndex = id, ci
-	}
-	return ci, ok
-}
-
 func (r *Rater) addSpill(k spillKey, v *big.Rat) {
 	if r.spill == nil {
 		r.spill = make(map[spillKey]*big.Rat)
@@ -356,11 +354,11 @@ func (r *Rater) Result() *Result {
 	for _, ci := range r.order {
 		row := r.rateCustomer(ci)
 		for i := range billing.NumItems {
-			total.Units[i].Add(total.Units[i], row.Units[i])
-			total.Costs[i].Add(total.Costs[i], row.Costs[i])
+			addNonZero(total.Units[i], row.Units[i])
+			addNonZero(total.Costs[i], row.Costs[i])
 		}
-		total.InternationalCosts.Add(total.InternationalCosts, row.InternationalCosts)
-		total.Total.Add(total.Total, row.Total)
+		addNonZero(total.InternationalCosts, row.InternationalCosts)
+		addNonZero(total.Total, row.Total)
 		total.HasCallRecording = total.HasCallRecording || row.HasCallRecording
 		res.Rows = append(res.Rows, row)
 	}
@@ -387,7 +385,8 @@ func (r *Rater) rateCustomer(ci int32) Row {
 	row := newRow(c.id, c.breadcrumb)
 	b := r.blocks[ci]
 	months := len(r.fractions)
-	charge, units, over := new(big.Rat), new(big.Rat), new(big.Rat)
+	var raw, charge, units, over big.Rat
+	var tmp [2]big.Int
 	for item := range billing.NumItems {
 		if item == 0 || b == nil || !r.used(ci, b, item) {
 			row.Costs[item].Set(pl.idleCost[item])
@@ -397,32 +396,40 @@ func (r *Rater) rateCustomer(ci int32) Row {
 		charge.SetInt64(0)
 		for m := range months {
 			slot := m*billing.NumItems + item
-			raw := b.quantities[slot].rat()
+			b.quantities[slot].setRat(&raw, &tmp)
 			if s, ok := r.spill[spillKey{ci, int32(slot)}]; ok {
-				raw.Add(raw, s)
+				raw.Add(&raw, s)
 			}
-			units.Mul(raw, p.multiplier)
-			row.Units[item].Add(row.Units[item], units)
-			charge.Add(charge, pl.baseShare[item][m])
-			if over.Sub(units, pl.allowShare[item][m]); over.Sign() > 0 {
-				charge.Add(charge, over.Mul(over, p.unitCost))
+			units.Mul(&raw, p.multiplier)
+			row.Units[item].Add(row.Units[item], &units)
+			charge.Add(&charge, pl.baseShare[item][m])
+			if over.Sub(&units, pl.allowShare[item][m]); over.Sign() > 0 {
+				charge.Add(&charge, over.Mul(&over, p.unitCost))
 			}
 		}
-		row.Costs[item].Set(RoundCents(charge))
+		roundCentsInto(row.Costs[item], &charge, &tmp)
 	}
 	if b != nil {
-		intl := b.international.rat()
+		b.international.setRat(&raw, &tmp)
 		if s, ok := r.spill[spillKey{ci, internationalSlot}]; ok {
-			intl.Add(intl, s)
+			raw.Add(&raw, s)
 		}
-		row.InternationalCosts.Set(RoundCents(intl))
+		roundCentsInto(row.InternationalCosts, &raw, &tmp)
 		row.HasCallRecording = b.recorded
 	}
 	for i := range billing.NumItems {
-		row.Total.Add(row.Total, row.Costs[i])
+		addNonZero(row.Total, row.Costs[i])
 	}
-	row.Total.Add(row.Total, row.InternationalCosts)
+	addNonZero(row.Total, row.InternationalCosts)
 	return row
+}
+
+// addNonZero adds x to sum; most cells of a report are zero, and skipping them
+// spares big.Rat's normalization.
+func addNonZero(sum, x *big.Rat) {
+	if x.Sign() != 0 {
+		sum.Add(sum, x)
+	}
 }
 
 // used reports whether the customer has any quantity of item in any month.

@@ -527,3 +527,23 @@ func TestErrorsAreDomainErrors(t *testing.T) {
 		t.Fatalf("%T is not a *billing.Error", err)
 	}
 }
+
+// TestScopedSettingsErrors: a Customer-role report parses only the settings
+// that apply to its subtree, including an overriding ancestor's.
+func TestScopedSettingsErrors(t *testing.T) {
+	bad := billing.BillingSettings{billing.ItemBase: {BaseCost: "ten"}}
+	customers := []billing.Customer{
+		customer("parent", "", true, bad),
+		customer("child", "parent", false, nil),
+		customer("other", "", true, bad),
+		customer("mine", "", false, nil),
+	}
+	if _, err := rating.NewRater(account(nil), customers, october(t), "mine"); err != nil {
+		t.Errorf("scope mine: %v; other subtrees' settings do not apply", err)
+	}
+	for _, scope := range []string{"child", ""} {
+		if _, err := rating.NewRater(account(nil), customers, october(t), scope); billing.ErrorCode(err) != billing.EINVALID {
+			t.Errorf("scope %q: err = %v, want EINVALID for the settings that apply", scope, err)
+		}
+	}
+}

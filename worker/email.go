@@ -1,20 +1,18 @@
 package worker
 
 import (
-	htmltemplate "html/template"
+	"html"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
-	texttemplate "text/template"
 	"time"
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/rating"
 )
 
-// emailData is what both parts of the email show. html/template escapes every
-// value in the HTML part, customer names included; the text part strips
-// control characters instead.
+// emailData is what both parts of the email show.
 type emailData struct {
 	Name        string
 	Failed      bool
@@ -33,51 +31,72 @@ type topCustomer struct {
 	Total    string
 }
 
-var emailHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Name}}</title></head>
-<body style="font-family:Arial,Helvetica,sans-serif;color:#222">
-<h1 style="font-size:20px">{{.Name}}</h1>
-{{if .Failed}}<p>The report could not be produced.</p>
-<p><strong>Reason:</strong> {{.Reason}}</p>
-<p>Period: {{.Start}} to {{.End}}{{if .Zone}} ({{.Zone}}){{end}}</p>
-{{else}}<p>Your billing report is ready.</p>
-<table cellpadding="4" style="border-collapse:collapse">
-<tr><th align="left">Period</th><td>{{.Start}} to {{.End}} ({{.Zone}})</td></tr>
-<tr><th align="left">Customers</th><td>{{.Customers}}</td></tr>
-<tr><th align="left">Grand total</th><td>{{.GrandTotal}}</td></tr>
-</table>
-{{if .Top}}<h2 style="font-size:16px">Largest customers</h2>
-<table cellpadding="4" style="border-collapse:collapse">
-<tr><th align="left">Customer</th><th align="right">Total</th></tr>
-{{range .Top}}<tr><td>{{.Customer}}</td><td align="right">{{.Total}}</td></tr>
-{{end}}</table>{{end}}
-<p><a id="download" href="{{.Link}}">Download the report (CSV)</a></p>
-<p style="font-size:12px;color:#666">This link works until {{.LinkExpires}}. After that, get a fresh link with GET /reports/{id} of the API.</p>
-{{end}}</body></html>
-`))
+// The parts are written with html.EscapeString rather than html/template:
+// text/template's reflective method calls make the linker keep every method of
+// every SDK client in the binary, which doubles the run Lambda's size (and its
+// cold start). Every value below goes through esc; nothing else is dynamic.
+func renderHTML(d emailData) string {
+	esc := html.EscapeString
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + esc(d.Name) + "</title></head>\n")
+	b.WriteString("<body style=\"font-family:Arial,Helvetica,sans-serif;color:#222\">\n")
+	b.WriteString("<h1 style=\"font-size:20px\">" + esc(d.Name) + "</h1>\n")
+	period := esc(d.Start) + " to " + esc(d.End)
+	if d.Zone != "" {
+		period += " (" + esc(d.Zone) + ")"
+	}
+	if d.Failed {
+		b.WriteString("<p>The report could not be produced.</p>\n")
+		b.WriteString("<p><strong>Reason:</strong> " + esc(d.Reason) + "</p>\n")
+		b.WriteString("<p>Period: " + period + "</p>\n</body></html>\n")
+		return b.String()
+	}
+	b.WriteString("<p>Your billing report is ready.</p>\n<table cellpadding=\"4\" style=\"border-collapse:collapse\">\n")
+	b.WriteString("<tr><th align=\"left\">Period</th><td>" + period + "</td></tr>\n")
+	b.WriteString("<tr><th align=\"left\">Customers</th><td>" + strconv.Itoa(d.Customers) + "</td></tr>\n")
+	b.WriteString("<tr><th align=\"left\">Grand total</th><td>" + esc(d.GrandTotal) + "</td></tr>\n</table>\n")
+	if len(d.Top) > 0 {
+		b.WriteString("<h2 style=\"font-size:16px\">Largest customers</h2>\n<table cellpadding=\"4\" style=\"border-collapse:collapse\">\n")
+		b.WriteString("<tr><th align=\"left\">Customer</th><th align=\"right\">Total</th></tr>\n")
+		for _, c := range d.Top {
+			b.WriteString("<tr><td>" + esc(c.Customer) + "</td><td align=\"right\">" + esc(c.Total) + "</td></tr>\n")
+		}
+		b.WriteString("</table>\n")
+	}
+	b.WriteString("<p><a id=\"download\" href=\"" + esc(d.Link) + "\">Download the report (CSV)</a></p>\n")
+	b.WriteString("<p style=\"font-size:12px;color:#666\">This link works until " + esc(d.LinkExpires) +
+		". After that, get a fresh link with GET /reports/{id} of the API.</p>\n</body></html>\n")
+	return b.String()
+}
 
-var emailText = texttemplate.Must(texttemplate.New("text").Parse(`{{.Name}}
-{{if .Failed}}
-The report could not be produced.
-Reason: {{.Reason}}
-Period: {{.Start}} to {{.End}}{{if .Zone}} ({{.Zone}}){{end}}
-{{else}}
-Your billing report is ready.
+// renderText is the plain part; plain() has already removed control
+// characters from user text, so no value can add lines or headers.
+func renderText(d emailData) string {
+	var b strings.Builder
+	b.WriteString(d.Name + "\n\n")
+	period := d.Start + " to " + d.End
+	if d.Zone != "" {
+		period += " (" + d.Zone + ")"
+	}
+	if d.Failed {
+		b.WriteString("The report could not be produced.\nReason: " + d.Reason + "\nPeriod: " + period + "\n")
+		return b.String()
+	}
+	b.WriteString("Your billing report is ready.\n\n")
+	b.WriteString("Period:      " + period + "\n")
+	b.WriteString("Customers:   " + strconv.Itoa(d.Customers) + "\n")
+	b.WriteString("Grand total: " + d.GrandTotal + "\n")
+	if len(d.Top) > 0 {
+		b.WriteString("\nLargest customers:\n")
+		for _, c := range d.Top {
+			b.WriteString("  " + c.Total + "  " + c.Customer + "\n")
+		}
+	}
+	b.WriteString("\nDownload the report (CSV):\n" + d.Link + "\n\nThis link works until " + d.LinkExpires + ".\n")
+	return b.String()
+}
 
-Period:      {{.Start}} to {{.End}} ({{.Zone}})
-Customers:   {{.Customers}}
-Grand total: {{.GrandTotal}}
-{{if .Top}}
-Largest customers:
-{{range .Top}}  {{.Total}}  {{.Customer}}
-{{end}}{{end}}
-Download the report (CSV):
-{{.Link}}
-
-This link works until {{.LinkExpires}}.
-{{end}}`))
-
-func (w *Worker) buildEmail(r *billing.Report, gen *generated) (billing.Email, error) {
+func (w *Worker) buildEmail(r *billing.Report, gen *generated) billing.Email {
 	name := r.Name
 	if name == "" {
 		name = billing.ReportName(r.Request.StartDate, r.Request.EndDate)
@@ -109,20 +128,13 @@ func (w *Worker) buildEmail(r *billing.Report, gen *generated) (billing.Email, e
 	if d.Failed {
 		subject = name + " failed"
 	}
-	var html, text strings.Builder
-	if err := emailHTML.Execute(&html, d); err != nil {
-		return billing.Email{}, err
-	}
 	td := d
 	td.Reason = plain(td.Reason)
 	td.Top = slices.Clone(td.Top)
 	for i := range td.Top {
 		td.Top[i].Customer = plain(td.Top[i].Customer)
 	}
-	if err := emailText.Execute(&text, td); err != nil {
-		return billing.Email{}, err
-	}
-	return billing.Email{To: r.Request.EmailAddressToNotify, Subject: plain(subject), HTML: html.String(), Text: text.String()}, nil
+	return billing.Email{To: r.Request.EmailAddressToNotify, Subject: plain(subject), HTML: renderHTML(d), Text: renderText(td)}
 }
 
 // largestCustomers are the n rows with the highest totals, ties by name.

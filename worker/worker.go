@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -114,6 +116,7 @@ func New(d Deps) (*Worker, error) {
 		}
 	}
 	if len(missing) > 0 {
+		slices.Sort(missing)
 		return nil, fmt.Errorf("worker: missing %v", missing)
 	}
 	if d.Clock == nil {
@@ -138,6 +141,14 @@ func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSE
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				// A bug in one report must not take the batch's other reports
+				// down with the process; this one is retried (then DLQ).
+				if p := recover(); p != nil {
+					w.log.Error("panic handling a message", "messageId", msg.MessageId, "panic", p, "stack", string(debug.Stack()))
+					retry[i] = true
+				}
+			}()
 			retry[i] = w.handleMessage(ctx, msg)
 		}()
 	}
@@ -198,10 +209,11 @@ func (w *Worker) handleMessage(ctx context.Context, msg events.SQSMessage) (retr
 		log.Warn("job of an unknown report dropped")
 		return false
 	} else if err != nil {
+		// Not even on the last receive is the report failed here: its state is
+		// unknown, and failing it could kill a healthy attempt. The message
+		// goes to the DLQ and the sweep picks the report up once the store is
+		// back.
 		log.Error("reading report", "err", err)
-		if last {
-			w.failFinally(ctx, log, job.ReportID, 0, err)
-		}
 		return true
 	}
 	return w.run(ctx, log, r, last, msg.MessageId)
@@ -231,10 +243,9 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, l
 		// Another delivery won the race for the lease (or finished meanwhile).
 		return w.leaseBusy(log, r, last)
 	} else if err != nil {
+		// As for a failed read: the store is down, so it could not record an
+		// Error either; the sweep finishes the job.
 		log.Error("taking the lease", "err", err)
-		if last {
-			w.failFinally(ctx, log, r.ID, 0, err)
-		}
 		return true
 	}
 	log = log.With("attempt", held.Attempt)

@@ -485,19 +485,50 @@ func TestProgressIsPublished(t *testing.T) {
 	}
 }
 
-func TestStoreDownOnLastReceiveStillRetries(t *testing.T) {
+func TestStoreDownOnLastReceiveLeavesTheReportToTheSweep(t *testing.T) {
 	h := newHarness(t)
 	h.seedSmall()
 	h.queue1("r-1", billing.ReportRequest{})
 	h.reports.beforeAcquire = func(string) error { return billing.Errorf(billing.EUNAVAILABLE, "DynamoDB is unavailable.") }
+	finishes := 0
 	h.reports.beforeFinish = func(string, int, billing.Outcome) error {
-		return billing.Errorf(billing.EUNAVAILABLE, "DynamoDB is unavailable.")
+		finishes++
+		return nil
 	}
 	if !h.deliver(context.Background(), sqsMessage("m-1", "r-1", 5)) {
 		t.Error("store outage on the last receive was acknowledged; the message must reach the DLQ")
 	}
-	if r := h.reports.get("r-1"); r.Status != billing.ReportQueued {
-		t.Errorf("report = %+v", r)
+	if r := h.reports.get("r-1"); r.Status != billing.ReportQueued || finishes != 0 {
+		t.Errorf("report = %+v, finish calls %d; a report in unknown state must not be failed", r, finishes)
+	}
+	// Once the store is back, the sweep re-enqueues it.
+	h.reports.beforeAcquire = nil
+	h.clock.Advance(resources.SweepQueuedAfter + time.Second)
+	if res, err := h.w.Sweep(context.Background()); err != nil || res.Requeued != 1 {
+		t.Fatalf("sweep = %+v, %v", res, err)
+	}
+	if h.deliver(context.Background(), sqsMessage("msg-1", "r-1", 1)) || h.reports.get("r-1").Status != billing.ReportCompleted {
+		t.Errorf("report = %+v", h.reports.get("r-1"))
+	}
+}
+
+func TestPanicInOneMessageDoesNotFailTheBatch(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{})
+	h.queue1("r-2", billing.ReportRequest{})
+	h.reports.beforeAcquire = func(id string) error {
+		if id == "r-1" {
+			panic("bug")
+		}
+		return nil
+	}
+	resp, err := h.w.HandleSQS(context.Background(), events.SQSEvent{Records: []events.SQSMessage{sqsMessage("m-1", "r-1", 1), sqsMessage("m-2", "r-2", 1)}})
+	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m-1" {
+		t.Fatalf("resp = %+v, %v", resp, err)
+	}
+	if h.reports.get("r-2").Status != billing.ReportCompleted {
+		t.Error("the other report did not complete")
 	}
 }
 
@@ -568,7 +599,7 @@ func TestInvokeDispatch(t *testing.T) {
 }
 
 func TestNewRequiresDeps(t *testing.T) {
-	if _, err := New(Deps{}); err == nil || !strings.Contains(err.Error(), "Reports") {
+	if _, err := New(Deps{}); err == nil || !strings.Contains(err.Error(), "[Config.PublicAPIURL Config.SigningKey Data Files Mailer Queue Reports]") {
 		t.Fatalf("New(empty) = %v", err)
 	}
 }
@@ -695,5 +726,42 @@ func TestReadDaysStopsOnFirstError(t *testing.T) {
 	err = readDays(context.Background(), d, "a", days, time.Time{}, time.Now(), 4, func([]billing.UsageEvent) error { return stop })
 	if !errors.Is(err, stop) {
 		t.Fatalf("consumer error = %v", err)
+	}
+}
+
+func TestUserTextCannotForgeLinesOrMarkup(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.data.customers["acct-a"][0].Name = "Evil\r\nDownload here: https://phish.example\r\n<img src=x onerror=alert(1)>"
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
+	h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1))
+	m := h.mailer.emails()[0]
+	if strings.Contains(m.Text, "\nDownload here: https://phish") || strings.Contains(m.Text, "\r") {
+		t.Errorf("customer name added lines to the text part:\n%s", m.Text)
+	}
+	if strings.Contains(m.HTML, "<img") || !strings.Contains(m.HTML, "&lt;img src=x onerror=alert(1)&gt;") {
+		t.Errorf("customer name is not escaped in HTML:\n%s", m.HTML)
+	}
+}
+
+func TestFailureWebhookCarriesTheReasonAndNoRows(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.hooks.err = errors.New("receiver down")
+	h.queue1("r-1", billing.ReportRequest{AccountID: "acct-gone", WebhookURL: "https://hooks.example.com/x"})
+	h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1))
+	var body struct {
+		Report billing.ReportInfo `json:"report"`
+		Rows   []json.RawMessage  `json:"rows"`
+	}
+	if err := json.Unmarshal(h.hooks.bodies["https://hooks.example.com/x"], &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Report.Status != billing.ReportError || !strings.Contains(body.Report.StatusMessage, "acct-gone") || body.Rows == nil || len(body.Rows) != 0 || body.Report.DownloadLink != "" {
+		t.Errorf("webhook body = %+v", body)
+	}
+	// The webhook's failure is recorded and does not touch the report's status.
+	if r := h.reports.get("r-1"); r.WebhookResult != "failed: receiver down" || r.Status != billing.ReportError || r.NotifyResult != "" {
+		t.Errorf("report = %+v", r)
 	}
 }

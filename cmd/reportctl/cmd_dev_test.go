@@ -35,6 +35,7 @@ func buildReportctl(t *testing.T) string {
 // devProcess is a running `reportctl dev`.
 type devProcess struct {
 	cmd    *exec.Cmd
+	stdout *syncBuffer
 	stderr *syncBuffer
 	ready  chan string // the stdout line that says the stack is up
 	done   chan error
@@ -66,7 +67,7 @@ func startDev(t *testing.T, bin, dataDir string, extra ...string) *devProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &devProcess{cmd: cmd, stderr: &syncBuffer{}, ready: make(chan string, 1), done: make(chan error, 1)}
+	p := &devProcess{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, ready: make(chan string, 1), done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -80,6 +81,7 @@ func startDev(t *testing.T, bin, dataDir string, extra ...string) *devProcess {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			p.stdout.Write([]byte(sc.Text() + "\n"))
 			if strings.Contains(sc.Text(), "Press Ctrl-C to stop.") {
 				p.ready <- sc.Text()
 			}
@@ -195,6 +197,9 @@ func TestDevStartsServesAndStopsWithoutOrphans(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "demo data loaded") {
 		t.Errorf("first start did not load the demo data:\n%s", p.stderr)
 	}
+	t.Run("the printed token and curl request produce a report and an email", func(t *testing.T) {
+		followBanner(t, p.stdout.String(), running)
+	})
 
 	p.interrupt(t)
 	for _, pid := range children {
@@ -221,4 +226,82 @@ func TestDevStartsServesAndStopsWithoutOrphans(t *testing.T) {
 			t.Errorf("--fresh did not reload the demo data:\n%s", p.stderr)
 		}
 	})
+}
+
+// followBanner does what the ready banner tells a developer to do: submit the
+// printed request with the printed token, then read the report until the
+// worker has completed it, and find the notification on the sent-mail page.
+func followBanner(t *testing.T, banner string, running *local.Running) {
+	t.Helper()
+	var token, body string
+	for _, line := range strings.Split(banner, "\n") {
+		line = strings.TrimSpace(line)
+		if v, ok := strings.CutPrefix(line, "export TOKEN="); ok {
+			token = v
+		}
+		if v, ok := strings.CutPrefix(line, "-d '"); ok {
+			body = strings.TrimSuffix(v, "'")
+		}
+	}
+	if token == "" || body == "" || !strings.Contains(banner, "curl -sS -X POST "+running.APIURL+"/reports/billing") {
+		t.Fatalf("banner lacks the token or the curl line:\n%s", banner)
+	}
+	call := func(method, url, auth, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if code, _ := call("POST", running.APIURL+"/reports/billing", "", body); code != 401 {
+		t.Errorf("submit without a token: %d, want 401", code)
+	}
+	code, info := call("POST", running.APIURL+"/reports/billing", token, body)
+	if code != 200 || info["status"] != "Queued" {
+		t.Fatalf("submit: %d %v", code, info)
+	}
+	id, _ := info["id"].(string)
+	deadline := time.Now().Add(2 * time.Minute)
+	for info["status"] != "Completed" {
+		if time.Now().After(deadline) || info["status"] == "Error" {
+			t.Fatalf("report did not complete: %v", info)
+		}
+		time.Sleep(500 * time.Millisecond)
+		if code, info = call("GET", running.APIURL+"/reports/"+id, token, ""); code != 200 {
+			t.Fatalf("status: %d %v", code, info)
+		}
+	}
+	resp, err := http.Get(info["downloadLink"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(csv), "Customer,BaseCost,") {
+		t.Errorf("download: %d %.80q", resp.StatusCode, csv)
+	}
+	deadline = time.Now().Add(time.Minute)
+	for {
+		resp, err := http.Get(running.MailURL + "/store")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(page), "/reports/"+id+"/download?token=") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no email with the report's download link on the sent-mail page:\n%.2000s", page)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }

@@ -27,7 +27,7 @@ const readyPrefix = "EMULATOR_READY "
 
 // startTimeout bounds how long a child may take to listen. Node starts in well
 // under a second; the margin is for a loaded 2-core CI machine.
-const startTimeout = 30 * time.Second
+const startTimeout = 60 * time.Second
 
 // child is one running emulator process.
 type child struct {

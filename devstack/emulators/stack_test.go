@@ -3,6 +3,7 @@ package emulators
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,8 +21,28 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
+// shared is one stack for the tests that only read it.
+var shared *Stack
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	s, err := Start(ctx, Options{})
+	cancel()
+	if err != nil {
+		// Fail, never skip: a missing emulator is a broken environment.
+		fmt.Fprintf(os.Stderr, "starting the AWS emulators: %v\n", err)
+		os.Exit(1)
+	}
+	shared = s
+	code := m.Run()
+	if err := s.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "stopping the AWS emulators: %v\n", err)
+	}
+	os.Exit(code)
+}
+
 func TestStackProvisionsEverythingOnLoopback(t *testing.T) {
-	s := StartForTest(t)
+	s := shared
 	ctx := context.Background()
 
 	for name, u := range map[string]string{"dynamodb": s.DynamoDBURL, "sqs": s.SQSURL, "s3": s.S3URL, "ses": s.SESURL} {
@@ -73,7 +94,7 @@ func TestStackProvisionsEverythingOnLoopback(t *testing.T) {
 }
 
 func TestSentEmailsReadsTheSESStore(t *testing.T) {
-	s := StartForTest(t)
+	s := shared
 	ctx := context.Background()
 	_, err := sesv2.NewFromConfig(s.AWS).SendEmail(ctx, &sesv2.SendEmailInput{
 		FromEmailAddress: aws.String("reports@example.com"),

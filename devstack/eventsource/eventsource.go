@@ -10,6 +10,7 @@ package eventsource
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -52,6 +54,16 @@ type Config struct {
 	// ErrorBackoff is the pause after SQS itself failed, so that a stopped
 	// emulator is not hammered.
 	ErrorBackoff time.Duration
+	// FunctionName and Timeout describe the function invoked: each invocation
+	// gets a Lambda context (request id, function ARN) and a deadline, as on
+	// Lambda. Defaults "run" and resources.WorkerTimeout.
+	FunctionName string
+	Timeout      time.Duration
+	// ShutdownGrace is how long a batch being handled when Run's context ends
+	// may go on before its context is cancelled too (default 10 s). Its
+	// unfinished messages are then not deleted and come back after their
+	// visibility timeout, which the worker's leases are built for.
+	ShutdownGrace time.Duration
 }
 
 // Source polls one queue for one handler.
@@ -85,6 +97,15 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.FunctionName == "" {
+		cfg.FunctionName = "run"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = resources.WorkerTimeout
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 10 * time.Second
+	}
 	return &Source{cfg: cfg}, nil
 }
 
@@ -98,10 +119,8 @@ func QueueARN(queueURL, region string) string {
 	return fmt.Sprintf("arn:aws:sqs:%s:%s:%s", region, account, name)
 }
 
-// Run polls until ctx ends. A batch being handled when ctx ends is finished
-// with a context that is not cancelled, so a report is never abandoned
-// half-way by Ctrl-C any more than by a Lambda deployment; its messages are
-// then settled as usual.
+// Run polls until ctx ends. A batch being handled when ctx ends gets
+// ShutdownGrace to finish and settle its messages before it is cancelled.
 func (s *Source) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		msgs, err := s.collect(ctx)
@@ -116,9 +135,26 @@ func (s *Source) Run(ctx context.Context) error {
 		if len(msgs) == 0 {
 			continue
 		}
-		s.Dispatch(context.WithoutCancel(ctx), msgs)
+		s.dispatchWithGrace(ctx, msgs)
 	}
 	return nil
+}
+
+func (s *Source) dispatchWithGrace(ctx context.Context, msgs []types.Message) {
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stopWatching := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(s.cfg.ShutdownGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			s.cfg.Log.Warn("stopping: cancelling the batch still being handled; its messages come back after their visibility timeout")
+			cancel()
+		case <-dctx.Done():
+		}
+	})
+	defer stopWatching()
+	s.Dispatch(dctx, msgs)
 }
 
 // collect gathers one batch: it waits (long poll) for the first message, then
@@ -231,15 +267,34 @@ func (s *Source) Dispatch(ctx context.Context, msgs []types.Message) {
 	}
 }
 
-// invoke calls the handler, turning a panic into a failed batch as the Lambda
-// runtime does.
+// invoke calls the handler with a Lambda context and the function's deadline,
+// turning a panic into a failed batch as the Lambda runtime does.
 func (s *Source) invoke(ctx context.Context, ev events.SQSEvent) (resp events.SQSEventResponse, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("handler panicked: %v", p)
 		}
 	}()
+	account := "000000000000"
+	if parts := strings.Split(s.cfg.QueueARN, ":"); len(parts) == 6 {
+		account = parts[4]
+	}
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID:       newRequestID(),
+		InvokedFunctionArn: fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", s.cfg.Region, account, s.cfg.FunctionName),
+	})
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
 	return s.cfg.Handler(ctx, ev)
+}
+
+// newRequestID makes a Lambda-style request id (a random UUID).
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // Event builds the events.SQSEvent Lambda would deliver for msgs.

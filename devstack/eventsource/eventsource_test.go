@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -99,8 +100,12 @@ func TestDispatchDeletesOnlySuccessfulMessages(t *testing.T) {
 			f := &fakeSQS{}
 			deleted := recordDeletes(f)
 			var got events.SQSEvent
-			s, _ := New(Config{Client: f, QueueURL: "http://x/1/q", Handler: func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			var lc *lambdacontext.LambdaContext
+			var hasDeadline bool
+			s, _ := New(Config{Client: f, QueueURL: "http://x/123456789012/q", Handler: func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 				got = ev
+				lc, _ = lambdacontext.FromContext(ctx)
+				_, hasDeadline = ctx.Deadline()
 				if c.panics {
 					panic("worker bug")
 				}
@@ -109,6 +114,9 @@ func TestDispatchDeletesOnlySuccessfulMessages(t *testing.T) {
 			s.Dispatch(context.Background(), []types.Message{msg("a"), msg("b"), msg("c")})
 			if len(got.Records) != 3 {
 				t.Fatalf("handler got %d records", len(got.Records))
+			}
+			if lc == nil || len(lc.AwsRequestID) != 36 || lc.InvokedFunctionArn != "arn:aws:lambda:us-east-1:123456789012:function:run" || !hasDeadline {
+				t.Errorf("invocation context: %+v, deadline %v", lc, hasDeadline)
 			}
 			sort.Strings(*deleted)
 			if !slices.Equal(*deleted, c.wantDeleted) {
@@ -223,5 +231,54 @@ func TestQueueARN(t *testing.T) {
 		if got := QueueARN(url, "eu-west-1"); got != want {
 			t.Errorf("QueueARN(%q) = %q, want %q", url, got, want)
 		}
+	}
+}
+
+func TestShutdownLetsABatchFinishWithinTheGrace(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		work        time.Duration
+		wantDeleted bool
+	}{
+		{"finishes within the grace", 100 * time.Millisecond, true},
+		{"cancelled after the grace", 5 * time.Second, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fakeSQS{}
+			deleted := recordDeletes(f)
+			started := make(chan struct{})
+			delivered := false
+			f.receive = func(ctx context.Context, in *sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error) {
+				if !delivered {
+					delivered = true
+					return &sqs.ReceiveMessageOutput{Messages: []types.Message{msg("a")}}, nil
+				}
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			s, _ := New(Config{Client: f, QueueURL: "http://x/1/q", BatchSize: 1, ShutdownGrace: 300 * time.Millisecond,
+				Handler: func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+					close(started)
+					select {
+					case <-time.After(c.work):
+						return events.SQSEventResponse{}, nil
+					case <-ctx.Done():
+						return events.SQSEventResponse{}, ctx.Err()
+					}
+				}})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { s.Run(ctx); close(done) }()
+			<-started
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(3 * time.Second):
+				t.Fatal("Run did not return within the grace")
+			}
+			if got := len(*deleted) == 1; got != c.wantDeleted {
+				t.Errorf("deleted %v, want deleted=%v", *deleted, c.wantDeleted)
+			}
+		})
 	}
 }

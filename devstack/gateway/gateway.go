@@ -27,6 +27,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/evovoice/billing/httpapi"
 )
@@ -88,6 +89,10 @@ type Config struct {
 	AccountID  string           // the AWS account id shown in the request context
 	APIID      string
 	Routes     []Route // default DefaultRoutes()
+	// Region and FunctionPrefix name the functions in their Lambda context
+	// (arn:aws:lambda:<Region>:<AccountID>:function:<FunctionPrefix><target>).
+	Region         string
+	FunctionPrefix string
 }
 
 // Gateway is the local HTTP API.
@@ -108,6 +113,9 @@ func New(cfg Config) *Gateway {
 	}
 	if cfg.APIID == "" {
 		cfg.APIID = "local"
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
 	}
 	if cfg.Routes == nil {
 		cfg.Routes = DefaultRoutes()
@@ -202,7 +210,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	event := g.Event(r, route, params, body, jwtCtx, now)
-	resp, err := fn(r.Context(), event)
+	// Each invocation carries a Lambda context, as the Lambda runtime gives it.
+	ctx := lambdacontext.NewContext(r.Context(), &lambdacontext.LambdaContext{
+		AwsRequestID:       uuid(),
+		InvokedFunctionArn: "arn:aws:lambda:" + g.cfg.Region + ":" + g.cfg.AccountID + ":function:" + g.cfg.FunctionPrefix + string(route.Target),
+	})
+	resp, err := fn(ctx, event)
 	if err != nil {
 		// Lambda reports a function error to API Gateway, which answers 500
 		// without detail; the detail goes to the log only.
@@ -359,6 +372,16 @@ func newRequestID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// uuid makes a Lambda-style request id (a random version 4 UUID).
+func uuid() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
 // writeResponse copies a function's response onto w as API Gateway does. It

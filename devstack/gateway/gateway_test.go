@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
@@ -44,9 +45,13 @@ func acceptToken(want string, claims map[string]string) fakeAuthorizer {
 }
 
 // capture returns a Function that records the event it gets and answers resp.
+// It fails the call when the invocation lacks the Lambda context.
 func capture(got *events.APIGatewayV2HTTPRequest, resp events.APIGatewayV2HTTPResponse) Function {
-	return func(_ context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		*got = ev
+		if lc, ok := lambdacontext.FromContext(ctx); !ok || len(lc.AwsRequestID) != 36 || !strings.HasPrefix(lc.InvokedFunctionArn, "arn:aws:lambda:us-east-1:000000000000:function:") {
+			return events.APIGatewayV2HTTPResponse{}, errors.New("no Lambda context")
+		}
 		return resp, nil
 	}
 }

@@ -145,14 +145,12 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	if fns.billing != nil {
-		demo := DemoSeed
-		if o.DemoEvents > 0 {
-			demo.Events = o.DemoEvents
-		}
-		if err := seedOnce(ctx, fns.billing, demo, o.DataDir, o.Log); err != nil {
-			return err
-		}
+	demo := DemoSeed
+	if o.DemoEvents > 0 {
+		demo.Events = o.DemoEvents
+	}
+	if err := seedOnce(ctx, fns.billing, demo, o.DataDir, o.Log); err != nil {
+		return err
 	}
 
 	key, err := devauth.LoadOrCreateKey(o.DataDir)
@@ -162,7 +160,10 @@ func Run(ctx context.Context, o Options) (err error) {
 	gw := gateway.New(gateway.Config{
 		Functions:  map[gateway.Target]gateway.Function{gateway.Submit: fns.submit, gateway.Status: fns.status},
 		Authorizer: devauth.NewValidator(key.Public(), devauth.Issuer, devauth.Audience),
-		Log:        o.Log,
+		Log:        o.Log.With("component", "gateway"),
+		Region:     emulators.Region,
+		// The same function names as a deployed "local" stage would have.
+		FunctionPrefix: "billing-reports-local-",
 	})
 	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
 
@@ -177,26 +178,21 @@ func Run(ctx context.Context, o Options) (err error) {
 			serveErr <- err
 		}
 	}()
-	if fns.handleSQS != nil {
-		src, err := eventsource.New(eventsource.Config{
-			Client: sqs.NewFromConfig(st.AWS), QueueURL: st.JobsQueueURL, Region: emulators.Region,
-			Handler: fns.handleSQS, Log: o.Log.With("component", "sqs-event-source"),
-		})
-		if err != nil {
-			return err
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); src.Run(runCtx) }()
-	} else {
-		o.Log.Warn("the worker is not available yet: jobs stay on the queue")
+	src, err := eventsource.New(eventsource.Config{
+		Client: sqs.NewFromConfig(st.AWS), QueueURL: st.JobsQueueURL, Region: emulators.Region,
+		Handler: fns.handleSQS, Log: o.Log.With("component", "sqs-event-source"),
+		FunctionName: "billing-reports-local-run",
+	})
+	if err != nil {
+		return err
 	}
-	if fns.sweep != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			eventsource.Every(runCtx, o.SweepInterval, o.Log, "sweep", fns.sweep)
-		}()
-	}
+	wg.Add(1)
+	go func() { defer wg.Done(); src.Run(runCtx) }()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		eventsource.Every(runCtx, o.SweepInterval, o.Log.With("component", "sweep"), "sweep", fns.sweep)
+	}()
 
 	running := Running{PID: os.Getpid(), APIURL: apiURL, MailURL: st.SESURL, Env: publicEnv(env)}
 	if err := writeRunning(o.DataDir, running); err != nil {
@@ -207,7 +203,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	printBanner(o.Out, running, st, token, fns)
+	printBanner(o.Out, running, st, token)
 	if o.Ready != nil {
 		o.Ready(running)
 	}
@@ -281,7 +277,7 @@ func localSecret(dataDir, name string) (string, error) {
 	return secret, nil
 }
 
-func printBanner(w io.Writer, r Running, st *emulators.Stack, token string, fns functions) {
+func printBanner(w io.Writer, r Running, st *emulators.Stack, token string) {
 	fmt.Fprintf(w, `
 The local billing-reports stack is up.
 
@@ -301,8 +297,5 @@ Submit a report:
 
 Then GET %s/reports/<id> with the same header. More tokens: go run ./cmd/reportctl token --help
 `, r.APIURL, r.APIURL, r.MailURL, st.DynamoDBURL, st.SQSURL, st.S3URL, st.SESURL, DemoAccountID, token, r.APIURL, DemoAccountID, r.APIURL)
-	for _, missing := range fns.missing {
-		fmt.Fprintf(w, "\nNot available yet: %s\n", missing)
-	}
 	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
 }

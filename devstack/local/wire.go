@@ -2,7 +2,12 @@ package local
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -11,7 +16,9 @@ import (
 	"github.com/evovoice/billing/devstack/eventsource"
 	"github.com/evovoice/billing/devstack/gateway"
 	ddbstore "github.com/evovoice/billing/dynamodb"
+	"github.com/evovoice/billing/httpapi/wiring"
 	"github.com/evovoice/billing/resources"
+	"github.com/evovoice/billing/worker/wire"
 )
 
 // billingStore is what the stack needs of the billing-data table: a read to
@@ -22,19 +29,20 @@ type billingStore interface {
 }
 
 // functions are the service's handlers, built in-process with the same
-// constructors and adapters as on Lambda. A nil field is a function whose
-// pieces do not exist yet; missing says which, for the banner.
+// constructors and adapters as on Lambda.
 type functions struct {
 	submit    gateway.Function
 	status    gateway.Function
 	handleSQS eventsource.Handler
 	sweep     func(context.Context) error
 	billing   billingStore
-	missing   []string
 }
 
-// buildFunctions wires the handlers from the process environment, as each
-// Lambda's main does at cold start.
+// buildFunctions wires the handlers from the process environment with the
+// very constructors each Lambda's main uses (httpapi/wiring, worker/wire).
+// The HTTP handlers sit behind the same aws-lambda-go-api-proxy adapter as on
+// Lambda; the worker is called through its Lambda entry point, Invoke, with
+// the JSON Lambda would send, so that local runs cover the event decoding too.
 func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 	cfg, err := appconfig.Load(ctx)
 	if err != nil {
@@ -44,6 +52,46 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 		return functions{}, err
 	}
 	fns := functions{billing: ddbstore.NewBillingStore(dynamodb.NewFromConfig(cfg.AWS), cfg.BillingTable)}
-	fns.missing = append(fns.missing, "submit, status and run functions (their adapters are not in this build yet)")
+	submit, err := wiring.Submit(cfg)
+	if err != nil {
+		return functions{}, err
+	}
+	fns.submit = httpadapter.NewV2(submit).ProxyWithContext
+	status, err := wiring.Status(cfg)
+	if err != nil {
+		return functions{}, err
+	}
+	fns.status = httpadapter.NewV2(status).ProxyWithContext
+	w, err := wire.Worker(cfg)
+	if err != nil {
+		return functions{}, err
+	}
+	fns.handleSQS = func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		var resp events.SQSEventResponse
+		raw, err := json.Marshal(ev)
+		if err != nil {
+			return resp, fmt.Errorf("encoding the SQS event: %w", err)
+		}
+		out, err := w.Invoke(ctx, raw)
+		if err != nil {
+			return resp, err
+		}
+		// The Lambda runtime serialises the result; so does this.
+		data, err := json.Marshal(out)
+		if err != nil {
+			return resp, fmt.Errorf("encoding the worker's response: %w", err)
+		}
+		if err := json.Unmarshal(data, &resp); err != nil {
+			return resp, fmt.Errorf("decoding the worker's response: %w", err)
+		}
+		return resp, nil
+	}
+	fns.sweep = func(ctx context.Context) error {
+		res, err := w.Invoke(ctx, json.RawMessage(`{"sweep":true}`))
+		if err == nil {
+			log.Debug("sweep done", "result", res)
+		}
+		return err
+	}
 	return fns, nil
 }
