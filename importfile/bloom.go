@@ -22,13 +22,18 @@ type bloom struct {
 const bloomHashes = 7
 
 // Filter sizes: 1 bit per input byte (a usage line is 150+ bytes), at least
-// 2^19 bits (64 KiB) and at most 2^28 bits (32 MiB).
+// 2^19 bits (64 KiB) and at most 2^28 bits (32 MiB). Any input of 32 MiB or
+// more (about 200,000 usage lines) gets the full filter, so memory does not
+// grow with the number of events.
 const (
 	minBloomBits = 1 << 19
 	maxBloomBits = 1 << 28
 )
 
 func bloomBitsFor(inputBytes int64) uint32 {
+	if inputBytes < 0 {
+		return maxBloomBits // unknown size: assume big
+	}
 	n := uint32(minBloomBits)
 	for int64(n) < inputBytes && n < maxBloomBits {
 		n <<= 1

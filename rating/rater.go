@@ -254,26 +254,14 @@ func (r *Rater) Add(e *billing.UsageEvent) error {
 		m++
 	}
 
-	qWhole, qNanos, qFast := parseFixed(e.RawQuantity)
-	var qSlow *big.Rat
-	if !qFast {
-		v, err := billing.ParseDecimal(e.RawQuantity)
-		if err != nil {
-			return billing.WrapError(billing.EINVALID, err, "Usage event %s has a malformed rawQuantity %q.", e.ID, e.RawQuantity)
-		}
-		qSlow = v
+	qty, err := parseAmount(e.RawQuantity)
+	if err != nil {
+		return billing.WrapError(billing.EINVALID, err, "Usage event %s has a malformed rawQuantity %q.", e.ID, e.RawQuantity)
 	}
-	var iWhole, iNanos int64
-	iFast := true
-	var iSlow *big.Rat
+	var intl amount
 	if e.InternationalCost != "" {
-		iWhole, iNanos, iFast = parseFixed(e.InternationalCost)
-		if !iFast {
-			v, err := billing.ParseDecimal(e.InternationalCost)
-			if err != nil {
-				return billing.WrapError(billing.EINVALID, err, "Usage event %s has a malformed internationalCost %q.", e.ID, e.InternationalCost)
-			}
-			iSlow = v
+		if intl, err = parseAmount(e.InternationalCost); err != nil {
+			return billing.WrapError(billing.EINVALID, err, "Usage event %s has a malformed internationalCost %q.", e.ID, e.InternationalCost)
 		}
 	}
 
@@ -283,18 +271,8 @@ func (r *Rater) Add(e *billing.UsageEvent) error {
 		r.blocks[ci] = b
 	}
 	slot := m*billing.NumItems + item
-	if !qFast || !b.quantities[slot].add(qWhole, qNanos) {
-		if qSlow == nil {
-			qSlow = fixedRat(qWhole, qNanos)
-		}
-		r.addSpill(spillKey{ci, int32(slot)}, qSlow)
-	}
-	if !iFast || !b.international.add(iWhole, iNanos) {
-		if iSlow == nil {
-			iSlow = fixedRat(iWhole, iNanos)
-		}
-		r.addSpill(spillKey{ci, internationalSlot}, iSlow)
-	}
+	r.addAmount(&b.quantities[slot], spillKey{ci, int32(slot)}, qty)
+	r.addAmount(&b.international, spillKey{ci, internationalSlot}, intl)
 	if e.Recorded {
 		b.recorded = true
 	}
@@ -302,15 +280,40 @@ func (r *Rater) Add(e *billing.UsageEvent) error {
 	return nil
 }
 
-func (r *Rater) addSpill(k spillKey, v *big.Rat) {
+// amount is a parsed decimal: fixed-point when it fits (exact == nil), else exact.
+type amount struct {
+	whole, nanos int64
+	exact        *big.Rat
+}
+
+func parseAmount(s string) (amount, error) {
+	if whole, nanos, ok := parseFixed(s); ok {
+		return amount{whole: whole, nanos: nanos}, nil
+	}
+	v, err := billing.ParseDecimal(s)
+	if err != nil {
+		return amount{}, err
+	}
+	return amount{exact: v}, nil
+}
+
+// addAmount adds a to the fixed-point sum, or to the cell's exact spill sum
+// when a does not fit fixed point or the sum would overflow.
+func (r *Rater) addAmount(sum *fixedSum, k spillKey, a amount) {
+	if a.exact == nil {
+		if sum.add(a.whole, a.nanos) {
+			return
+		}
+		a.exact = fixedRat(a.whole, a.nanos)
+	}
 	if r.spill == nil {
 		r.spill = make(map[spillKey]*big.Rat)
 	}
 	if s, ok := r.spill[k]; ok {
-		s.Add(s, v)
+		s.Add(s, a.exact)
 		return
 	}
-	r.spill[k] = new(big.Rat).Set(v)
+	r.spill[k] = new(big.Rat).Set(a.exact)
 }
 
 // itemIndex is billing.Item.Index as a switch, which the compiler turns into a

@@ -214,6 +214,52 @@ func TestGetEventMatchesAPIGatewaySample(t *testing.T) {
 	}
 }
 
+// TestEventHasEveryFieldOfAWSLambdaGoSample checks the event against the JWT
+// authorizer sample that aws-lambda-go's own tests decode (copied into
+// testdata): every field it has, the local event has with the same type, except
+// those API Gateway only sends with stage variables or mutual TLS, which the
+// service uses neither of.
+func TestEventHasEveryFieldOfAWSLambdaGoSample(t *testing.T) {
+	sample := loadSample(t, "aws-lambda-go-apigw-v2-request-jwt-authorizer.json")
+	var got events.APIGatewayV2HTTPRequest
+	g := New(Config{
+		Functions: map[Target]Function{Submit: capture(&got, events.APIGatewayV2HTTPResponse{StatusCode: 200})},
+		Authorizer: fakeAuthorizer{validate: func(string, time.Time) (map[string]string, []string, error) {
+			return map[string]string{"sub": "s"}, []string{"scope1"}, nil
+		}},
+	})
+	req := httptest.NewRequest("POST", "/reports/billing?parameter1=value1&parameter1=value2", strings.NewReader(`{"a": 1}`))
+	req.Header.Set("Authorization", "Bearer x")
+	req.Header.Set("Cookie", "cookie1; cookie2")
+	rec := httptest.NewRecorder()
+	g.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+
+	want, have := map[string]string{}, map[string]string{}
+	shape("", sample, want)
+	shape("", toMap(t, got), have)
+	t.Logf("%q %v", got.RouteKey, got.PathParameters)
+	for path, typ := range want {
+		if strings.HasPrefix(path, ".stageVariables") || strings.HasPrefix(path, ".requestContext.authentication") {
+			continue
+		}
+		if have[path] != typ {
+			t.Errorf("field %s: type %q, the sample has %q", path, have[path], typ)
+		}
+	}
+	if got.QueryStringParameters["parameter1"] != "value1,value2" {
+		t.Errorf("repeated query parameter = %q, want the sample's comma-joined form", got.QueryStringParameters["parameter1"])
+	}
+	if !slices.Equal(got.Cookies, []string{"cookie1", "cookie2"}) {
+		t.Errorf("cookies = %q", got.Cookies)
+	}
+	if !slices.Equal(got.RequestContext.Authorizer.JWT.Scopes, []string{"scope1"}) {
+		t.Errorf("scopes = %v", got.RequestContext.Authorizer.JWT.Scopes)
+	}
+}
+
 func mapsEqual(a, b map[string]string) bool {
 	if len(a) != len(b) {
 		return false

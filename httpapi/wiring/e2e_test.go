@@ -52,7 +52,10 @@ type localAPI struct {
 	cfg     appconfig.Config
 }
 
-func startLocalAPI(t *testing.T) *localAPI {
+func startLocalAPI(t *testing.T) *localAPI { return startLocalAPIB(t) }
+
+// startLocalAPIB is startLocalAPI for tests and benchmarks alike.
+func startLocalAPIB(t testing.TB) *localAPI {
 	t.Helper()
 	stack := emulators.StartForTest(t)
 	for k, v := range stack.Env() {
