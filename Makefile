@@ -20,8 +20,10 @@ vet:
 test: tools vet
 	$(GO) test -count=1 -timeout 30m ./...
 
+# Built first and exec'd so that Ctrl-C reaches reportctl alone and ends the run cleanly.
 run: tools
-	$(GO) run ./cmd/reportctl dev
+	@mkdir -p build && $(GO) build -o build/reportctl ./cmd/reportctl
+	@exec ./build/reportctl dev $(RUN_ARGS)
 
 build:
 	@for fn in $(FUNCTIONS); do \

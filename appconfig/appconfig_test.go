@@ -52,6 +52,7 @@ func TestLoadLocal(t *testing.T) {
 		resources.EnvWebhookSecret:      longSecret + "-hook",
 		resources.EnvLinkTTL:            "5m",
 		resources.EnvAllowInsecureHooks: "true",
+		"AWS_ENDPOINT_URL_S3":           "http://127.0.0.1:9000",
 	}, fakeSecrets{get: func(context.Context, *secretsmanager.GetSecretValueInput) (*secretsmanager.GetSecretValueOutput, error) {
 		t.Fatal("Secrets Manager must not be called without an ARN")
 		return nil, nil
@@ -65,8 +66,8 @@ func TestLoadLocal(t *testing.T) {
 	if string(c.SigningKey) != longSecret || string(c.WebhookKey) != longSecret+"-hook" {
 		t.Errorf("keys not read from the local variables")
 	}
-	if !c.AllowInsecureWebhooks || c.PublicAPIURL != "http://127.0.0.1:8080" || c.JobsQueueURL != "http://q" {
-		t.Errorf("config = %+v", c)
+	if !c.AllowInsecureWebhooks || !c.S3UsePathStyle || c.PublicAPIURL != "http://127.0.0.1:8080" || c.JobsQueueURL != "http://q" {
+		t.Errorf("insecure hooks %v, path style %v, public URL %q, queue %q", c.AllowInsecureWebhooks, c.S3UsePathStyle, c.PublicAPIURL, c.JobsQueueURL)
 	}
 	if n := c.Names(); n.ReportsTable != "r" || n.JobsQueue != "billing-reports-local-jobs" {
 		t.Errorf("Names() = %+v", n)

@@ -7,7 +7,7 @@ BENCH_TARGETS += bench-report
 
 bench-report:
 	@mkdir -p build
-	$(GO) test -run '^$$' -bench '^BenchmarkReport$$' -benchtime 2x -timeout 60m ./cmd/reportctl | tee build/bench-report.txt
+	$(GO) test -run '^$$' -bench '^BenchmarkReport$$' -benchtime 3x -timeout 60m ./cmd/reportctl | tee build/bench-report.txt
 	$(GO) test -run '^$$' -bench . -benchmem ./importfile ./seed | tee -a build/bench-report.txt
 	@awk '/^BenchmarkReport\// { \
 	    for (i = 3; i < NF; i++) m[$$(i+1)] = $$i; \

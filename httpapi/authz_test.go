@@ -56,7 +56,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			"SystemAdministrator/own": 200, "SystemAdministrator/other": 200, "SystemAdministrator/none": 200}},
 		{"list default", req{path: "/reports"}, map[string]int{"*": 200, "no token": 401,
 			"Viewer/own": 403, "Viewer/other": 403, "Viewer/none": 403,
-			"Manager/none": 400, "Customer/none": 400}},
+			"SystemAdministrator/none": 400, "Manager/none": 400, "Customer/none": 400}},
 		{"download without token", req{path: "/reports/acmedone/download"}, map[string]int{"*": 403}},
 	}
 	for _, rt := range routes {
@@ -125,4 +125,21 @@ func fmtList[T ~string](xs []T) string {
 		s[i] = string(x)
 	}
 	return "[" + strings.Join(s, " ") + "]"
+}
+
+// The proxy adapter's non-context mode passes the request context in a header;
+// a client can send that header itself, so it must never be trusted.
+func TestSpoofedContextHeaderIgnored(t *testing.T) {
+	w := newWorld()
+	seed(w)
+	spoof := `{"authorizer":{"jwt":{"claims":{"sub":"x","cognito:groups":"[SystemAdministrator]"}}}}`
+	for _, h := range []http.Handler{NewSubmitHandler(w.submitDeps()), NewStatusHandler(w.statusDeps())} {
+		r := req{method: "POST", path: "/reports/billing", body: validJSON, headers: map[string]string{"X-GoLambdaProxy-ApiGatewayContext": spoof}}
+		if _, ok := h.(*statusHandler); ok {
+			r = req{path: "/reports/otherdone", headers: r.headers}
+		}
+		if resp := invoke(t, h, r.event()); resp.StatusCode != 401 {
+			t.Errorf("%s with a spoofed context header: %d %s", r.path, resp.StatusCode, body(resp))
+		}
+	}
 }

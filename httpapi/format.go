@@ -182,7 +182,7 @@ func errorCSV(e ErrorResponse) [][]string {
 	return rows
 }
 
-// writeOK writes a successful response with the headers every API answer gets.
+// writeReportInfo writes one ReportInfo in the negotiated format.
 func writeReportInfo(w http.ResponseWriter, f format, ri billing.ReportInfo) {
 	if f == formatCSV {
 		writeCSV(w, http.StatusOK, reportInfoCSV(ri))

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/resources"
@@ -119,7 +120,7 @@ func (h *submitHandler) submit(r *http.Request) (billing.ReportInfo, error) {
 		return billing.ReportInfo{}, err
 	}
 	idemKey := r.Header.Get("Idempotency-Key")
-	if len(idemKey) > resources.MaxIdempotencyKey {
+	if utf8.RuneCountInString(idemKey) > resources.MaxIdempotencyKey {
 		return billing.ReportInfo{}, invalidField("InvalidFormat", "Idempotency-Key", "'Idempotency-Key' must be at most 255 characters.")
 	}
 	if req.AccountID == "" {
@@ -134,7 +135,7 @@ func (h *submitHandler) submit(r *http.Request) (billing.ReportInfo, error) {
 	}
 	if _, err := h.Accounts.GetAccount(ctx, req.AccountID); err != nil {
 		if billing.ErrorCode(err) == billing.ENOTFOUND {
-			return billing.ReportInfo{}, billing.WrapError(billing.ENOTFOUND, err, "Account '%s' not found.", req.AccountID)
+			return billing.ReportInfo{}, billing.WrapError(billing.ENOTFOUND, err, "Account '%s' not found.", truncate(req.AccountID, 64))
 		}
 		return billing.ReportInfo{}, err
 	}

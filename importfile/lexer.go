@@ -1,6 +1,7 @@
 package importfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"unicode/utf16"
@@ -55,21 +56,31 @@ func (l *lexer) consume(c byte) bool {
 func (l *lexer) str() ([]byte, error) {
 	l.i++ // opening quote
 	start := l.i
-	for l.i < len(l.b) {
-		c := l.b[l.i]
-		switch {
-		case c == '"':
-			s := l.b[start:l.i]
-			l.i++
-			return s, nil
-		case c == '\\':
-			return l.escapedStr(start)
-		case c < 0x20:
+	// The closing quote and any backslash are found with the vectorized
+	// IndexByte; only the span between is checked for raw control characters.
+	end := bytes.IndexByte(l.b[start:], '"')
+	if end < 0 {
+		end = len(l.b) - start
+	}
+	span := l.b[start : start+end]
+	if k := bytes.IndexByte(span, '\\'); k >= 0 {
+		span = span[:k]
+	}
+	for k, c := range span {
+		if c < 0x20 {
+			l.i = start + k
 			return nil, l.syntaxError("control character in string")
 		}
-		l.i++
 	}
-	return nil, l.syntaxError("unterminated string")
+	l.i = start + len(span)
+	switch {
+	case l.i >= len(l.b):
+		return nil, l.syntaxError("unterminated string")
+	case l.b[l.i] == '\\':
+		return l.escapedStr(start)
+	}
+	l.i++ // closing quote
+	return l.b[start : l.i-1], nil
 }
 
 func (l *lexer) escapedStr(start int) ([]byte, error) {

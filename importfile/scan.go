@@ -10,6 +10,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -185,10 +186,11 @@ type scanner struct {
 
 	// Pass 1 pipeline: this goroutine decodes and validates lines into batches;
 	// a second one runs the Bloom filter and the consumer's UsageFunc on them.
-	batch   *usageBatch
-	batches chan *usageBatch
-	free    chan *usageBatch
-	checked chan error
+	batch       *usageBatch
+	batches     chan *usageBatch
+	free        chan *usageBatch
+	checked     chan error
+	checkFailed atomic.Bool
 }
 
 // usageBatch is a run of locally valid usage events of pass 1.
@@ -252,9 +254,6 @@ func (s *scanner) run(ctx context.Context) (*Dataset, error) {
 		return nil, err
 	}
 	s.bloom = nil // 32 MiB the second pass does not need
-	if s.startErr != nil && !s.disordered {
-		return nil, s.startErr
-	}
 	for _, p := range s.ds.recordProblems() {
 		s.probs.add(p.Line, "%s", p.Reason)
 	}
@@ -277,7 +276,10 @@ func (s *scanner) run(ctx context.Context) (*Dataset, error) {
 	d.Summary.Accounts, d.Summary.Customers = len(d.Accounts), len(d.Customers)
 	d.Summary.UsageEvents = s.usageLines - d.Summary.RepeatedUsage
 	if err := s.probs.err(); err != nil {
-		return d, err
+		return d, err // bad lines first: they are what the user must fix
+	}
+	if s.startErr != nil && !s.disordered {
+		return d, s.startErr
 	}
 	if !s.sawUsage && s.start != nil {
 		if _, err := s.start(d); err != nil {
@@ -373,7 +375,9 @@ func (s *scanner) startPipeline() {
 		var err error
 		for b := range s.batches {
 			if err == nil {
-				err = s.checkBatch(b)
+				if err = s.checkBatch(b); err != nil {
+					s.checkFailed.Store(true)
+				}
 			}
 			s.free <- b
 		}
@@ -496,6 +500,9 @@ func (s *scanner) usage(lineNo int) error {
 		s.usageLines++
 		refOK := s.checkRefs(lineNo, &s.refProbs)
 		if s.batch == nil {
+			if s.checkFailed.Load() { // the consumer failed: stop reading
+				return s.stopPipeline()
+			}
 			s.batch = <-s.free
 		}
 		b := s.batch

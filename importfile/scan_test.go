@@ -306,6 +306,18 @@ func TestScanConsumerErrorsAbort(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want boom", err)
 	}
+	// A failing consumer stops the reading early, and is called no more.
+	ls := []string{acctLine, rootLine}
+	for i := range 20 * batchSize {
+		ls = append(ls, usageLine(fmt.Sprint("u", i), "c1", "1"))
+	}
+	calls := 0
+	_, err = Scan(context.Background(), Bytes(lines(ls...)), Options{}, func(*Dataset) (UsageFunc, error) {
+		return func(*billing.UsageEvent) error { calls++; return boom }, nil
+	})
+	if !errors.Is(err, boom) || calls != 1 {
+		t.Fatalf("err = %v after %d calls, want boom after 1", err, calls)
+	}
 	_, err = Scan(context.Background(), Bytes(data), Options{}, func(*Dataset) (UsageFunc, error) { return nil, boom })
 	if !errors.Is(err, boom) {
 		t.Fatalf("start error = %v, want boom", err)
@@ -313,7 +325,7 @@ func TestScanConsumerErrorsAbort(t *testing.T) {
 	// Refusing incomplete records (usage came first) is not final: the consumer
 	// is asked again with the complete data.
 	disordered := lines(usageLine("u1", "c1", "1"), acctLine, rootLine)
-	calls := 0
+	calls = 0
 	_, err = Scan(context.Background(), Bytes(disordered), Options{}, func(d *Dataset) (UsageFunc, error) {
 		calls++
 		if _, ok := d.Account("a1"); !ok {

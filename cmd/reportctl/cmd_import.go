@@ -70,12 +70,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer, sho
 	if err != nil {
 		return err
 	}
-	store := ddbstore.NewBillingStore(dynamodb.NewFromConfig(awsCfg), tableName, func(o *ddbstore.Options) {
-		o.WriteConcurrency = *concurrency
-	})
-
+	store := ddbstore.NewBillingStore(dynamodb.NewFromConfig(awsCfg), tableName)
 	bar := newProgressBar(stderr, showProgress)
-	sum, err := local.Import(ctx, importfile.File(file), store, local.ImportOptions{Progress: bar.update})
+	sum, err := local.Import(ctx, importfile.File(file), store, local.ImportOptions{Writers: *concurrency, Progress: bar.update})
 	bar.finish()
 	if err != nil {
 		var verr *importfile.ValidationError

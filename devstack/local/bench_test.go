@@ -43,13 +43,11 @@ func (r *recordingClient) BatchWriteItem(_ context.Context, in *ddb.BatchWriteIt
 	return &ddb.BatchWriteItemOutput{}, nil
 }
 
-// Requests in flight: the import's Writers (2) times the store's
-// WriteConcurrency (4); the raw writer gets the same number.
+// Requests in flight: the import's default Writers, as `reportctl import`
+// runs by default (--concurrency 8); the raw writer gets the same number.
 const (
-	benchWriters     = 2
-	benchStoreWrites = 4
-	benchInFlight    = benchWriters * benchStoreWrites
-	benchEvents      = 20_000
+	benchInFlight = 8
+	benchEvents   = 20_000
 )
 
 // rawWrite sends batches with inFlight workers, retrying unprocessed items at
@@ -140,9 +138,9 @@ func BenchmarkImport(b *testing.B) {
 			b.Logf("run %d raw:    %v", i, time.Since(start))
 		}
 		runImport := func() {
-			store := ddbstore.NewBillingStore(client, importTable, func(o *ddbstore.Options) { o.WriteConcurrency = benchStoreWrites })
+			store := ddbstore.NewBillingStore(client, importTable)
 			start := time.Now()
-			if _, err := Import(ctx, importfile.File(path), store, ImportOptions{Writers: benchWriters}); err != nil {
+			if _, err := Import(ctx, importfile.File(path), store, ImportOptions{Writers: benchInFlight}); err != nil {
 				b.Fatal(err)
 			}
 			importTime += time.Since(start)

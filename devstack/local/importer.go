@@ -15,13 +15,13 @@ import (
 type ImportOptions struct {
 	// Progress, if set, is told how far the import has got, about every chunk.
 	Progress func(ImportProgress)
-	// ChunkSize is how many usage events go to one PutUsage call. The writer
-	// splits them into 25-item BatchWriteItem requests with its own bounded
-	// concurrency; chunks must be large enough to keep it busy.
+	// ChunkSize is how many usage events go to one PutUsage call; default 25,
+	// one BatchWriteItem request, so that each writer has exactly one request
+	// in flight and the number in flight stays Writers from start to end (a
+	// bigger chunk idles at its tail while its last requests finish).
 	ChunkSize int
-	// Writers is how many chunks are written at once, so that reading the next
-	// chunk overlaps writing the last and the writer never idles at a chunk's
-	// tail.
+	// Writers is how many PutUsage calls run at once; default 8. Reading the
+	// file goes on meanwhile.
 	Writers int
 }
 
@@ -46,10 +46,10 @@ type ImportSummary struct {
 // importing the same file again changes nothing.
 func Import(ctx context.Context, src importfile.Source, w billing.BillingDataWriter, opts ImportOptions) (ImportSummary, error) {
 	if opts.ChunkSize <= 0 {
-		opts.ChunkSize = 2000
+		opts.ChunkSize = 25
 	}
 	if opts.Writers <= 0 {
-		opts.Writers = 2
+		opts.Writers = 8
 	}
 	report := func(p ImportProgress) {
 		if opts.Progress != nil {

@@ -61,13 +61,19 @@ type Options struct {
 	DemoEvents    int64        // usage events of the demo data; default DemoSeed.Events
 	Out           io.Writer    // where the ready banner goes (stdout)
 	Log           *slog.Logger // the stack's own log (stderr)
-	// Ready, if set, is called with the running stack once it serves.
-	Ready func(Running)
 }
 
 // Run starts the local stack and serves until ctx ends, then stops everything
 // it started: the gateway, the event source, the sweep and the emulators.
 func Run(ctx context.Context, o Options) (err error) {
+	defer func() {
+		// Ctrl-C while starting (say, during the first demo-data load) is a
+		// request to stop, not a failure; the next start resumes.
+		if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			o.Log.Info("stopped while starting", "detail", err)
+			err = nil
+		}
+	}()
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -204,9 +210,6 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	printBanner(o.Out, running, st, token)
-	if o.Ready != nil {
-		o.Ready(running)
-	}
 
 	select {
 	case <-ctx.Done():

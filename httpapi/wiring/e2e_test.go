@@ -79,7 +79,7 @@ func startLocalAPIB(t testing.TB) *localAPI {
 	}
 	db := awsddb.NewFromConfig(cfg.AWS)
 	if err := ddbstore.NewBillingStore(db, cfg.BillingTable).PutAccounts(ctx, []billing.Account{
-		{ID: "acct-acme", Name: "Acme"}, {ID: "acct-other", Name: "Other"}, {ID: "acct-busy", Name: "Busy"}, {ID: "acct-flaky", Name: "Flaky"},
+		{ID: "acct-acme", Name: "Acme"}, {ID: "acct-other", Name: "Other"}, {ID: "acct-busy", Name: "Busy"}, {ID: "acct-flaky", Name: "Flaky"}, {ID: "acct-matrix", Name: "Matrix"},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -368,6 +368,10 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("authorization matrix through the gateway", func(t *testing.T) {
+		authorizationMatrix(t, api)
+	})
+
 	t.Run("ServiceStack JsonServiceClient", func(t *testing.T) {
 		runServiceStackClient(t, api.url, mgr)
 	})
@@ -453,5 +457,85 @@ func runServiceStackClient(t *testing.T, baseURL, token string) {
 	}
 	if seen.Error.ErrorCode != "NotEmpty" || len(seen.Error.Errors) != 2 {
 		t.Errorf("client read the error as %+v", seen.Error)
+	}
+}
+
+// authorizationMatrix runs every route with real tokens of each role for its
+// own account, another account and no account, and checks the status and
+// that no response names a report of an account the caller may not see.
+func authorizationMatrix(t *testing.T, api *localAPI) {
+	now := time.Now()
+	mint := func(sub string, roles []string, accounts []string, customer string) string {
+		return api.token(t, devauth.Claims{Subject: sub, Roles: roles, AccountIDs: accounts, CustomerID: customer}, now)
+	}
+	const submitBody = `{"accountId":"acct-matrix","startDate":"2026-10-01","endDate":"2026-10-31"}`
+	own := info(t, api.do(t, "POST", "/reports/billing", mint("setup", []string{"Manager"}, []string{"acct-matrix"}, ""), submitBody))
+	scoped := info(t, api.do(t, "POST", "/reports/billing", mint("setup-c", []string{"Customer"}, []string{"acct-matrix"}, "c-law"), submitBody))
+	foreign := info(t, api.do(t, "POST", "/reports/billing", mint("setup-o", []string{"Manager"}, []string{"acct-other"}, ""),
+		`{"accountId":"acct-other","startDate":"2026-10-01","endDate":"2026-10-31"}`))
+	foreignIDs := []string{foreign.ID}
+
+	type caller struct{ name, token string }
+	callers := []caller{{"no token", ""}}
+	for _, role := range []string{"SystemAdministrator", "Manager", "Customer", "Viewer"} {
+		for _, acct := range []struct {
+			name string
+			ids  []string
+		}{{"own", []string{"acct-matrix"}}, {"other", []string{"acct-third"}}, {"none", nil}} {
+			callers = append(callers, caller{role + "/" + acct.name, mint(role+"-"+acct.name, []string{role}, acct.ids, "c-law")})
+		}
+	}
+	admin := map[string]int{"SystemAdministrator/own": 200, "SystemAdministrator/other": 200, "SystemAdministrator/none": 200}
+	with := func(base map[string]int, extra map[string]int) map[string]int {
+		m := map[string]int{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	viewer403 := map[string]int{"Viewer/own": 403, "Viewer/other": 403, "Viewer/none": 403}
+	routes := []struct {
+		name, method, path, body string
+		want                     map[string]int
+	}{
+		{"submit", "POST", "/reports/billing", submitBody, with(admin, map[string]int{"*": 403, "no token": 401, "Manager/own": 200, "Customer/own": 200})},
+		{"get own", "GET", "/reports/" + own.ID, "", with(with(admin, viewer403), map[string]int{"*": 404, "no token": 401, "Manager/own": 200})},
+		{"get customer's", "GET", "/reports/" + scoped.ID, "", with(with(admin, viewer403), map[string]int{"*": 404, "no token": 401, "Manager/own": 200, "Customer/own": 200})},
+		{"get foreign", "GET", "/reports/" + foreign.ID, "", with(with(admin, viewer403), map[string]int{"*": 404, "no token": 401})},
+		{"list", "GET", "/reports?accountId=acct-matrix", "", with(admin, map[string]int{"*": 403, "no token": 401, "Manager/own": 200, "Customer/own": 200})},
+		{"list foreign", "GET", "/reports?accountId=acct-other", "", with(admin, map[string]int{"*": 403, "no token": 401})},
+		{"download without token", "GET", "/reports/" + own.ID + "/download", "", map[string]int{"*": 403}},
+	}
+	for _, rt := range routes {
+		for _, c := range callers {
+			want, ok := rt.want[c.name]
+			if !ok {
+				want = rt.want["*"]
+			}
+			r := api.do(t, rt.method, rt.path, c.token, rt.body)
+			if r.status != want {
+				t.Errorf("%s as %s: %d, want %d: %s", rt.name, c.name, r.status, want, r.body)
+				continue
+			}
+			if r.status >= 400 {
+				errorCode(t, r)
+			}
+			if !strings.HasPrefix(c.name, "SystemAdministrator") {
+				for _, id := range foreignIDs {
+					if bytes.Contains(r.body, []byte(id)) && !strings.Contains(rt.path, id) {
+						t.Errorf("%s as %s leaked report %s of another account: %s", rt.name, c.name, id, r.body)
+					}
+				}
+				if c.name != "Manager/own" && c.name != "Customer/own" && bytes.Contains(r.body, []byte(own.ID)) && !strings.Contains(rt.path, own.ID) {
+					t.Errorf("%s as %s leaked report %s: %s", rt.name, c.name, own.ID, r.body)
+				}
+			}
+			if c.name == "Customer/own" && rt.name == "list" && (bytes.Contains(r.body, []byte(own.ID)) || !bytes.Contains(r.body, []byte(scoped.ID))) {
+				t.Errorf("a Customer's list must hold only its own subtree's reports: %s", r.body)
+			}
+		}
 	}
 }

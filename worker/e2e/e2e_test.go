@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,7 @@ import (
 	s3files "github.com/evovoice/billing/s3"
 	"github.com/evovoice/billing/ses"
 	"github.com/evovoice/billing/sqs"
+	"github.com/evovoice/billing/webhook"
 	"github.com/evovoice/billing/worker"
 )
 
@@ -55,7 +57,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var signingKey = []byte("e2e-signing-key-of-32-bytes-long")
+var (
+	signingKey = []byte("e2e-signing-key-of-32-bytes-long")
+	webhookKey = []byte("e2e-webhook-key-of-32-bytes-long")
+)
 
 // sharedStack starts the emulators and loads the fixture dataset once.
 func sharedStack(t *testing.T) *emulators.Stack {
@@ -148,7 +153,9 @@ func newEnv(t *testing.T) *env {
 		Files:   e.files,
 		Mailer:  ses.New(sesv2.NewFromConfig(st.AWS), "Billing Reports <reports@example.com>"),
 		Queue:   e.queue,
-		Log:     log,
+		// The local stack's setting: http and loopback receivers allowed.
+		Webhooks: webhook.New(webhook.Options{Key: webhookKey, AllowHTTP: true, AllowLoopback: true, Backoff: 100 * time.Millisecond}),
+		Log:      log,
 		Config: worker.Config{
 			PublicAPIURL:     e.api.URL,
 			SigningKey:       signingKey,
@@ -567,4 +574,59 @@ func TestE2ESweepRecoversALostEnqueue(t *testing.T) {
 	if r.JobID == "" {
 		t.Error("the re-enqueued job id was not recorded")
 	}
+}
+
+func TestE2EWebhookIsSignedAndCarriesTheRows(t *testing.T) {
+	e := newEnv(t)
+	type delivery struct {
+		body []byte
+		err  error
+	}
+	got := make(chan delivery, 4)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		err := webhook.Verify(webhookKey, r.Header.Get(webhook.SignatureHeader), body, time.Now(), 5*time.Minute)
+		got <- delivery{body, err}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+		}
+	}))
+	defer receiver.Close()
+	start, end := october()
+	id := e.submit(billing.ReportRequest{AccountID: "acct-acme", StartDate: start, EndDate: end, WebhookURL: receiver.URL + "/billing"}, "", true)
+	e.waitStatus(id, billing.ReportCompleted, 30*time.Second)
+	var d delivery
+	select {
+	case d = <-got:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no webhook arrived")
+	}
+	if d.err != nil {
+		t.Fatalf("signature: %v", d.err)
+	}
+	var body struct {
+		Report billing.ReportInfo `json:"report"`
+		Rows   []struct {
+			Customer string `json:"customer"`
+			Total    string `json:"total"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal(d.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(filepath.Join(fixtures, "expected-acme-2026-10.csv"))
+	lines := strings.Split(strings.TrimSpace(string(want)), "\r\n")
+	last := lines[len(lines)-1]
+	if body.Report.ID != id || body.Report.Status != billing.ReportCompleted || len(body.Rows) != len(lines)-1 ||
+		body.Rows[len(body.Rows)-1].Customer != "Total" || !strings.HasSuffix(last, ","+body.Rows[len(body.Rows)-1].Total) {
+		t.Fatalf("webhook body = %s", d.body)
+	}
+	resp, csv := get(t, body.Report.DownloadLink)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(csv, want) {
+		t.Errorf("the webhook's download link: %s", resp.Status)
+	}
+	waitFor(t, 10*time.Second, "the webhook outcome", func() (bool, string) {
+		r, _ := e.reports.GetReport(context.Background(), id)
+		return r.WebhookResult == "delivered", r.WebhookResult
+	})
 }
