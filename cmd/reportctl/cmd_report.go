@@ -113,6 +113,9 @@ func runReport(ctx context.Context, args []string, stdout io.Writer, stderr io.W
 	if err != nil {
 		return cliError(err)
 	}
+	if rater == nil { // Scan promises a start call before success; guard the promise
+		return errors.New("internal error: the import file was read but no report was started")
+	}
 	res := rater.Result()
 	err = writeOutput(*out, stdout, func(w io.Writer) error {
 		return reportcsv.Write(w, res, reportcsv.Options{IncludeCustomerIDs: req.IncludeCustomerIDs})
