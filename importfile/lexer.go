@@ -1,7 +1,6 @@
 package importfile
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"unicode/utf16"
@@ -51,36 +50,35 @@ func (l *lexer) consume(c byte) bool {
 	return false
 }
 
+// plainByte marks the bytes that may appear in a string as they are: not the
+// quote, the backslash or a control character. One table lookup per byte is the
+// cheapest scan for the short strings of a usage line.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str reads a string whose opening quote is at l.i. Without escapes it returns a
 // slice of the line (no copy); with escapes it returns a newly decoded slice.
 func (l *lexer) str() ([]byte, error) {
 	l.i++ // opening quote
-	start := l.i
-	// The closing quote and any backslash are found with the vectorized
-	// IndexByte; only the span between is checked for raw control characters.
-	end := bytes.IndexByte(l.b[start:], '"')
-	if end < 0 {
-		end = len(l.b) - start
+	start, i, b := l.i, l.i, l.b
+	for i < len(b) && plainByte[b[i]] {
+		i++
 	}
-	span := l.b[start : start+end]
-	if k := bytes.IndexByte(span, '\\'); k >= 0 {
-		span = span[:k]
-	}
-	for k, c := range span {
-		if c < 0x20 {
-			l.i = start + k
-			return nil, l.syntaxError("control character in string")
-		}
-	}
-	l.i = start + len(span)
+	l.i = i
 	switch {
-	case l.i >= len(l.b):
+	case i >= len(b):
 		return nil, l.syntaxError("unterminated string")
-	case l.b[l.i] == '\\':
+	case b[i] == '"':
+		l.i++
+		return b[start:i], nil
+	case b[i] == '\\':
 		return l.escapedStr(start)
 	}
-	l.i++ // closing quote
-	return l.b[start : l.i-1], nil
+	return nil, l.syntaxError("control character in string")
 }
 
 func (l *lexer) escapedStr(start int) ([]byte, error) {

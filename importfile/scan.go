@@ -128,8 +128,9 @@ func Scan(ctx context.Context, src Source, opts Options, start StartFunc) (*Data
 }
 
 // Usage streams the distinct usage events of a validated input in file order,
-// skipping identical repeats, in one pass. It fails if the input no longer
-// matches what was validated.
+// skipping identical repeats, in one pass. It fails, before handing on anything
+// more, if a usage line no longer passes its own checks or names an unknown
+// customer (the file was changed after Validate).
 func (d *Dataset) Usage(ctx context.Context, src Source, fn UsageFunc) error {
 	s := newScanner(src, Options{})
 	s.ds = d
@@ -170,9 +171,11 @@ type scanner struct {
 	refProbs problemList // pass-1 reference problems, kept only if the file was ordered
 	bloom    *bloom
 	suspects map[string]*suspect
-	seed     maphash.Seed
-	zones    map[string]error
-	interned map[string]string
+	// suspectIDs are the suspects as bytes, for pass 2's quick filter.
+	suspectIDs [][]byte
+	seed       maphash.Seed
+	zones      map[string]error
+	interned   map[string]string
 
 	sink       UsageFunc
 	sawUsage   bool
@@ -181,8 +184,9 @@ type scanner struct {
 	startErr   error  // the consumer refused the records at the first usage line
 	touched    uint64 // sink for the filter's prefetch loads, so they are not optimized away
 
-	f  lineFields
-	ev billing.UsageEvent
+	f          lineFields
+	ev         billing.UsageEvent
+	evCustomer int // index of ev's customer in the dataset, -1 if unknown (yet)
 
 	// Pass 1 pipeline: this goroutine decodes and validates lines into batches;
 	// a second one runs the Bloom filter and the consumer's UsageFunc on them.
@@ -207,7 +211,7 @@ type usageBatch struct {
 // Batch sizes: big enough to amortize channel hand-offs and let the filter's
 // cache misses overlap, small enough that memory stays negligible.
 const (
-	batchSize    = 256
+	batchSize    = 1024
 	batchesInUse = 4
 )
 
@@ -287,6 +291,33 @@ func (s *scanner) run(ctx context.Context) (*Dataset, error) {
 		}
 	}
 	return d, nil
+}
+
+// maxQuickSuspects bounds the suspects pass 2 searches for as raw bytes; with
+// more (a file with many real repeats) every line is decoded.
+const maxQuickSuspects = 16
+
+// mayHoldSuspect is pass 2's cheap filter. When the file was ordered, pass 2
+// only settles suspect ids (almost always a false alarm or two of the filter),
+// so a line that cannot hold one need not be decoded. A line without a
+// backslash has every JSON string verbatim, so a suspect id in it is a
+// substring of it; lines with escapes are always decoded.
+func (s *scanner) mayHoldSuspect(line []byte) bool {
+	if s.disordered || len(s.suspects) > maxQuickSuspects || bytes.IndexByte(line, '\\') >= 0 {
+		return true
+	}
+	if s.suspectIDs == nil {
+		s.suspectIDs = make([][]byte, 0, len(s.suspects))
+		for id := range s.suspects {
+			s.suspectIDs = append(s.suspectIDs, []byte(id))
+		}
+	}
+	for _, id := range s.suspectIDs {
+		if bytes.Contains(line, id) {
+			return true
+		}
+	}
+	return false
 }
 
 // begin asks the consumer where events go, once the records have no problems.
@@ -436,6 +467,9 @@ func (s *scanner) checkBatch(b *usageBatch) error {
 // line handles one line; it returns an error only to abort the scan.
 func (s *scanner) line(lineNo int, line []byte) error {
 	if len(bytes.TrimSpace(line)) == 0 {
+		return nil
+	}
+	if s.mode == modeSecond && !s.mayHoldSuspect(line) {
 		return nil
 	}
 	report := s.mode != modeSecond // pass 2 re-reads lines whose own problems pass 1 reported
@@ -616,7 +650,9 @@ func (s *scanner) usageEvent() []string {
 	ev.ID = string(f.id)
 	// Account and customer ids are shared with the dataset's records when they
 	// match, which saves two allocations per line.
+	s.evCustomer = -1
 	if pos, ok := s.ds.customerIdx[string(f.customerID)]; ok {
+		s.evCustomer = pos.index
 		c := &s.ds.Customers[pos.index]
 		ev.CustomerID = c.ID
 		if c.AccountID == string(f.accountID) {
@@ -665,12 +701,11 @@ func itemOf(b []byte) (billing.Item, bool) {
 // checkRefs checks that the event's customer exists in the event's account.
 func (s *scanner) checkRefs(lineNo int, into *problemList) bool {
 	ev := &s.ev
-	pos, ok := s.ds.customerIdx[ev.CustomerID]
-	if !ok {
+	if s.evCustomer < 0 {
 		into.add(lineNo, "usage for an unknown customer %q", ev.CustomerID)
 		return false
 	}
-	c := &s.ds.Customers[pos.index]
+	c := &s.ds.Customers[s.evCustomer]
 	if c.AccountID != ev.AccountID {
 		into.add(lineNo, "customer %q belongs to account %q, not %q", c.ID, c.AccountID, ev.AccountID)
 		return false

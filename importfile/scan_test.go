@@ -134,6 +134,12 @@ func TestScanRepeatedUsage(t *testing.T) {
 			t.Fatalf("summary %+v, want 2 passes and no repeats", d.Summary)
 		}
 	})
+	t.Run("the second pass finds repeats written with escapes", func(t *testing.T) {
+		escaped := `{"type":"usage","id":"\u0075\u0031","accountId":"a1","customerId":"c1","time":"2026-10-01T04:00:00Z","item":"InboundVoiceCalls","rawQuantity":"9"}`
+		data := lines(acctLine, rootLine, usageLine("u1", "c1", "1"), usageLine("u10", "c1", "1"), usageLine("u1", "c1", "1"), escaped)
+		_, _, _, err := collect(t, data, Options{})
+		wantProblems(t, err, Problem{6, `duplicate usage id "u1" with different content (first at line 3)`})
+	})
 	t.Run("repeated records", func(t *testing.T) {
 		d, _, _, err := collect(t, lines(acctLine, rootLine, acctLine, rootLine), Options{})
 		if err != nil || d.Summary.RepeatedRecords != 2 || d.Summary.Customers != 1 {
@@ -408,5 +414,19 @@ func TestValidationErrorIsInvalidInput(t *testing.T) {
 	if !errors.As(err, &be) || be.Code != billing.EINVALID || len(be.FieldErrors) != 1 ||
 		be.FieldErrors[0].FieldName != "line 2" || !strings.Contains(be.Message, "1 problem(s); the first: line 2: unknown type") {
 		t.Fatalf("domain error = %+v", be)
+	}
+}
+
+func TestScanReportsProgressPerPass(t *testing.T) {
+	data := lines(usageLine("u1", "c1", "1"), acctLine, rootLine) // disordered: two passes
+	var seen []Progress
+	_, err := Validate(context.Background(), Bytes(data), Options{Progress: func(p Progress) { seen = append(seen, p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := int64(len(data))
+	want := []Progress{{Pass: 1, Name: "reading", Done: size, Total: size}, {Pass: 2, Name: "re-checking", Done: size, Total: size}}
+	if !slices.Equal(seen, want) {
+		t.Fatalf("progress %+v, want %+v", seen, want)
 	}
 }

@@ -32,10 +32,10 @@ const progressMinBytes = 32 << 20
 func runReport(ctx context.Context, args []string, stdout io.Writer, stderr io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", "", "import file (JSON Lines, spec 3.1) `FILE`.jsonl (required)")
+	data := fs.String("data", "", "the import `FILE` to read (JSON Lines, spec 3.1; required)")
 	account := fs.String("account", "", "account `ID` to report on (required)")
-	start := fs.String("start", "", "first day, `YYYY-MM-DD` (required)")
-	end := fs.String("end", "", "last day, inclusive, `YYYY-MM-DD` (required)")
+	start := fs.String("start", "", "first day of the report, `YYYY-MM-DD` (required)")
+	end := fs.String("end", "", "last day of the report, inclusive, `YYYY-MM-DD` (required)")
 	zone := fs.String("tz", "", "IANA time `ZONE` of the report's days (default: the account's, else UTC)")
 	ids := fs.Bool("ids", false, "add the CustomerId column")
 	customer := fs.String("customer", "", "limit the report to this customer `ID` and its descendants (as for a Customer-role caller)")
@@ -45,6 +45,9 @@ func runReport(ctx context.Context, args []string, stdout io.Writer, stderr io.W
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -h: the usage was the answer
+		}
 		return err
 	}
 	if fs.NArg() > 0 {
