@@ -3,7 +3,6 @@ package dynamodb
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,22 +17,7 @@ import (
 // so they can share its tables.
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	s, err := emulators.Start(ctx, emulators.Options{})
-	cancel()
-	if err != nil {
-		// Fail, never skip: without the emulator these contract tests prove nothing.
-		fmt.Fprintf(os.Stderr, "starting the AWS emulators: %v\n", err)
-		os.Exit(1)
-	}
-	stack = s
-	code := m.Run()
-	if err := s.Close(); err != nil {
-		fmt.Fprintf(os.Stderr, "stopping the AWS emulators: %v\n", err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
 
 var unique atomic.Int64
 

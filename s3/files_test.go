@@ -5,12 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"mime"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,22 +23,7 @@ import (
 
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	s, err := emulators.Start(ctx, emulators.Options{})
-	cancel()
-	if err != nil {
-		// Fail, never skip: without the emulator these contract tests prove nothing.
-		fmt.Fprintf(os.Stderr, "starting the AWS emulators: %v\n", err)
-		os.Exit(1)
-	}
-	stack = s
-	code := m.Run()
-	if err := s.Close(); err != nil {
-		fmt.Fprintf(os.Stderr, "stopping the AWS emulators: %v\n", err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
 
 // countingAPI is the real client with UploadPart calls counted, to prove the
 // upload really went multipart.

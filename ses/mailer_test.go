@@ -2,10 +2,7 @@ package ses
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -16,22 +13,7 @@ import (
 
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	s, err := emulators.Start(ctx, emulators.Options{})
-	cancel()
-	if err != nil {
-		// Fail, never skip: without the emulator these contract tests prove nothing.
-		fmt.Fprintf(os.Stderr, "starting the AWS emulators: %v\n", err)
-		os.Exit(1)
-	}
-	stack = s
-	code := m.Run()
-	if err := s.Close(); err != nil {
-		fmt.Fprintf(os.Stderr, "stopping the AWS emulators: %v\n", err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
 
 func TestSendIsVisibleInTheEmulatorsStore(t *testing.T) {
 	ctx := context.Background()

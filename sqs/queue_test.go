@@ -3,8 +3,6 @@ package sqs
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,22 +16,7 @@ import (
 
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	s, err := emulators.Start(ctx, emulators.Options{})
-	cancel()
-	if err != nil {
-		// Fail, never skip: without the emulator these contract tests prove nothing.
-		fmt.Fprintf(os.Stderr, "starting the AWS emulators: %v\n", err)
-		os.Exit(1)
-	}
-	stack = s
-	code := m.Run()
-	if err := s.Close(); err != nil {
-		fmt.Fprintf(os.Stderr, "stopping the AWS emulators: %v\n", err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
 
 // testQueue makes a queue of the test's own with a DLQ after 5 receives.
 func testQueue(t *testing.T, visibility time.Duration) (queue, dlq *Queue) {

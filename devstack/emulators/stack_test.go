@@ -3,7 +3,6 @@ package emulators
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,22 +23,7 @@ import (
 // shared is one stack for the tests that only read it.
 var shared *Stack
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	s, err := Start(ctx, Options{})
-	cancel()
-	if err != nil {
-		// Fail, never skip: a missing emulator is a broken environment.
-		fmt.Fprintf(os.Stderr, "starting the AWS emulators: %v\n", err)
-		os.Exit(1)
-	}
-	shared = s
-	code := m.Run()
-	if err := s.Close(); err != nil {
-		fmt.Fprintf(os.Stderr, "stopping the AWS emulators: %v\n", err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { RunTests(m, &shared) }
 
 func TestStackProvisionsEverythingOnLoopback(t *testing.T) {
 	s := shared

@@ -2,6 +2,8 @@ package emulators
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 )
@@ -24,4 +26,24 @@ func StartForTest(t testing.TB) *Stack {
 		}
 	})
 	return s
+}
+
+// RunTests is the body of a test package's TestMain when the whole package
+// shares one stack: it starts the stack, stores it in *shared, runs the tests,
+// stops the stack and exits. It exits 1 (never skips) when the emulators cannot
+// start, since contract tests without them prove nothing.
+func RunTests(m *testing.M, shared **Stack) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	s, err := Start(ctx, Options{})
+	cancel()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "starting the AWS emulators: %v\n", err)
+		os.Exit(1)
+	}
+	*shared = s
+	code := m.Run()
+	if err := s.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "stopping the AWS emulators: %v\n", err)
+	}
+	os.Exit(code)
 }
