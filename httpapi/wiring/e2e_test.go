@@ -200,6 +200,9 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("another account's report is 404", func(t *testing.T) {
+		if first.ID == "" {
+			t.Fatal("needs the report submitted by the first subtest: run the whole TestEndToEnd")
+		}
 		r := api.do(t, "GET", "/reports/"+first.ID, other, "")
 		if r.status != 404 || bytes.Contains(r.body, []byte("acct-acme")) {
 			t.Errorf("%d %s", r.status, r.body)
