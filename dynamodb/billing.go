@@ -195,7 +195,10 @@ func decodeUsage(it map[string]types.AttributeValue, accountID string) (billing.
 	}
 	t, err := time.Parse(resources.UsageTimeLayout, getS(it, attrTime))
 	if err != nil {
-		return ev, fmt.Errorf("decoding usage event %s: %w", ev.ID, err)
+		// Corrupt data, not an outage: retrying cannot help, so the report
+		// fails at once with a reason that names the event.
+		return ev, billing.WrapError(billing.EINVALID, fmt.Errorf("decoding usage event %s: %w", ev.ID, err),
+			"Stored usage event %s of account %s has a malformed time.", ev.ID, accountID)
 	}
 	ev.Time = t
 	return ev, nil

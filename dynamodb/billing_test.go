@@ -7,10 +7,12 @@ import (
 	"math/big"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -340,4 +342,25 @@ func (f *fakeBillingAPI) Query(_ context.Context, in *ddb.QueryInput, _ ...func(
 
 func (f *fakeBillingAPI) BatchWriteItem(_ context.Context, in *ddb.BatchWriteItemInput, _ ...func(*ddb.Options)) (*ddb.BatchWriteItemOutput, error) {
 	return f.batchWriteItem(in)
+}
+
+// A stored usage item the code cannot read is bad data, not an outage: retrying
+// cannot fix it, so the worker must fail the report at once (spec 4) instead of
+// burning five receives on it.
+func TestQueryUsageOfAMalformedItemIsPermanent(t *testing.T) {
+	s, ctx, acct := billingStore(), context.Background(), uniq("acct")
+	day := billing.Date{Year: 2026, Month: 10, Day: 5}
+	it := billingKey(UsagePartition(acct, day), "2026-10-05T10:00:00.000000000Z#u-bad")
+	it[attrID] = avS("u-bad")
+	it[attrCustomerID] = avS("c-1")
+	it[attrTime] = avS("yesterday")
+	it[attrItem] = avS(string(billing.ItemOutboundSmsMessages))
+	it[attrRawQuantity] = avN("1")
+	if _, err := client().PutItem(ctx, &ddb.PutItemInput{TableName: aws.String(stack.Names.BillingTable), Item: it}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.QueryUsage(ctx, billing.UsageQuery{AccountID: acct, Day: day}, func([]billing.UsageEvent) error { return nil })
+	if err == nil || billing.IsRetryable(err) || !strings.Contains(billing.ErrorMessage(err), "u-bad") {
+		t.Fatalf("QueryUsage = %v (retryable %v), want a permanent error naming the event", err, billing.IsRetryable(err))
+	}
 }

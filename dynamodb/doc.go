@@ -15,7 +15,9 @@
 //   - The active-report limit is a string set on the ACTIVE#<accountId> item:
 //     CreateReport adds the id under a size condition before it writes the
 //     report, FinishReport removes it, and ReconcileActive repairs the set if a
-//     process died between the two writes.
+//     process died between the two writes. A CreateReport that finds the set
+//     full first drops ids of reports that are already final (a release that
+//     failed after the final write), so such a leak cannot lock an account out.
 //   - Idempotency records carry an expiry that the code checks in every read and
 //     condition (emulators never expire TTL items); the same attribute is the
 //     table's TTL on AWS.

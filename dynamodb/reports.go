@@ -50,7 +50,8 @@ func withStatusValues(vals map[string]types.AttributeValue) map[string]types.Att
 // is unused. Without transactions the two writes are ordered so that a crash in
 // between leaves at worst a reserved slot without a report, which
 // ReconcileActive releases; it never leaves a report that escaped the limit.
-// A zero r.DateUpdated is set to r.DateCreated.
+// When the set is full, slots still held by finished reports (a release that
+// failed) are freed first. A zero r.DateUpdated is set to r.DateCreated.
 func (s *ReportStore) CreateReport(ctx context.Context, r *billing.Report, maxActive int) error {
 	if r.ID == "" || r.AccountID == "" || r.Status != billing.ReportQueued || r.DateCreated.IsZero() {
 		return billing.Errorf(billing.EINVALID, "A new report needs an id, an account, status Queued and a creation time.")
@@ -58,31 +59,22 @@ func (s *ReportStore) CreateReport(ctx context.Context, r *billing.Report, maxAc
 	if r.DateUpdated.IsZero() {
 		r.DateUpdated = r.DateCreated
 	}
-	old, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 activeKey(r.AccountID),
-		UpdateExpression:    aws.String("ADD #active :ids"),
-		ConditionExpression: aws.String("attribute_not_exists(#active) OR size(#active) < :max OR contains(#active, :id)"),
-		ExpressionAttributeNames: map[string]string{
-			"#active": attrActive,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":ids": avSS(r.ID),
-			":id":  avS(r.ID),
-			":max": avInt(int64(maxActive)),
-		},
-		ReturnValues: types.ReturnValueUpdatedOld,
-	})
+	reserved, err := s.reserveSlot(ctx, r, maxActive)
+	if isConflict(err) {
+		// The set is full, but it may hold slots that FinishReport could not
+		// release (DynamoDB failed right after the final write). Nothing else
+		// frees those unless the sweep happens to reconcile this account, so
+		// they are dropped here and the reservation tried once more.
+		if freed, ferr := s.freeFinishedSlots(ctx, r.AccountID); ferr == nil && freed {
+			reserved, err = s.reserveSlot(ctx, r, maxActive)
+		}
+	}
 	if err != nil {
-		err = translate(err, "reserving an active-report slot")
 		if isConflict(err) {
 			return billing.WrapError(billing.ETOOMANY, err, "The account already has %d reports queued or running; wait for one to finish.", maxActive)
 		}
 		return err
 	}
-	// Only undo a reservation this call made: if the id was already in the set,
-	// it belongs to an existing report with this id.
-	reserved := !slices.Contains(getSS(old.Attributes, attrActive), r.ID)
 
 	_, err = s.client.PutItem(ctx, &ddb.PutItemInput{
 		TableName:                aws.String(s.table),
@@ -101,6 +93,67 @@ func (s *ReportStore) CreateReport(ctx context.Context, r *billing.Report, maxAc
 		return billing.WrapError(billing.ECONFLICT, err, "A report with id %q already exists.", r.ID)
 	}
 	return err
+}
+
+// reserveSlot adds r's id to its account's active set if the set has room.
+// reserved is false when the id was already in it: that slot belongs to an
+// existing report with this id, and must not be undone by this call. A full set
+// is ECONFLICT.
+func (s *ReportStore) reserveSlot(ctx context.Context, r *billing.Report, maxActive int) (reserved bool, err error) {
+	old, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 activeKey(r.AccountID),
+		UpdateExpression:    aws.String("ADD #active :ids"),
+		ConditionExpression: aws.String("attribute_not_exists(#active) OR size(#active) < :max OR contains(#active, :id)"),
+		ExpressionAttributeNames: map[string]string{
+			"#active": attrActive,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":ids": avSS(r.ID),
+			":id":  avS(r.ID),
+			":max": avInt(int64(maxActive)),
+		},
+		ReturnValues: types.ReturnValueUpdatedOld,
+	})
+	if err != nil {
+		return false, translate(err, "reserving an active-report slot")
+	}
+	return !slices.Contains(getSS(old.Attributes, attrActive), r.ID), nil
+}
+
+// freeFinishedSlots drops from the account's active set the ids whose report
+// is final, each confirmed by a strongly consistent read, and says whether it
+// dropped any. A final report never becomes active again, so this is safe
+// beside concurrent creates. Ids without a report are left alone: they may be
+// a concurrent CreateReport between its two writes (ReconcileActive, run by
+// the sweep, handles those with a re-check). At most one read per slot, and
+// only when the account is at its limit.
+func (s *ReportStore) freeFinishedSlots(ctx context.Context, accountID string) (bool, error) {
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{TableName: aws.String(s.table), Key: activeKey(accountID), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, translate(err, "reading the active reports of account "+accountID)
+	}
+	var finished []string
+	for _, id := range getSS(out.Item, attrActive) {
+		r, err := s.GetReport(ctx, id)
+		if err != nil {
+			if billing.ErrorCode(err) == billing.ENOTFOUND {
+				continue
+			}
+			return false, err
+		}
+		if r.Status.Final() {
+			finished = append(finished, id)
+		}
+	}
+	if len(finished) == 0 {
+		return false, nil
+	}
+	if err := s.changeActive(ctx, accountID, "DELETE", finished); err != nil {
+		return false, err
+	}
+	s.opts.Logger.WarnContext(ctx, "released active slots of finished reports", "accountId", accountID, "reportIds", finished)
+	return true, nil
 }
 
 // reportExists tells whether a failed PutItem may have written after all (a

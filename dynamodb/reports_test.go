@@ -49,6 +49,32 @@ func TestCreateReportEnforcesTheActiveLimit(t *testing.T) {
 	mustCreate(t, s, newReport(uniq("other"), t0), 3)
 }
 
+// A slot FinishReport could not release (DynamoDB failed right after the final
+// write) must not count against the limit forever: nothing else would free it
+// unless the sweep happened to reconcile that account.
+func TestCreateReportFreesSlotsOfFinishedReports(t *testing.T) {
+	s, ctx, acct := reportStore(), context.Background(), uniq("acct")
+	done, running := newReport(acct, t0), newReport(acct, t0.Add(time.Second))
+	mustCreate(t, s, done, 2)
+	mustCreate(t, s, running, 2)
+	if _, err := s.FinishReport(ctx, done.ID, 0, billing.Outcome{Status: billing.ReportCompleted, Now: t0.Add(time.Minute)}); err != nil {
+		t.Fatalf("FinishReport: %v", err)
+	}
+	// The release was lost.
+	if err := s.changeActive(ctx, acct, "ADD", []string{done.ID}); err != nil {
+		t.Fatal(err)
+	}
+	next := newReport(acct, t0.Add(2*time.Minute))
+	mustCreate(t, s, next, 2)
+	want := []string{running.ID, next.ID}
+	slices.Sort(want)
+	if got := activeSet(t, acct); !slices.Equal(got, want) {
+		t.Fatalf("active set = %v, want %v", got, want)
+	}
+	// Reports really Queued or Running still hold the limit.
+	wantCode(t, s.CreateReport(ctx, newReport(acct, t0.Add(3*time.Minute)), 2), billing.ETOOMANY)
+}
+
 func TestConcurrentCreatesNeverExceedTheLimit(t *testing.T) {
 	s, ctx, acct := reportStore(), context.Background(), uniq("acct")
 	const tries, max = 12, 5

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -103,22 +104,48 @@ func bindBillingReport(r *http.Request, body []byte) (billing.BillingReport, err
 			return b, err
 		}
 	}
-	for name, values := range r.URL.Query() {
-		apply(name, values[len(values)-1])
-	}
+	// Malformed query pairs are skipped, as net/url's Query does.
+	_ = forEachPair(r.URL.RawQuery, apply)
 	if !isJSON && len(body) > 0 && isForm(r) {
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
+		if err := forEachPair(string(body), func(string, string) {}); err != nil {
 			return b, &billing.Error{Code: billing.EINVALID, ErrorCode: "InvalidFormat", Message: "The form body is not valid application/x-www-form-urlencoded.", FieldErrors: []billing.FieldError{}, Err: err}
 		}
-		for name, values := range form {
-			apply(name, values[len(values)-1])
-		}
+		_ = forEachPair(string(body), apply)
 	}
 	if len(errs) > 0 {
 		return b, &billing.Error{Code: billing.EINVALID, ErrorCode: errs[0].ErrorCode, Message: errs[0].Message, FieldErrors: errs}
 	}
 	return b, nil
+}
+
+// forEachPair calls fn with each name and value of a query string or form
+// body in document order. url.ParseQuery would group them in a map, and
+// ranging over it would make the winner among names that differ only in case
+// ("startDate" and "STARTDATE") random; in document order the last one wins,
+// every time, as in JSON bodies. It skips the pairs url.ParseQuery rejects and
+// returns the first such error.
+func forEachPair(raw string, fn func(name, value string)) error {
+	var first error
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		if strings.Contains(pair, ";") {
+			first = cmp.Or(first, errors.New("invalid semicolon separator in query"))
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		name, err1 := url.QueryUnescape(name)
+		value, err2 := url.QueryUnescape(value)
+		if err := cmp.Or(err1, err2); err != nil {
+			first = cmp.Or(first, err)
+			continue
+		}
+		fn(name, value)
+	}
+	return first
 }
 
 func isForm(r *http.Request) bool {

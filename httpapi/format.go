@@ -62,13 +62,20 @@ func formatNamed(name string) (format, error) {
 	return formatJSON, billing.Errorf(billing.ENOTACCEPTABLE, "The format %q is not supported; use json or csv.", truncate(name, 40))
 }
 
-// formatAccepted reads Accept headers: the supported type with the highest q
-// wins, JSON on a tie; no header or */* is JSON.
+// formatAccepted reads Accept headers as RFC 9110 (12.5.1) does: each format
+// gets the q-value of the most specific range that matches it (its exact type,
+// then its type/*, then */*), so "application/json;q=0, */*" refuses JSON and
+// accepts CSV rather than letting */* bring JSON back. The format with the
+// highest q above 0 wins, JSON on a tie; no header (or an empty one) is JSON.
 func formatAccepted(values []string) (format, error) {
-	if len(values) == 0 {
+	if strings.TrimSpace(strings.Join(values, "")) == "" {
 		return formatJSON, nil
 	}
-	best, bestQ := formatJSON, -1.0
+	type grant struct {
+		specificity int // 0: no range matched yet
+		q           float64
+	}
+	var grants [2]grant // by format
 	for _, v := range values {
 		for _, part := range strings.Split(v, ",") {
 			part = strings.TrimSpace(part)
@@ -85,27 +92,40 @@ func formatAccepted(values []string) (format, error) {
 					continue
 				}
 			}
-			if q == 0 {
-				continue
-			}
-			var f format
-			switch mt {
-			case "application/json", "application/*", "*/*", "text/json":
-				f = formatJSON
-			case "text/csv", "text/*":
-				f = formatCSV
-			default:
-				continue
-			}
-			if q > bestQ || q == bestQ && f == formatJSON {
-				best, bestQ = f, q
+			for f := range grants {
+				spec := rangeSpecificity(mt, format(f))
+				if spec > grants[f].specificity || spec > 0 && spec == grants[f].specificity && q > grants[f].q {
+					grants[f] = grant{spec, q}
+				}
 			}
 		}
 	}
-	if bestQ < 0 {
+	best, bestQ := formatJSON, 0.0
+	for f := range grants {
+		if g := grants[f]; g.specificity > 0 && g.q > bestQ {
+			best, bestQ = format(f), g.q
+		}
+	}
+	if bestQ == 0 {
 		return formatJSON, billing.Errorf(billing.ENOTACCEPTABLE, "None of the accepted types %q is supported; use application/json or text/csv.", truncate(strings.Join(values, ", "), 100))
 	}
 	return best, nil
+}
+
+// rangeSpecificity says how specifically the media range mt names f: 3 for
+// one of its types, 2 for its type/*, 1 for */*, 0 when it does not match.
+func rangeSpecificity(mt string, f format) int {
+	switch {
+	case mt == "*/*":
+		return 1
+	case f == formatJSON && (mt == "application/json" || mt == "text/json"),
+		f == formatCSV && mt == "text/csv":
+		return 3
+	case f == formatJSON && mt == "application/*",
+		f == formatCSV && mt == "text/*":
+		return 2
+	}
+	return 0
 }
 
 func truncate(s string, n int) string {

@@ -192,6 +192,9 @@ func (h *statusHandler) listReports(r *http.Request) (ReportList, error) {
 	q := queryFold(r)
 	filter := billing.ReportFilter{AccountID: strings.TrimSpace(q("accountId")), Limit: resources.DefaultListLimit}
 	var errs []billing.FieldError
+	if fe := checkAccountID(filter.AccountID); fe != nil {
+		errs = append(errs, *fe)
+	}
 	if s := strings.TrimSpace(q("status")); s != "" {
 		st := billing.ReportStatus(s)
 		for _, v := range []billing.ReportStatus{billing.ReportQueued, billing.ReportRunning, billing.ReportCompleted, billing.ReportError} {
@@ -259,16 +262,15 @@ func (h *statusHandler) listReports(r *http.Request) (ReportList, error) {
 }
 
 // queryFold reads query parameters with case-insensitive names, the last
-// value winning, as ServiceStack binds them.
+// value in the query string winning, as ServiceStack binds them.
 func queryFold(r *http.Request) func(string) string {
-	q := r.URL.Query()
 	return func(name string) string {
 		v := ""
-		for k, vs := range q {
+		_ = forEachPair(r.URL.RawQuery, func(k, value string) {
 			if strings.EqualFold(k, name) {
-				v = vs[len(vs)-1]
+				v = value
 			}
-		}
+		})
 		return v
 	}
 }

@@ -149,13 +149,15 @@ func TestListReports(t *testing.T) {
 	}
 
 	for q, want := range map[string]string{
-		"limit=0":          "GreaterThanOrEqual",
-		"limit=201":        "LessThanOrEqual",
-		"limit=ten":        "InvalidFormat",
-		"status=Done":      "InvalidFormat",
-		"accountId=":       "", // one account in the token: fine
-		"format=yaml":      "NotAcceptable",
-		"accountId=acct-x": "Forbidden",
+		"limit=0":                               "GreaterThanOrEqual",
+		"limit=201":                             "LessThanOrEqual",
+		"limit=ten":                             "InvalidFormat",
+		"status=Done":                           "InvalidFormat",
+		"accountId=":                            "", // one account in the token: fine
+		"format=yaml":                           "NotAcceptable",
+		"accountId=acct-x":                      "Forbidden",
+		"accountId=" + strings.Repeat("a", 257): "InvalidFormat",
+		"accountId=acct%7Fx":                    "InvalidFormat",
 	} {
 		status, b := list(q, manager("acct-acme"))
 		if want == "" {
@@ -265,5 +267,19 @@ func TestStatusRoutingAndMethods(t *testing.T) {
 	resp = invoke(t, h, req{path: "/openapi.json"}.event())
 	if resp.StatusCode != 200 || body(resp) != string(OpenAPIDocument) {
 		t.Errorf("openapi: %d", resp.StatusCode)
+	}
+}
+
+// TestListQueryCaseVariantsLastWins: as for submit, the later of two names
+// that differ only in case wins, every time.
+func TestListQueryCaseVariantsLastWins(t *testing.T) {
+	w := newWorld()
+	seed(w)
+	h := NewStatusHandler(w.statusDeps())
+	for i := 0; i < 40; i++ {
+		resp := invoke(t, h, req{path: "/reports", query: "accountId=acct-acme&status=Running&STATUS=Completed", claims: manager("acct-acme")}.event())
+		if ids, _ := listIDs(t, body(resp)); fmt.Sprint(ids) != "[acmelaw acmedone]" {
+			t.Fatalf("run %d: %v, want the Completed ones (the last status given)", i, ids)
+		}
 	}
 }

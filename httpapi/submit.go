@@ -123,6 +123,9 @@ func (h *submitHandler) submit(r *http.Request) (billing.ReportInfo, error) {
 	if utf8.RuneCountInString(idemKey) > resources.MaxIdempotencyKey {
 		return billing.ReportInfo{}, invalidField("InvalidFormat", "Idempotency-Key", "'Idempotency-Key' must be at most 255 characters.")
 	}
+	if fe := checkAccountID(req.AccountID); fe != nil {
+		return billing.ReportInfo{}, invalidField(fe.ErrorCode, fe.FieldName, fe.Message)
+	}
 	if req.AccountID == "" {
 		if len(caller.AccountIDs) != 1 {
 			return billing.ReportInfo{}, invalidField("NotEmpty", "AccountId", "'AccountId' must not be empty.")

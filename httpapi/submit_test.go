@@ -102,6 +102,10 @@ func TestSubmitValidation(t *testing.T) {
 		{"no role", post(validJSON, noRole("acct-acme")), 403, "Forbidden", nil},
 		{"other account", post(validJSON, manager("acct-other")), 403, "Forbidden", nil},
 		{"customer without customer id", post(validJSON, map[string]string{"sub": "x", "cognito:groups": "Customer", "custom:accountIds": "acct-acme"}), 403, "Forbidden", nil},
+		{"account id too long", post(`{"accountId":"`+strings.Repeat("a", 257)+`","startDate":"2026-10-01","endDate":"2026-10-01"}`, sysadmin()), 400, "InvalidFormat", []billing.FieldError{
+			fe("InvalidFormat", "AccountId", "'AccountId' must be at most 256 bytes of text without control characters.")}},
+		{"account id with a control character", req{method: "POST", path: "/reports/billing", query: "accountId=acct%00acme&startDate=2026-10-01&endDate=2026-10-01", claims: sysadmin()}, 400, "InvalidFormat", []billing.FieldError{
+			fe("InvalidFormat", "AccountId", "'AccountId' must be at most 256 bytes of text without control characters.")}},
 		{"unknown account", post(`{"accountId":"acct-nope","startDate":"2026-10-01","endDate":"2026-10-01"}`, sysadmin()), 404, "NotFound", nil},
 		{"unknown route", req{method: "POST", path: "/reports/billingx", body: validJSON, claims: manager("acct-acme")}, 404, "NotFound", nil},
 		{"unknown format", req{method: "POST", path: "/reports/billing", query: "format=xml", body: validJSON, claims: manager("acct-acme")}, 406, "NotAcceptable", nil},
@@ -327,4 +331,26 @@ func TestSetJobIDFailureStillAnswers(t *testing.T) {
 
 func fe(code, field, msg string) billing.FieldError {
 	return billing.FieldError{ErrorCode: code, FieldName: field, Message: msg}
+}
+
+// TestSubmitBindingCaseVariantsLastWins: names that differ only in case are
+// one field, and the later one in the query string or form body wins every
+// time (ranging over a parsed url.Values made the winner random).
+func TestSubmitBindingCaseVariantsLastWins(t *testing.T) {
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	for _, tc := range []struct {
+		name string
+		r    req
+	}{
+		{"query", req{method: "POST", path: "/reports/billing", query: "accountId=acct-acme&startDate=2026-10-01&endDate=2026-10-05&ENDDATE=2026-10-06", claims: manager("acct-acme")}},
+		{"form", req{method: "POST", path: "/reports/billing", headers: form, body: "accountId=acct-acme&startDate=2026-10-01&EndDate=2026-10-05&endDATE=2026-10-06", claims: manager("acct-acme")}},
+	} {
+		for i := 0; i < 40; i++ {
+			w := newWorld()
+			ri := decodeInfo(t, invoke(t, NewSubmitHandler(w.submitDeps()), tc.r.event()))
+			if got := w.reports[ri.ID].Request.EndDate; got != d(2026, 10, 6) {
+				t.Fatalf("%s, run %d: EndDate = %v, want the last one, 2026-10-06", tc.name, i, got)
+			}
+		}
+	}
 }

@@ -12,17 +12,15 @@ import (
 // The grants below are written out action by action instead of with the CDK's
 // grant helpers, which add actions the functions never call (BatchWriteItem,
 // DescribeTable, s3:DeleteObject*, ...). Each statement has a Sid naming why it
-// exists; infra_test.go checks what each role may and may not do.
+// exists; iam_test.go checks what each role may and may not do, and
+// access_test.go that each role allows exactly the calls the code makes.
 
-// reportsTableAndIndexes are the reports table and its two GSIs by name, so that
-// no policy needs an index/* wildcard.
-func (s *Stack) reportsTableAndIndexes() []*string {
-	arn := *s.ReportsTable.TableArn()
-	return []*string{
-		jsii.String(arn),
-		jsii.String(arn + "/index/" + resources.ReportsByAccount),
-		jsii.String(arn + "/index/" + resources.ReportsByStatus),
-	}
+// reportsIndex is the ARN of one GSI of the reports table, named so that no
+// policy needs an index/* wildcard. Item actions (GetItem, PutItem, ...) are
+// granted on the table alone and Query on the indexes alone: no function
+// queries the table itself (its key is the report id).
+func (s *Stack) reportsIndex(name string) *string {
+	return jsii.String(*s.ReportsTable.TableArn() + "/index/" + name)
 }
 
 // reportObjects is where report CSVs live (resources.ReportObjectKey).
@@ -34,8 +32,7 @@ func (s *Stack) reportObjects() *string {
 // idempotency and active-set records, all conditional writes), enqueue.
 func (s *Stack) grantSubmit(role awsiam.Role) {
 	role.AddToPolicy(allow("ReportsReadWrite",
-		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
-		s.reportsTableAndIndexes()...))
+		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, s.ReportsTable.TableArn()))
 	role.AddToPolicy(allow("BillingAccountLookup", []string{"dynamodb:GetItem"}, s.BillingTable.TableArn()))
 	role.AddToPolicy(allow("EnqueueJobs", []string{"sqs:SendMessage"}, s.JobsQueue.QueueArn()))
 }
@@ -43,7 +40,8 @@ func (s *Stack) grantSubmit(role awsiam.Role) {
 // grantStatus: read reports, presign GETs of their files (a presigned URL works
 // only if the signer may GetObject), verify download tokens and sign cursors.
 func (s *Stack) grantStatus(role awsiam.Role) {
-	role.AddToPolicy(allow("ReportsRead", []string{"dynamodb:GetItem", "dynamodb:Query"}, s.reportsTableAndIndexes()...))
+	role.AddToPolicy(allow("ReportsRead", []string{"dynamodb:GetItem"}, s.ReportsTable.TableArn()))
+	role.AddToPolicy(allow("ListAccountReports", []string{"dynamodb:Query"}, s.reportsIndex(resources.ReportsByAccount)))
 	role.AddToPolicy(allow("PresignReportFiles", []string{"s3:GetObject"}, s.reportObjects()))
 	role.AddToPolicy(allow("ReadSigningSecret", []string{"secretsmanager:GetSecretValue"}, s.SigningSecret.SecretArn()))
 }
@@ -51,9 +49,13 @@ func (s *Stack) grantStatus(role awsiam.Role) {
 // grantRun: the worker and the sweep. It is the only writer of report files and
 // the only sender of mail, and it may send only as the configured address.
 func (s *Stack) grantRun(role awsiam.Role, configSet awsses.ConfigurationSet, sesIdentityArns []*string) {
+	// PutItem because the worker depends on the whole billing.ReportStore,
+	// CreateReport included; no report item is ever deleted.
 	role.AddToPolicy(allow("ReportsReadWrite",
-		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"},
-		s.reportsTableAndIndexes()...))
+		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, s.ReportsTable.TableArn()))
+	// byStatus: the sweep's stale reports; byAccount: ReconcileActive's open reports.
+	role.AddToPolicy(allow("QueryReportIndexes", []string{"dynamodb:Query"},
+		s.reportsIndex(resources.ReportsByStatus), s.reportsIndex(resources.ReportsByAccount)))
 	role.AddToPolicy(allow("BillingDataRead", []string{"dynamodb:GetItem", "dynamodb:Query"}, s.BillingTable.TableArn()))
 	// PutObject covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload;
 	// GetObject is for presigning the report's downloadLink.

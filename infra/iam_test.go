@@ -16,6 +16,7 @@ type arns struct {
 	reports, reportsByAccount, reportsByStatus, billing   string
 	jobs, dlq                                             string
 	reportObject, otherObject                             string
+	reportObjects                                         string // the grant's pattern
 	signing, webhook                                      string
 	sesIdentity, senderIdentity, otherIdentity, configSet string
 }
@@ -33,6 +34,7 @@ func stackARNs(t *testing.T) arns {
 		jobs:             "<" + queueRes(t, names.JobsQueue).ID + ".Arn>",
 		dlq:              "<" + queueRes(t, names.JobsDLQ).ID + ".Arn>",
 		reportObject:     bucket + "/reports/acct-acme/r-1.csv",
+		reportObjects:    bucket + "/reports/*",
 		otherObject:      bucket + "/other/file",
 		signing:          "<" + signingSecretID(t) + ">",
 		webhook:          "<" + webhookSecretID(t) + ">",
@@ -60,7 +62,6 @@ func TestRolePolicies(t *testing.T) {
 		fnSubmit: {
 			may: []access{
 				{"dynamodb:PutItem", a.reports}, {"dynamodb:UpdateItem", a.reports}, {"dynamodb:GetItem", a.reports},
-				{"dynamodb:Query", a.reports}, {"dynamodb:Query", a.reportsByAccount}, {"dynamodb:Query", a.reportsByStatus},
 				{"dynamodb:GetItem", a.billing},
 				{"sqs:SendMessage", a.jobs},
 				{"logs:PutLogEvents", logArn(fnSubmit)},
@@ -71,20 +72,22 @@ func TestRolePolicies(t *testing.T) {
 				{"secretsmanager:GetSecretValue", a.signing}, {"secretsmanager:GetSecretValue", a.webhook},
 				{"dynamodb:PutItem", a.billing}, {"dynamodb:Query", a.billing}, {"dynamodb:Scan", a.reports},
 				{"dynamodb:DeleteItem", a.reports}, {"dynamodb:DeleteTable", a.reports},
+				// Submit writes and reads items by key; it never lists.
+				{"dynamodb:Query", a.reports}, {"dynamodb:Query", a.reportsByAccount}, {"dynamodb:Query", a.reportsByStatus},
 				{"sqs:ReceiveMessage", a.jobs}, {"sqs:SendMessage", a.dlq},
 				{"logs:PutLogEvents", logArn(fnRun)},
 			},
 		},
 		fnStatus: {
 			may: []access{
-				{"dynamodb:GetItem", a.reports}, {"dynamodb:Query", a.reports},
-				{"dynamodb:Query", a.reportsByAccount}, {"dynamodb:Query", a.reportsByStatus},
+				{"dynamodb:GetItem", a.reports}, {"dynamodb:Query", a.reportsByAccount},
 				{"s3:GetObject", a.reportObject},
 				{"secretsmanager:GetSecretValue", a.signing},
 				{"logs:PutLogEvents", logArn(fnStatus)},
 			},
 			mayNot: []access{
 				{"dynamodb:PutItem", a.reports}, {"dynamodb:UpdateItem", a.reports}, {"dynamodb:DeleteItem", a.reports},
+				{"dynamodb:Query", a.reportsByStatus}, {"dynamodb:Query", a.reports},
 				{"dynamodb:GetItem", a.billing},
 				{"s3:PutObject", a.reportObject}, {"s3:DeleteObject", a.reportObject}, {"s3:GetObject", a.otherObject},
 				{"s3:ListBucket", strings.TrimSuffix(a.reportObject, "/reports/acct-acme/r-1.csv")},
@@ -96,7 +99,7 @@ func TestRolePolicies(t *testing.T) {
 		fnRun: {
 			may: []access{
 				{"dynamodb:GetItem", a.reports}, {"dynamodb:PutItem", a.reports}, {"dynamodb:UpdateItem", a.reports},
-				{"dynamodb:Query", a.reportsByStatus},
+				{"dynamodb:Query", a.reportsByStatus}, {"dynamodb:Query", a.reportsByAccount},
 				{"dynamodb:GetItem", a.billing}, {"dynamodb:Query", a.billing},
 				{"s3:PutObject", a.reportObject}, {"s3:AbortMultipartUpload", a.reportObject},
 				{"ses:SendEmail", a.sesIdentity}, {"ses:SendEmail", a.senderIdentity}, {"ses:SendEmail", a.configSet},
@@ -108,6 +111,7 @@ func TestRolePolicies(t *testing.T) {
 			mayNot: []access{
 				{"dynamodb:PutItem", a.billing}, {"dynamodb:UpdateItem", a.billing}, {"dynamodb:DeleteItem", a.billing},
 				{"dynamodb:Scan", a.billing}, {"dynamodb:Scan", a.reports},
+				{"dynamodb:DeleteItem", a.reports}, {"dynamodb:Query", a.reports},
 				{"s3:PutObject", a.otherObject}, {"s3:DeleteObject", a.reportObject},
 				{"ses:SendEmail", a.otherIdentity}, {"ses:SendEmail", a.sesIdentity + "x"}, {"ses:SendRawEmail", a.sesIdentity},
 				{"sqs:SendMessage", a.dlq}, {"sqs:PurgeQueue", a.jobs},

@@ -16,6 +16,10 @@
 //
 // lets a receiver check, with Verify and the shared webhook key, that the body
 // came from this service and is recent (which bounds replays).
+//
+// Errors name the target by scheme and host only: a webhook URL's path or query
+// is often the receiver's secret, and errors end up in logs and in the report's
+// stored webhook result.
 package webhook
 
 import (
@@ -121,6 +125,10 @@ func New(opts Options) *Sender {
 func (s *Sender) CheckURL(target string) error {
 	u, err := url.Parse(target)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error quotes the whole URL, secrets included
+		}
 		return fmt.Errorf("parsing webhook URL: %w", err)
 	}
 	if u.Host == "" || u.User != nil {
@@ -175,6 +183,10 @@ func (s *Sender) post(ctx context.Context, target string, body []byte) (retry bo
 	req.Header.Set(SignatureHeader, Sign(s.opts.Key, s.opts.Now(), body))
 	resp, err := s.client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = redact(req.URL)
+		}
 		// A refused address will be refused again; do not hammer the guard.
 		return !errors.Is(err, ErrForbiddenAddress), err
 	}
@@ -188,6 +200,12 @@ func (s *Sender) post(ctx context.Context, target string, body []byte) (retry bo
 	default:
 		return false, fmt.Errorf("webhook answered %s", resp.Status)
 	}
+}
+
+// redact names a target by scheme and host: the path and query of a webhook
+// URL are often the receiver's secret, and errors reach logs and the report.
+func redact(u *url.URL) string {
+	return u.Scheme + "://" + u.Host + "/..."
 }
 
 // checkDialAddress is the dialer's guard: address is the resolved "ip:port".

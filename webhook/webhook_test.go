@@ -195,3 +195,34 @@ func TestSendTimesOut(t *testing.T) {
 		t.Fatal("Send to a hanging receiver succeeded")
 	}
 }
+
+// A webhook URL often carries the receiver's secret in its path or query
+// (Slack-style hooks, ?token=). Errors end up in logs and in the report's
+// stored webhook result, so they name the target by scheme and host only.
+func TestErrorsDoNotRevealTheURLsSecrets(t *testing.T) {
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-hang }))
+	defer srv.Close()
+	defer close(hang)
+	port := srv.URL[strings.LastIndexByte(srv.URL, ':')+1:]
+	const secret = "S3CRETPATH"
+	strict := New(Options{Key: []byte("k"), AllowHTTP: true, Attempts: 1})
+	local := New(Options{Key: []byte("k"), AllowHTTP: true, AllowLoopback: true, Attempts: 1, Timeout: 50 * time.Millisecond})
+	for name, c := range map[string]struct {
+		s   *Sender
+		url string
+	}{
+		"refused address": {strict, "http://localhost:" + port + "/hooks/" + secret + "?token=" + secret},
+		"timeout":         {local, srv.URL + "/hooks/" + secret + "?token=" + secret},
+		"unparsable":      {strict, "https://example.com/" + secret + "/%zz"},
+		"user info":       {strict, "https://user:" + secret + "@example.com/x"},
+	} {
+		err := c.s.Send(context.Background(), c.url, []byte(`{}`))
+		if err == nil {
+			t.Fatalf("%s: Send succeeded", name)
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: error reveals the URL's secret: %v", name, err)
+		}
+	}
+}

@@ -36,30 +36,6 @@ type generated struct {
 // publishes progress and extends the lease meanwhile; when it finds the lease
 // lost, everything stops with errLeaseLost before the next write.
 func (w *Worker) generate(ctx context.Context, log *slog.Logger, r *billing.Report) (*generated, error) {
-	acct, err := w.d.Data.GetAccount(ctx, r.AccountID)
-	if billing.ErrorCode(err) == billing.ENOTFOUND {
-		return nil, billing.WrapError(billing.ENOTFOUND, err, "Account '%s' does not exist.", r.AccountID)
-	} else if err != nil {
-		return nil, fmt.Errorf("loading account: %w", err)
-	}
-	customers, err := w.d.Data.ListCustomers(ctx, r.AccountID)
-	if err != nil {
-		return nil, fmt.Errorf("loading customers: %w", err)
-	}
-	zone := r.Request.TimeZoneID
-	if zone == "" {
-		zone = acct.TimeZoneID
-	}
-	loc, err := billing.LoadZone(zone)
-	if err != nil {
-		return nil, err
-	}
-	period := rating.Period{Start: r.Request.StartDate, End: r.Request.EndDate, Loc: loc}
-	rater, err := rating.NewRater(*acct, customers, period, r.CustomerScope)
-	if err != nil {
-		return nil, err
-	}
-
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	var events atomic.Int64
@@ -70,23 +46,13 @@ func (w *Worker) generate(ctx context.Context, log *slog.Logger, r *billing.Repo
 	}()
 	defer func() { stop(nil); <-hbDone }()
 
-	from, to := period.Bounds()
-	err = readDays(ctx, w.d.Data, r.AccountID, period.UTCDays(), from, to, w.cfg.DayReadConcurrency, func(page []billing.UsageEvent) error {
-		for i := range page {
-			if err := rater.Add(&page[i]); err != nil {
-				return err
-			}
-		}
-		events.Add(int64(len(page)))
-		return nil
-	})
+	res, loc, err := w.rate(ctx, r, &events)
 	if cause := context.Cause(ctx); errors.Is(cause, errLeaseLost) {
 		return nil, errLeaseLost
 	}
 	if err != nil {
 		return nil, err
 	}
-	res := rater.Result()
 
 	key := resources.ReportObjectKey(r.AccountID, r.ID)
 	n, err := w.upload(ctx, key, resources.ReportFileName(r.Request.StartDate.String(), r.Request.EndDate.String()), res, reportcsv.Options{IncludeCustomerIDs: r.Request.IncludeCustomerIDs})
@@ -104,6 +70,86 @@ func (w *Worker) generate(ctx context.Context, log *slog.Logger, r *billing.Repo
 		grandTotal: rating.FormatCents(res.Total.Total),
 		zone:       loc.String(),
 		result:     res,
+	}, nil
+}
+
+// rate loads the report's account, customers and zone (the request's, else
+// the account's, else UTC) and rates the period's usage, counting the events
+// read in events.
+func (w *Worker) rate(ctx context.Context, r *billing.Report, events *atomic.Int64) (*rating.Result, *time.Location, error) {
+	acct, err := w.d.Data.GetAccount(ctx, r.AccountID)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		return nil, nil, billing.WrapError(billing.ENOTFOUND, err, "Account '%s' does not exist.", r.AccountID)
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("loading account: %w", err)
+	}
+	customers, err := w.d.Data.ListCustomers(ctx, r.AccountID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading customers: %w", err)
+	}
+	zone := r.Request.TimeZoneID
+	if zone == "" {
+		zone = acct.TimeZoneID
+	}
+	loc, err := billing.LoadZone(zone)
+	if err != nil {
+		return nil, nil, err
+	}
+	period := rating.Period{Start: r.Request.StartDate, End: r.Request.EndDate, Loc: loc}
+	rater, err := rating.NewRater(*acct, customers, period, r.CustomerScope)
+	if err != nil {
+		return nil, nil, err
+	}
+	from, to := period.Bounds()
+	err = readDays(ctx, w.d.Data, r.AccountID, period.UTCDays(), from, to, w.cfg.DayReadConcurrency, func(page []billing.UsageEvent) error {
+		for i := range page {
+			if err := rater.Add(&page[i]); err != nil {
+				return err
+			}
+		}
+		events.Add(int64(len(page)))
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return rater.Result(), loc, nil
+}
+
+// regenerate rebuilds what the notification of a Completed report shows (its
+// rows, largest customers and zone) when the attempt that produced it could
+// not send it: a crash or a store outage came between FinishReport and the
+// notification claim, and only a redelivery is left to do it. It re-rates the
+// usage, which costs a read like the report's own, but only on that rare path
+// and only while the notification is unclaimed. Usage may have changed since
+// (a late import): the rows are used only if they add up to the stored row
+// count and grand total, so the email and the webhook never contradict the
+// CSV; otherwise, or on a permanent failure, the notification goes without
+// them (nil). Only a retryable failure is returned, so the message can be
+// retried while the store is down.
+func (w *Worker) regenerate(ctx context.Context, log *slog.Logger, r *billing.Report) (*generated, error) {
+	if r.Status != billing.ReportCompleted || !r.NotifiedAt.IsZero() ||
+		r.Request.EmailAddressToNotify == "" && r.Request.WebhookURL == "" {
+		return nil, nil
+	}
+	var events atomic.Int64
+	res, loc, err := w.rate(ctx, r, &events)
+	if err != nil {
+		if billing.IsRetryable(err) {
+			return nil, fmt.Errorf("re-rating for the notification: %w", err)
+		}
+		log.Warn("re-rating for the notification failed; notifying without rows", "err", err)
+		return nil, nil
+	}
+	total := rating.FormatCents(res.Total.Total)
+	if len(res.Rows) != r.RowCount || total != r.GrandTotal {
+		log.Warn("usage changed since the report was produced; notifying without rows",
+			"rows", len(res.Rows), "storedRows", r.RowCount, "total", total, "storedTotal", r.GrandTotal)
+		return nil, nil
+	}
+	return &generated{
+		key: r.ObjectKey, rows: r.RowCount, bytes: r.ByteSize, events: events.Load(),
+		grandTotal: total, zone: loc.String(), result: res,
 	}, nil
 }
 

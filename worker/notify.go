@@ -25,10 +25,11 @@ import (
 // chose at-most-once because a billing email sent twice is worse than one that
 // must be looked up.
 //
-// gen may be nil (a failure, or a redelivery after a crash between finishing
-// and notifying): the email then has no list of largest customers and the
-// webhook no rows. An error is returned only when the claim could not be
-// written, so that the caller can retry the message.
+// gen is nil for a failed report, and for a redelivery whose re-rating
+// (regenerate) could not confirm the stored figures: the email then has no
+// list of largest customers and the webhook no rows. An error is returned only
+// when the claim could not be written, so that the caller can retry the
+// message.
 func (w *Worker) notify(ctx context.Context, log *slog.Logger, r *billing.Report, gen *generated) error {
 	if !r.NotifiedAt.IsZero() {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	billing "github.com/evovoice/billing"
 )
@@ -19,7 +20,8 @@ type SweepResult struct {
 //   - a report Queued for longer than SweepQueuedAfter whose job never reached
 //     the queue (the submit function died between the write and the send, or
 //     the send failed) is enqueued again; SetJobID touches it so the next sweep
-//     leaves it alone while the new job is pending;
+//     leaves it alone while the new job is pending, for a wait that doubles
+//     (requeueDue) because the job may just be waiting in a long backlog;
 //   - a report Running with an expired lease, untouched for longer than the
 //     queue would take to redeliver its message, has lost that message: it is
 //     enqueued again, or failed (and notified) once its lease has expired
@@ -40,6 +42,9 @@ func (w *Worker) Sweep(ctx context.Context) (SweepResult, error) {
 		errs = append(errs, fmt.Errorf("listing stale queued reports: %w", err))
 	}
 	for _, r := range queued {
+		if !w.requeueDue(r, now) {
+			continue
+		}
 		msgID, err := w.d.Queue.Enqueue(ctx, billing.Job{ReportID: r.ID})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("re-enqueuing report %s: %w", r.ID, err))
@@ -65,13 +70,16 @@ func (w *Worker) Sweep(ctx context.Context) (SweepResult, error) {
 		}
 		accounts[r.AccountID] = true
 		if r.Attempt >= w.cfg.SweepMaxAttempts {
-			fin, err := w.d.Reports.FinishReport(ctx, r.ID, 0, billing.Outcome{
+			// Only the attempt seen expired may be failed: the index is
+			// eventually consistent, and a redelivery may have taken the
+			// lease over since, which attempt 0 ("any non-final") would kill.
+			fin, err := w.d.Reports.FinishReport(ctx, r.ID, r.Attempt, billing.Outcome{
 				Status:        billing.ReportError,
 				StatusMessage: fmt.Sprintf("The report failed: its worker stopped %d times before finishing.", r.Attempt),
 				Now:           w.now(),
 			})
 			if billing.ErrorCode(err) == billing.ECONFLICT {
-				continue // finished meanwhile
+				continue // finished or taken over meanwhile
 			} else if err != nil {
 				errs = append(errs, fmt.Errorf("failing abandoned report %s: %w", r.ID, err))
 				continue
@@ -106,4 +114,23 @@ func (w *Worker) Sweep(ctx context.Context) (SweepResult, error) {
 		log.Info("sweep finished", "requeued", res.Requeued, "failed", res.Failed)
 	}
 	return res, errors.Join(errs...)
+}
+
+// requeueDue reports whether a stale Queued report gets its job sent again now.
+// The sweep cannot see whether the last job is lost or only waiting in a long
+// backlog, so the wait doubles: a report is re-enqueued once it has been left
+// alone for as long as it had already waited when it was last touched
+// (DateUpdated - DateCreated), at least SweepQueuedAfter and at most
+// SweepQueuedMaxWait. A job lost at submit is re-sent at the first sweep after
+// SweepQueuedAfter, as before; a report stuck behind a backlog gets a new copy
+// after about 5, 10, 20, 40, 80 minutes and then every SweepQueuedMaxWait,
+// instead of one per sweep. The wait needs no counter: the report's own
+// timestamps carry it.
+func (w *Worker) requeueDue(r *billing.Report, now time.Time) bool {
+	wait := r.DateUpdated.Sub(r.DateCreated)
+	if r.DateCreated.IsZero() {
+		wait = 0
+	}
+	wait = min(max(wait, w.cfg.SweepQueuedAfter), w.cfg.SweepQueuedMaxWait)
+	return now.Sub(r.DateUpdated) >= wait
 }

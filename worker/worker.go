@@ -40,10 +40,11 @@ type Config struct {
 	MaxReceiveCount    int           // the queue's redrive limit: the last receive is final
 	DayReadConcurrency int           // usage days read at once
 
-	SweepQueuedAfter  time.Duration // a Queued report untouched this long is re-enqueued
-	SweepRunningAfter time.Duration // a Running report with an expired lease untouched this long has lost its message
-	SweepMaxAttempts  int           // a Running report whose lease expired this often is failed
-	SweepBatch        int           // reports handled per status and sweep
+	SweepQueuedAfter   time.Duration // a Queued report untouched this long is re-enqueued
+	SweepQueuedMaxWait time.Duration // cap of the doubling wait between re-enqueues of one Queued report
+	SweepRunningAfter  time.Duration // a Running report with an expired lease untouched this long has lost its message
+	SweepMaxAttempts   int           // a Running report whose lease expired this often is failed
+	SweepBatch         int           // reports handled per status and sweep
 
 	EmailAttempts int           // tries of one email
 	EmailBackoff  time.Duration // before the second try, doubled after
@@ -68,6 +69,7 @@ func (c *Config) defaults() {
 	defInt(&c.MaxReceiveCount, resources.MaxReceiveCount)
 	defInt(&c.DayReadConcurrency, resources.DayReadConcurrency)
 	def(&c.SweepQueuedAfter, resources.SweepQueuedAfter)
+	def(&c.SweepQueuedMaxWait, time.Hour)
 	// SQS redelivers a failed message after the visibility timeout; only when
 	// that has passed too without a new attempt was the message lost.
 	def(&c.SweepRunningAfter, resources.VisibilityTimeout+resources.LeaseDuration)
@@ -224,7 +226,12 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, l
 	if r.Status.Final() {
 		// A duplicate or late delivery. The only work that may be left is a
 		// notification that a crash after FinishReport did not send.
-		if err := w.notify(ctx, log, r, nil); err != nil {
+		gen, err := w.regenerate(ctx, log, r)
+		if err != nil && !last {
+			log.Warn("rebuilding the notification's rows; SQS will retry", "err", err)
+			return true
+		}
+		if err := w.notify(ctx, log, r, gen); err != nil {
 			log.Error("notifying a finished report", "err", err)
 			return !last
 		}

@@ -765,3 +765,166 @@ func TestFailureWebhookCarriesTheReasonAndNoRows(t *testing.T) {
 		t.Errorf("report = %+v", r)
 	}
 }
+
+// The sweep reads stale Running reports from an eventually consistent index; a
+// redelivery may take the expired lease over before the sweep's write. Failing
+// the report then would kill the new, healthy attempt: the sweep may only fail
+// the attempt it saw expire.
+func TestSweepDoesNotFailAReportTakenOverMeanwhile(t *testing.T) {
+	h := newHarness(t)
+	now := h.clock.Now()
+	veryOld := now.Add(-2 * (resources.VisibilityTimeout + resources.LeaseDuration))
+	h.reports.put(&billing.Report{ID: "run-dead", AccountID: "a2", Status: billing.ReportRunning, Attempt: resources.SweepMaxAttempts,
+		LeaseExpires: veryOld.Add(resources.LeaseDuration), DateUpdated: veryOld,
+		Request: billing.ReportRequest{EmailAddressToNotify: "x@example.com"}})
+	h.reports.beforeFinish = func(id string, attempt int, out billing.Outcome) error {
+		h.reports.beforeFinish = nil
+		// A late redelivery takes the expired lease between the sweep's read and its write.
+		_, err := h.reports.AcquireLease(context.Background(), id, billing.Lease{Now: now, Expires: now.Add(resources.LeaseDuration)})
+		return err
+	}
+	res, err := h.w.Sweep(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := h.reports.get("run-dead")
+	if r.Status != billing.ReportRunning || r.Attempt != resources.SweepMaxAttempts+1 {
+		t.Errorf("the sweep failed a report another attempt had taken over: %+v", r)
+	}
+	if res.Failed != 0 || len(h.mailer.emails()) != 0 {
+		t.Errorf("result = %+v, emails = %d", res, len(h.mailer.emails()))
+	}
+}
+
+// A report waiting in a long backlog is not lost: the sweep sends it again
+// with a doubling wait (capped), not on every sweep, so a backlog does not grow
+// by a duplicate job per report every few minutes. It is never left alone for
+// longer than the cap.
+func TestSweepBacksOffReenqueuingAQueuedReport(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{})
+	created := h.clock.Now()
+	var at []time.Duration
+	for range 3 * 60 / 5 { // three hours of sweeps every 5 minutes; the job never runs
+		h.clock.Advance(resources.SweepInterval)
+		before := len(h.queue.jobs)
+		if _, err := h.w.Sweep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if len(h.queue.jobs) > before {
+			at = append(at, h.clock.Now().Sub(created))
+		}
+	}
+	want := []time.Duration{5 * time.Minute, 10 * time.Minute, 20 * time.Minute, 40 * time.Minute, 80 * time.Minute, 140 * time.Minute}
+	if fmt.Sprint(at) != fmt.Sprint(want) {
+		t.Errorf("re-enqueued at %v, want %v", at, want)
+	}
+	if r := h.reports.get("r-1"); r.Status != billing.ReportQueued {
+		t.Errorf("report = %+v", r)
+	}
+}
+
+// claimFailsOnce makes the first notification claim fail as if DynamoDB were
+// down, so the report completes and only a redelivery can notify.
+func (h *harness) claimFailsOnce() {
+	var claimTries atomic.Int32
+	h.reports.beforeClaim = func(string) error {
+		if claimTries.Add(1) == 1 {
+			return billing.Errorf(billing.EUNAVAILABLE, "DynamoDB is unavailable.")
+		}
+		return nil
+	}
+}
+
+func (h *harness) webhookRows(url string) []webhookRow {
+	h.t.Helper()
+	var body struct {
+		Rows []webhookRow `json:"rows"`
+	}
+	if err := json.Unmarshal(h.hooks.bodies[url], &body); err != nil {
+		h.t.Fatalf("webhook body: %v", err)
+	}
+	return body.Rows
+}
+
+// A redelivery that only has the notification left sends what the first
+// delivery would have: the largest customers in the email, the rows in the
+// webhook.
+func TestRedeliveredNotificationHasTheLargestCustomersAndRows(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	const hook = "https://hooks.example.com/x"
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "boss@example.com", WebhookURL: hook})
+	h.claimFailsOnce()
+	if !h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
+		t.Fatal("an unclaimed notification was acknowledged")
+	}
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 2)) {
+		t.Fatal("redelivery asked for another retry")
+	}
+	mails := h.mailer.emails()
+	if len(mails) != 1 {
+		t.Fatalf("emails = %d", len(mails))
+	}
+	for _, want := range []string{"Largest customers", "19.00", "16.00", "Grand total</th><td>35.00", "(UTC)"} {
+		if !strings.Contains(mails[0].HTML, want) {
+			t.Errorf("HTML lacks %q:\n%s", want, mails[0].HTML)
+		}
+	}
+	if rows := h.webhookRows(hook); len(rows) != 3 || rows[2].Customer != "Total" || rows[2].Total != "35.00" {
+		t.Errorf("webhook rows = %+v", rows)
+	}
+	if h.files.puts != 1 {
+		t.Errorf("puts = %d: the notification path must not write the file again", h.files.puts)
+	}
+}
+
+// If the usage changed between the report and the redelivered notification,
+// re-rated rows would contradict the stored CSV: the notification goes out
+// without them rather than with wrong figures.
+func TestRedeliveredNotificationAfterUsageChangedOmitsTheRows(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	const hook = "https://hooks.example.com/x"
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "boss@example.com", WebhookURL: hook})
+	h.claimFailsOnce()
+	if !h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
+		t.Fatal("an unclaimed notification was acknowledged")
+	}
+	h.data.addUsage(billing.UsageEvent{ID: "late", AccountID: "acct-a", CustomerID: "c-1",
+		Time: time.Date(2026, 10, 5, 0, 0, 0, 0, time.UTC), Item: billing.ItemOutboundSmsMessages, RawQuantity: "100"})
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 2)) {
+		t.Fatal("redelivery asked for another retry")
+	}
+	mails := h.mailer.emails()
+	if len(mails) != 1 || strings.Contains(mails[0].HTML, "Largest customers") || !strings.Contains(mails[0].HTML, "35.00") {
+		t.Fatalf("emails = %+v", mails)
+	}
+	if rows := h.webhookRows(hook); len(rows) != 0 {
+		t.Errorf("webhook rows = %+v, want none", rows)
+	}
+}
+
+// While the usage store is down, the redelivery is retried rather than
+// spending the one notification on a degraded email.
+func TestRedeliveredNotificationWaitsForTheUsageStore(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "boss@example.com"})
+	h.claimFailsOnce()
+	if !h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
+		t.Fatal("an unclaimed notification was acknowledged")
+	}
+	h.data.queryErr = func(billing.UsageQuery) error { return billing.Errorf(billing.EUNAVAILABLE, "DynamoDB is unavailable.") }
+	if !h.deliver(context.Background(), sqsMessage("m-1", "r-1", 2)) || len(h.mailer.emails()) != 0 {
+		t.Fatalf("store down: want a retry and no email, got %d emails", len(h.mailer.emails()))
+	}
+	// On the last receive the email goes out anyway, without the list.
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", resources.MaxReceiveCount)) {
+		t.Fatal("last receive asked for a retry")
+	}
+	if m := h.mailer.emails(); len(m) != 1 || strings.Contains(m[0].HTML, "Largest customers") {
+		t.Fatalf("emails = %+v", m)
+	}
+}

@@ -305,3 +305,30 @@ func followBanner(t *testing.T, banner string, running *local.Running) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// TestDevKilledLeavesNoEmulators: a dev process that cannot clean up (SIGKILL,
+// an OOM kill, a crashed terminal) must still take its emulators along, or
+// they keep the ports and the DynamoDB data folder's lock.
+func TestDevKilledLeavesNoEmulators(t *testing.T) {
+	bin := buildReportctl(t)
+	p := startDev(t, bin, t.TempDir())
+	children := descendants(t, p.cmd.Process.Pid)
+	if len(children) < 3 {
+		t.Fatalf("found %d child processes, want at least the 3 npm emulators", len(children))
+	}
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range children {
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				t.Errorf("child process %d outlived its killed parent", pid)
+				syscall.Kill(pid, syscall.SIGKILL)
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}

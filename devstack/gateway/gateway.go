@@ -4,6 +4,12 @@
 // format 2.0 event (events.APIGatewayV2HTTPRequest) that Lambda receives, calls
 // the function handler in-process and writes its response back. The functions
 // thereby see locally what they see on AWS, down to the claims being strings.
+//
+// Where API Gateway answers by itself (no route, a rejected token, a function
+// error) this gateway answers with the service's own ResponseStatus body of
+// spec 2.5 instead of API Gateway's {"message":...}: an HTTP API cannot
+// customise those bodies, so on AWS a token the authorizer rejects gets
+// {"message":"Unauthorized"}; the status codes are the same.
 package gateway
 
 import (
@@ -29,6 +35,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/httpapi"
 )
 
@@ -235,12 +242,17 @@ func (g *Gateway) authorize(r *http.Request, now time.Time) (map[string]string, 
 	if g.cfg.Authorizer == nil {
 		return nil, nil, errors.New("no authorizer configured")
 	}
-	h := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return nil, nil, errors.New("no bearer token")
+	// The JWT authorizer's identity source ($request.header.Authorization) may
+	// hold the token alone or prefixed with "Bearer "; anything else in the
+	// header is taken as the token and fails validation.
+	token := strings.TrimSpace(r.Header.Get("Authorization"))
+	if scheme, rest, ok := strings.Cut(token, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		token = strings.TrimSpace(rest)
 	}
-	return g.cfg.Authorizer.Validate(strings.TrimSpace(token), now)
+	if token == "" {
+		return nil, nil, errors.New("no token in the Authorization header")
+	}
+	return g.cfg.Authorizer.Validate(token, now)
 }
 
 // Event builds the payload format 2.0 event API Gateway sends for r.
@@ -424,19 +436,14 @@ func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) 
 	return nil
 }
 
-// errorBody is the ServiceStack ResponseStatus shape of spec 2.5.
-type errorBody struct {
-	ResponseStatus struct {
-		ErrorCode string `json:"errorCode"`
-		Message   string `json:"message"`
-	} `json:"responseStatus"`
-}
-
+// writeError answers with the functions' own error body (httpapi.ErrorResponse,
+// spec 2.5), "errors" list included, so that a client reads a 401 of this
+// gateway exactly like one of the functions and both match the OpenAPI
+// description.
 func writeError(w http.ResponseWriter, status int, code, message string) {
-	var b errorBody
-	b.ResponseStatus.ErrorCode = code
-	b.ResponseStatus.Message = message
-	data, _ := json.Marshal(b)
+	data, _ := json.Marshal(httpapi.ErrorResponse{ResponseStatus: httpapi.ResponseStatus{
+		ErrorCode: code, Message: message, Errors: []billing.FieldError{},
+	}})
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(status)

@@ -22,6 +22,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/evovoice/billing/devstack/devauth"
+	"github.com/evovoice/billing/httpapi"
 )
 
 var t0 = time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
@@ -369,7 +370,9 @@ func TestThroughLambdaProxyAdapter(t *testing.T) {
 	}
 }
 
-const unauthorizedBody = `{"responseStatus":{"errorCode":"Unauthorized","message":"Not Authenticated"}}`
+// unauthorizedBody is byte for byte what the functions answer without an
+// authorizer context (httpapi's 401), "errors" included.
+const unauthorizedBody = `{"responseStatus":{"errorCode":"Unauthorized","message":"Not Authenticated","errors":[]}}`
 
 func TestUnauthenticatedRequestsGet401(t *testing.T) {
 	dir := t.TempDir()
@@ -425,12 +428,15 @@ func TestUnauthenticatedRequestsGet401(t *testing.T) {
 	if called != 0 {
 		t.Errorf("the function ran %d times for unauthenticated requests", called)
 	}
-	req := httptest.NewRequest("GET", "/reports/r-1", nil)
-	req.Header.Set("Authorization", "Bearer "+good)
-	rec := httptest.NewRecorder()
-	newGateway(devauth.Issuer, devauth.Audience).ServeHTTP(rec, req)
-	if rec.Code != 200 || called != 1 {
-		t.Errorf("valid token: %d, function called %d times", rec.Code, called)
+	// The authorizer takes the token with or without the "Bearer " prefix.
+	for i, header := range []string{"Bearer " + good, "bearer " + good, good} {
+		req := httptest.NewRequest("GET", "/reports/r-1", nil)
+		req.Header.Set("Authorization", header)
+		rec := httptest.NewRecorder()
+		newGateway(devauth.Issuer, devauth.Audience).ServeHTTP(rec, req)
+		if rec.Code != 200 || called != i+1 {
+			t.Errorf("valid token as %.10q...: %d, function called %d times", header, rec.Code, called)
+		}
 	}
 }
 
@@ -492,8 +498,8 @@ func TestRoutingAndMissingFunctions(t *testing.T) {
 			continue
 		}
 		if c.status == 404 {
-			var body errorBody
-			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.ResponseStatus.ErrorCode != "NotFound" || body.ResponseStatus.Message == "" {
+			var body httpapi.ErrorResponse
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.ResponseStatus.ErrorCode != "NotFound" || body.ResponseStatus.Message == "" || body.ResponseStatus.Errors == nil {
 				t.Errorf("%s %s: 404 body %s", c.method, c.path, rec.Body)
 			}
 		}

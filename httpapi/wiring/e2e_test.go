@@ -347,6 +347,22 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	// DynamoDB refuses keys over 2048 bytes with a ValidationException, which
+	// the adapter rightly treats as a bug (500); an account id no account can
+	// have must be the caller's 400 before any store sees it.
+	t.Run("an impossible account id is 400, never 500", func(t *testing.T) {
+		admin := api.token(t, devauth.Claims{Subject: "admin", Roles: []string{"SystemAdministrator"}}, now)
+		long := strings.Repeat("a", 3000)
+		for _, r := range []response{
+			api.do(t, "POST", "/reports/billing", admin, `{"accountId":"`+long+`","startDate":"2026-10-01","endDate":"2026-10-31"}`),
+			api.do(t, "GET", "/reports?accountId="+long, admin, ""),
+		} {
+			if r.status != 400 || errorCode(t, r) != "InvalidFormat" || !bytes.Contains(r.body, []byte(`"fieldName":"AccountId"`)) {
+				t.Errorf("%d %.300s", r.status, r.body)
+			}
+		}
+	})
+
 	// Bad tokens never reach a handler: the gateway's validator answers 401
 	// with the spec's body on every authorized route, as the authorizer does.
 	t.Run("expired token and wrong audience", func(t *testing.T) {
