@@ -384,7 +384,8 @@ func (s *ReportStore) RecordNotification(ctx context.Context, id string, emailRe
 }
 
 // StaleReports lists reports in a non-final status untouched since cutoff,
-// oldest first, from the sparse byStatus index.
+// oldest first, from the sparse byStatus index. Items that cannot be decoded
+// are logged and skipped.
 func (s *ReportStore) StaleReports(ctx context.Context, status billing.ReportStatus, cutoff time.Time, limit int) ([]*billing.Report, error) {
 	if status != billing.ReportQueued && status != billing.ReportRunning {
 		return nil, billing.Errorf(billing.EINVALID, "Only Queued or Running reports can be stale, not %q.", status)
@@ -412,7 +413,11 @@ func (s *ReportStore) StaleReports(ctx context.Context, status billing.ReportSta
 		for _, it := range out.Items {
 			r, err := decodeReport(it)
 			if err != nil {
-				return nil, err
+				// One item a bug left unreadable must not hide every other
+				// stale report from the sweep; ops find it in the logs.
+				s.opts.Logger.ErrorContext(ctx, "skipping an undecodable report in the status index",
+					"pk", getS(it, resources.ReportsPK), "error", err)
+				continue
 			}
 			reports = append(reports, r)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/resources"
 )
 
 func TestReportRoundTripsEveryField(t *testing.T) {
@@ -269,6 +270,32 @@ func TestStaleReportsComesFromTheSparseStatusIndex(t *testing.T) {
 	}
 	_, err = s.StaleReports(ctx, billing.ReportCompleted, cutoff, 10)
 	wantCode(t, err, billing.EINVALID)
+}
+
+// One report item the code cannot decode (a bug's leftover) must not hide every
+// other stale report from the sweep: it is skipped, and the others are listed.
+func TestStaleReportsSkipsAnUndecodableItem(t *testing.T) {
+	s, ctx, acct := reportStore(), context.Background(), uniq("acct")
+	// Further in the past than any other test's reports.
+	old := time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)
+	good := newReport(acct, old.Add(time.Minute))
+	mustCreate(t, s, good, 10)
+	if _, err := s.AcquireLease(ctx, good.ID, billing.Lease{Now: old.Add(time.Minute), Expires: old.Add(2 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	bad := encodeReport(newReport(acct, old))
+	bad[attrStatus] = avS("Sleeping")
+	bad[resources.ReportsByStatusPK] = avS(string(billing.ReportRunning))
+	if _, err := client().PutItem(ctx, &ddb.PutItemInput{TableName: aws.String(stack.Names.ReportsTable), Item: bad}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.StaleReports(ctx, billing.ReportRunning, old.Add(time.Hour), 10)
+	if err != nil {
+		t.Fatalf("StaleReports: %v", err)
+	}
+	if ids := reportIDs(got); !slices.Equal(ids, []string{good.ID}) {
+		t.Fatalf("stale = %v, want %v", ids, []string{good.ID})
+	}
 }
 
 func reportIDs(rs []*billing.Report) []string {

@@ -288,6 +288,8 @@ func resourcesOfCall(ad adapter, c sdkCall, a arns) []string {
 		}
 		return []string{table}
 	case reportFiles:
+		// Every key the worker writes or signs is resources.ReportObjectKey;
+		// TestReportKeysFallUnderTheGrant ties it to this pattern.
 		return []string{a.reportObjects}
 	case jobQueue:
 		return []string{a.jobs}
@@ -370,6 +372,20 @@ func TestDerivedAccessIsPlausible(t *testing.T) {
 			if !need[req] {
 				t.Errorf("%s: derivation did not find %s; found %v", fn, req, keys(need))
 			}
+		}
+	}
+}
+
+// TestReportKeysFallUnderTheGrant: the S3 grants name the reports/ prefix, so
+// a report key outside it would be AccessDenied on AWS only.
+func TestReportKeysFallUnderTheGrant(t *testing.T) {
+	a := stackARNs(t)
+	bucket := strings.TrimSuffix(a.reportObjects, "/reports/*")
+	for _, fn := range []string{fnStatus, fnRun} {
+		sts := roleStatements(t, roleOf(t, fn))
+		key := resources.ReportObjectKey("acct-acme", "r-1")
+		if len(grants(sts, "s3:GetObject", bucket+"/"+key)) == 0 {
+			t.Errorf("%s may not GetObject %s, the key of a report", fn, key)
 		}
 	}
 }

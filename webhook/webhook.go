@@ -6,7 +6,9 @@
 // proxies, no redirects, a 10 s timeout, and an SSRF guard in the dialer that
 // looks at the address actually being connected to, after DNS resolution, and
 // refuses private, loopback, link-local (including the 169.254.169.254 metadata
-// endpoint), CGNAT, unspecified, multicast and reserved addresses. Because the
+// endpoint), CGNAT, unspecified, multicast and reserved addresses; IPv6 forms
+// that embed an IPv4 address (mapped, NAT64, 6to4) are judged by that address,
+// and IPv4-compatible, local-use NAT64 and Teredo ones are refused. Because the
 // check runs on the connected address rather than on the name, a DNS answer that
 // changes between a check and the connection (DNS rebinding) cannot bypass it.
 //
@@ -234,18 +236,30 @@ var refusedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("100::/64"),        // discard-only
 	netip.MustParsePrefix("2001:db8::/32"),   // documentation
 	netip.MustParsePrefix("fec0::/10"),       // deprecated site-local
+	// IPv6 forms that carry or tunnel to an IPv4 address a router may reach
+	// on our behalf: IPv4-compatible (deprecated), the local-use NAT64 prefix
+	// (whatever it maps to is the operator's own network) and Teredo.
+	netip.MustParsePrefix("::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2001::/32"),
 }
 
-// nat64 embeds an IPv4 address in its last 32 bits; it is judged by that address.
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+// nat64 embeds an IPv4 address in its last 32 bits and 6to4 in bits 16 to 48;
+// such an address is judged by the IPv4 address it leads to.
+var (
+	nat64  = netip.MustParsePrefix("64:ff9b::/96")
+	sixTo4 = netip.MustParsePrefix("2002::/16")
+)
 
 // Allowed reports whether a webhook may connect to addr: a public unicast
 // address, or a loopback one when allowLoopback is set.
 func Allowed(addr netip.Addr, allowLoopback bool) bool {
 	addr = addr.Unmap() // ::ffff:10.0.0.1 is 10.0.0.1
-	if nat64.Contains(addr) {
-		b := addr.As16()
+	switch b := addr.As16(); {
+	case nat64.Contains(addr):
 		addr = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	case sixTo4.Contains(addr):
+		addr = netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})
 	}
 	if !addr.IsValid() {
 		return false

@@ -44,6 +44,13 @@ func TestAllowed(t *testing.T) {
 		{"64:ff9b::a00:1", false, false},        // NAT64 of 10.0.0.1
 		{"64:ff9b::5db8:d822", false, true},     // NAT64 of a public address
 		{"198.18.0.1", false, false},
+		{"::a00:1", false, false},             // IPv4-compatible (deprecated) 10.0.0.1
+		{"::7f00:1", true, false},             // IPv4-compatible 127.0.0.1 is not "loopback" ::1
+		{"64:ff9b:1::a00:1", false, false},    // local-use NAT64 prefix (RFC 8215)
+		{"2002:a00:1::1", false, false},       // 6to4 of 10.0.0.1
+		{"2002:a9fe:a9fe::1", false, false},   // 6to4 of the metadata endpoint
+		{"2002:5db8:d822::1", false, true},    // 6to4 of a public address
+		{"2001:0:4136:e378::1", false, false}, // Teredo tunnel
 	}
 	for _, c := range cases {
 		if got := Allowed(netip.MustParseAddr(c.addr), c.allowLoopback); got != c.want {

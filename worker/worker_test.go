@@ -916,7 +916,9 @@ func TestRedeliveredNotificationWaitsForTheUsageStore(t *testing.T) {
 	if !h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
 		t.Fatal("an unclaimed notification was acknowledged")
 	}
-	h.data.queryErr = func(billing.UsageQuery) error { return billing.Errorf(billing.EUNAVAILABLE, "DynamoDB is unavailable.") }
+	h.data.queryErr = func(billing.UsageQuery) error {
+		return billing.Errorf(billing.EUNAVAILABLE, "DynamoDB is unavailable.")
+	}
 	if !h.deliver(context.Background(), sqsMessage("m-1", "r-1", 2)) || len(h.mailer.emails()) != 0 {
 		t.Fatalf("store down: want a retry and no email, got %d emails", len(h.mailer.emails()))
 	}
