@@ -29,6 +29,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/evovoice/billing/httpapi"
 	"github.com/evovoice/billing/resources"
 )
 
@@ -521,20 +522,23 @@ type apiRoute struct {
 	authorized bool
 }
 
-// apiRoutes: ServiceStack clients call the predefined /api and /json/reply
-// routes with any verb, so submit takes ANY. The download link's token is its
-// whole authorization, and the OpenAPI description is public.
-var apiRoutes = []apiRoute{
-	{awsapigatewayv2.HttpMethod_ANY, "/reports/billing", fnSubmit, true},
-	{awsapigatewayv2.HttpMethod_ANY, "/reports/billing.json", fnSubmit, true},
-	{awsapigatewayv2.HttpMethod_ANY, "/reports/billing.csv", fnSubmit, true},
-	{awsapigatewayv2.HttpMethod_ANY, "/api/BillingReport", fnSubmit, true},
-	{awsapigatewayv2.HttpMethod_ANY, "/json/reply/BillingReport", fnSubmit, true},
-	{awsapigatewayv2.HttpMethod_GET, "/reports", fnStatus, true},
-	{awsapigatewayv2.HttpMethod_GET, "/reports/{id}", fnStatus, true},
-	{awsapigatewayv2.HttpMethod_GET, "/reports/{id}/download", fnStatus, false},
-	{awsapigatewayv2.HttpMethod_GET, "/openapi.json", fnStatus, false},
-}
+// apiRoutes are the routes the functions serve (httpapi.SubmitRoutes and
+// StatusRoutes, which the local gateway also uses), so the deployed API and the
+// local one cannot drift. ServiceStack clients call the predefined /api and
+// /json/reply routes with any verb, so submit takes ANY. Public routes (the
+// download link, whose token is its whole authorization, and the OpenAPI
+// description) get no authorizer.
+var apiRoutes = func() []apiRoute {
+	var routes []apiRoute
+	add := func(fn string, list []httpapi.Route) {
+		for _, r := range list {
+			routes = append(routes, apiRoute{awsapigatewayv2.HttpMethod(r.Method), r.Path, fn, !r.Public})
+		}
+	}
+	add(fnSubmit, httpapi.SubmitRoutes())
+	add(fnStatus, httpapi.StatusRoutes())
+	return routes
+}()
 
 func (s *Stack) defineSweep() {
 	// The sweep runs in the run function so that it shares the worker's code and
