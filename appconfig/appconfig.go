@@ -231,3 +231,22 @@ func newLogHandler(w io.Writer, format string, onLambda bool) slog.Handler {
 	}
 	return slog.NewTextHandler(w, opts)
 }
+
+// MustBuild is a Lambda's cold start in one call: it loads the configuration
+// and builds the function's handler with build. A function that cannot read its
+// configuration or reach its settings cannot serve anything, so it logs why
+// (never a secret: errors name settings, not values) and exits non-zero, which
+// Lambda reports as a failed init.
+func MustBuild[H any](function string, build func(Config) (H, error)) H {
+	cfg, err := Load(context.Background())
+	if err != nil {
+		slog.Error("loading configuration", "function", function, "err", err)
+		os.Exit(1)
+	}
+	h, err := build(cfg)
+	if err != nil {
+		slog.Error("starting the function", "function", function, "err", err)
+		os.Exit(1)
+	}
+	return h
+}

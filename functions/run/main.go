@@ -4,9 +4,6 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
 	_ "time/tzdata" // report zones, whatever the runtime image holds
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -16,16 +13,6 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	cfg, err := appconfig.Load(ctx)
-	if err != nil {
-		slog.Error("loading configuration", "err", err)
-		os.Exit(1)
-	}
-	w, err := wire.Worker(cfg)
-	if err != nil {
-		slog.Error("starting the run function", "err", err)
-		os.Exit(1)
-	}
+	w := appconfig.MustBuild("run", wire.Worker)
 	lambda.Start(w.Invoke)
 }

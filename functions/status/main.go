@@ -4,9 +4,6 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
 	_ "time/tzdata" // zones for timeZoneId validation, whatever the runtime image holds
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -17,16 +14,6 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	cfg, err := appconfig.Load(ctx)
-	if err != nil {
-		slog.Error("loading configuration", "err", err)
-		os.Exit(1)
-	}
-	handler, err := wiring.Status(cfg)
-	if err != nil {
-		slog.Error("starting the status function", "err", err)
-		os.Exit(1)
-	}
+	handler := appconfig.MustBuild("status", wiring.Status)
 	lambda.Start(httpadapter.NewV2(handler).ProxyWithContext)
 }
