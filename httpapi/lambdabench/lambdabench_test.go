@@ -20,8 +20,9 @@ import (
 	"time"
 )
 
-// rieModule is the AWS Lambda Runtime Interface Emulator, pinned.
-const rieModule = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
+// riePackage is the AWS Lambda Runtime Interface Emulator, pinned as a tool in
+// go.mod (`go tool aws-lambda-rie`).
+const riePackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
 
 // maxBinaryBytes is the size target of each function.
 const maxBinaryBytes = 15 << 20
@@ -83,13 +84,13 @@ func rie(tb testing.TB) string {
 			rieErr = err
 			return
 		}
-		cmd := exec.Command("go", "install", rieModule)
-		cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=")
+		riePath = filepath.Join(dir, "aws-lambda-rie")
+		cmd := exec.Command("go", "build", "-o", riePath, riePackage)
+		cmd.Dir = repoRoot(tb)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			rieErr = fmt.Errorf("go install %s: %v\n%s", rieModule, err, out)
+			rieErr = fmt.Errorf("go build %s: %v\n%s", riePackage, err, out)
 			return
 		}
-		riePath = filepath.Join(dir, "aws-lambda-rie")
 	})
 	if rieErr != nil {
 		tb.Fatal(rieErr)
