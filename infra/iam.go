@@ -49,10 +49,9 @@ func (s *Stack) grantStatus(role awsiam.Role) {
 // grantRun: the worker and the sweep. It is the only writer of report files and
 // the only sender of mail, and it may send only as the configured address.
 func (s *Stack) grantRun(role awsiam.Role, configSet awsses.ConfigurationSet, sesIdentityArns []*string) {
-	// PutItem because the worker depends on the whole billing.ReportStore,
-	// CreateReport included; no report item is ever deleted.
+	// Updates only (worker.Reports): the worker never creates or deletes reports.
 	role.AddToPolicy(allow("ReportsReadWrite",
-		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, s.ReportsTable.TableArn()))
+		[]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, s.ReportsTable.TableArn()))
 	// byStatus: the sweep's stale reports; byAccount: ReconcileActive's open reports.
 	role.AddToPolicy(allow("QueryReportIndexes", []string{"dynamodb:Query"},
 		s.reportsIndex(resources.ReportsByStatus), s.reportsIndex(resources.ReportsByAccount)))

@@ -98,7 +98,7 @@ func TestRolePolicies(t *testing.T) {
 		},
 		fnRun: {
 			may: []access{
-				{"dynamodb:GetItem", a.reports}, {"dynamodb:PutItem", a.reports}, {"dynamodb:UpdateItem", a.reports},
+				{"dynamodb:GetItem", a.reports}, {"dynamodb:UpdateItem", a.reports},
 				{"dynamodb:Query", a.reportsByStatus}, {"dynamodb:Query", a.reportsByAccount},
 				{"dynamodb:GetItem", a.billing}, {"dynamodb:Query", a.billing},
 				{"s3:PutObject", a.reportObject}, {"s3:AbortMultipartUpload", a.reportObject},
@@ -111,7 +111,7 @@ func TestRolePolicies(t *testing.T) {
 			mayNot: []access{
 				{"dynamodb:PutItem", a.billing}, {"dynamodb:UpdateItem", a.billing}, {"dynamodb:DeleteItem", a.billing},
 				{"dynamodb:Scan", a.billing}, {"dynamodb:Scan", a.reports},
-				{"dynamodb:DeleteItem", a.reports}, {"dynamodb:Query", a.reports},
+				{"dynamodb:PutItem", a.reports}, {"dynamodb:DeleteItem", a.reports}, {"dynamodb:Query", a.reports},
 				{"s3:PutObject", a.otherObject}, {"s3:DeleteObject", a.reportObject},
 				{"ses:SendEmail", a.otherIdentity}, {"ses:SendEmail", a.sesIdentity + "x"}, {"ses:SendRawEmail", a.sesIdentity},
 				{"sqs:SendMessage", a.dlq}, {"sqs:PurgeQueue", a.jobs},

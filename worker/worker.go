@@ -83,11 +83,27 @@ func (c *Config) defaults() {
 	}
 }
 
+// Reports is what the worker needs of billing.ReportStore: the state machine,
+// the notification claim and the sweep's queries. It never creates or lists
+// reports, so the run function's role needs no PutItem (infra derives the role
+// from these methods and checks it).
+type Reports interface {
+	GetReport(ctx context.Context, id string) (*billing.Report, error)
+	SetJobID(ctx context.Context, id, jobID string, now time.Time) error
+	AcquireLease(ctx context.Context, id string, lease billing.Lease) (*billing.Report, error)
+	UpdateProgress(ctx context.Context, id string, attempt int, message string, now, leaseExpires time.Time) error
+	FinishReport(ctx context.Context, id string, attempt int, out billing.Outcome) (*billing.Report, error)
+	ClaimNotification(ctx context.Context, id string, now time.Time) error
+	RecordNotification(ctx context.Context, id string, emailResult, webhookResult string, now time.Time) error
+	StaleReports(ctx context.Context, status billing.ReportStatus, cutoff time.Time, limit int) ([]*billing.Report, error)
+	ReconcileActive(ctx context.Context, accountID string) error
+}
+
 // Deps are what a Worker works with. Reports, Data, Files, Mailer and Queue are
 // required; Webhooks may be nil when no report will ask for one (a report that
 // does gets the outcome "webhooks are not configured").
 type Deps struct {
-	Reports  billing.ReportStore
+	Reports  Reports
 	Data     billing.BillingData
 	Files    billing.ReportFiles
 	Mailer   billing.Mailer
