@@ -103,6 +103,10 @@ func bindBillingReport(r *http.Request, body []byte) (billing.BillingReport, err
 		if err := bindJSON(trimmed, apply, &errs); err != nil {
 			return b, err
 		}
+	} else if len(trimmed) > 0 && isJSONContent(r) {
+		// Declared JSON that is not an object (an array, a bare value) would
+		// otherwise be dropped silently and reported as missing fields.
+		return b, badJSON(errors.New("a JSON body must be an object"))
 	}
 	// Malformed query pairs are skipped, as net/url's Query does.
 	_ = forEachPair(r.URL.RawQuery, apply)
@@ -146,6 +150,11 @@ func forEachPair(raw string, fn func(name, value string)) error {
 		fn(name, value)
 	}
 	return first
+}
+
+func isJSONContent(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
 func isForm(r *http.Request) bool {

@@ -94,6 +94,7 @@ func TestSubmitValidation(t *testing.T) {
 			fe("InvalidFormat", "StartDate", "'StartDate' must be a single value.")}},
 		{"malformed JSON", post(`{"startDate":`, manager("acct-acme")), 400, "SerializationException", nil},
 		{"trailing data", post(`{"startDate":"2026-10-01"} {}`, manager("acct-acme")), 400, "SerializationException", nil},
+		{"JSON array body", post(`[1]`, manager("acct-acme")), 400, "SerializationException", nil},
 		{"idempotency key too long", req{method: "POST", path: "/reports/billing", body: validJSON, headers: map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}, claims: manager("acct-acme")}, 400, "InvalidFormat", []billing.FieldError{
 			fe("InvalidFormat", "Idempotency-Key", "'Idempotency-Key' must be at most 255 characters.")}},
 		{"body too large", post(`{"startDate":"2026-10-01","x":"`+strings.Repeat("a", 70000)+`"}`, manager("acct-acme")), 413, "RequestEntityTooLarge", nil},

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"strconv"
@@ -32,6 +33,17 @@ type Config struct {
 	Start billing.Date
 	// Months of usage from Start; default 3.
 	Months int
+}
+
+// eventIDPrefix names a dataset's usage events after its whole configuration,
+// so that two different datasets loaded into one stack (the demo data, then a
+// bigger seed) never share an event id at different times, which would bill
+// both copies, while the same flags still give the same ids (an idempotent
+// re-import).
+func (c Config) eventIDPrefix() string {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%d/%d/%d/%d/%s/%d", c.Accounts, c.Customers, c.Events, c.Seed, c.Start, c.Months)
+	return fmt.Sprintf("ev-%08x-", h.Sum32())
 }
 
 // Defaults used by reportctl seed.
@@ -137,6 +149,7 @@ func Write(w io.Writer, cfg Config) error {
 		return err
 	}
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x6269_6c6c_696e_67)) // "billing"
+	idPrefix := cfg.eventIDPrefix()
 	bw := bufio.NewWriterSize(w, 256<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
@@ -203,7 +216,7 @@ func Write(w io.Writer, cfg Config) error {
 		step := span / time.Duration(max(cfg.Events, 1))
 		t := from.Add(time.Duration(i)*step + time.Duration(r.Int64N(int64(max(step, 1))))).Truncate(time.Second)
 		c := customers[zipf.Uint64()]
-		line = appendUsage(line[:0], r, i, c.account, c.id, t)
+		line = appendUsage(line[:0], r, idPrefix, i, c.account, c.id, t)
 		if _, err := bw.Write(line); err != nil {
 			return fmt.Errorf("writing usage: %w", err)
 		}
@@ -227,7 +240,7 @@ func pickItem(r *rand.Rand) billing.Item {
 
 var destinations = [...]string{"+44 20 7946 0958", "+49 30 901820", "+81 3-1234-5678", "+52 55 1234 5678", "+61 2 9876 5432"}
 
-func appendUsage(b []byte, r *rand.Rand, i int64, account, customer string, t time.Time) []byte {
+func appendUsage(b []byte, r *rand.Rand, idPrefix string, i int64, account, customer string, t time.Time) []byte {
 	item := pickItem(r)
 	var qty int
 	intlMilli := 0 // international cost in tenths of a cent
@@ -255,7 +268,8 @@ func appendUsage(b []byte, r *rand.Rand, i int64, account, customer string, t ti
 	default:
 		qty = 1
 	}
-	b = append(b, `{"type":"usage","id":"ev-`...)
+	b = append(b, `{"type":"usage","id":"`...)
+	b = append(b, idPrefix...)
 	b = strconv.AppendInt(b, i+1, 10)
 	b = append(b, `","accountId":`...)
 	b = appendJSONString(b, account)

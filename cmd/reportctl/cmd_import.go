@@ -36,7 +36,7 @@ func init() {
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer, showProgress bool) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	toLocal := fs.Bool("local", false, "write to the running local stack (`make run`)")
+	toLocal := fs.Bool("local", false, "write to the running local stack (the one make run started)")
 	dataDir := fs.String("data-dir", "", "local stack data folder, with --local (default: .local at the repository root)")
 	table := fs.String("table", "", "billing-data table (default: $"+resources.EnvBillingTable+")")
 	concurrency := fs.Int("concurrency", 8, "BatchWriteItem requests in flight")

@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -25,9 +27,13 @@ func register(name, summary string, run func(ctx context.Context, args []string)
 }
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+	if len(os.Args) < 2 {
 		usage()
 		os.Exit(2)
+	}
+	if os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		usage()
+		return
 	}
 	cmd, ok := commands[os.Args[1]]
 	if !ok {
@@ -38,6 +44,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := cmd.run(ctx, os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: the flag set printed the usage, which was the answer
+		}
 		fmt.Fprintf(os.Stderr, "reportctl %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
