@@ -62,6 +62,9 @@ func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) (er
 	if path == "" {
 		return write(stdout)
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("creating output folder: %w", err)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("creating output file: %w", err)
