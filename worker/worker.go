@@ -46,6 +46,12 @@ type Config struct {
 	SweepMaxAttempts   int           // a Running report whose lease expired this often is failed
 	SweepBatch         int           // reports handled per status and sweep
 
+	// DeadlineMargin is kept free before the invocation's deadline: generation
+	// stops there, so that the attempt can still record why (and, on the last
+	// receive, fail the report and notify) instead of being killed mid-way by
+	// the function timeout and left for the sweep.
+	DeadlineMargin time.Duration
+
 	EmailAttempts int           // tries of one email
 	EmailBackoff  time.Duration // before the second try, doubled after
 	TopCustomers  int           // largest customers listed in the email
@@ -66,6 +72,7 @@ func (c *Config) defaults() {
 	def(&c.LinkTTL, resources.DefaultLinkTTL)
 	def(&c.LeaseDuration, resources.LeaseDuration)
 	def(&c.ProgressInterval, 5*time.Second)
+	def(&c.DeadlineMargin, 20*time.Second)
 	defInt(&c.MaxReceiveCount, resources.MaxReceiveCount)
 	defInt(&c.DayReadConcurrency, resources.DayReadConcurrency)
 	def(&c.SweepQueuedAfter, resources.SweepQueuedAfter)
@@ -208,6 +215,15 @@ func (w *Worker) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
 	return nil, errors.New(`unrecognised event: want an SQS event or {"sweep":true}`)
 }
 
+// beforeDeadline is ctx ending DeadlineMargin before ctx's own deadline, if it
+// has one (Lambda's context always does).
+func (w *Worker) beforeDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, deadline.Add(-w.cfg.DeadlineMargin))
+	}
+	return context.WithCancel(ctx)
+}
+
 // handleMessage runs one job and says whether SQS should deliver it again.
 func (w *Worker) handleMessage(ctx context.Context, msg events.SQSMessage) (retry bool) {
 	log := w.log.With("messageId", msg.MessageId)
@@ -274,7 +290,13 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, l
 	log = log.With("attempt", held.Attempt)
 	log.Info("report running")
 
-	gen, err := w.generate(ctx, log, held)
+	genCtx, cancel := w.beforeDeadline(ctx)
+	gen, err := w.generate(genCtx, log, held)
+	timedOut := errors.Is(genCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+	cancel()
+	if err != nil && !errors.Is(err, errLeaseLost) && timedOut {
+		err = billing.WrapError(billing.EUNAVAILABLE, err, "The report did not finish within the worker's time limit.")
+	}
 	if errors.Is(err, errLeaseLost) {
 		log.Warn("lease lost to another attempt; stopping without writing")
 		return false

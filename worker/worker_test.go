@@ -930,3 +930,44 @@ func TestRedeliveredNotificationWaitsForTheUsageStore(t *testing.T) {
 		t.Fatalf("emails = %+v", m)
 	}
 }
+
+// A report that cannot finish before the function's timeout stops with a
+// margin left, so the attempt records why and, on the last receive, fails the
+// report and notifies, instead of being killed and left for the sweep.
+func TestAttemptStopsBeforeTheFunctionTimeout(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.w.cfg.DeadlineMargin = 150 * time.Millisecond
+	h.data.pageSize = 1
+	h.data.pageDelay = time.Second // far longer than the invocation has
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
+	invocation := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), 300*time.Millisecond)
+	}
+
+	ctx, cancel := invocation()
+	retry := h.deliver(ctx, sqsMessage("m-1", "r-1", 1))
+	ctxErr := ctx.Err()
+	cancel()
+	if !retry {
+		t.Fatal("a timed-out attempt was acknowledged; want it retried")
+	}
+	if ctxErr != nil {
+		t.Fatal("the attempt used up the whole invocation; want it to stop with the margin left")
+	}
+	if r := h.reports.get("r-1"); r.Status != billing.ReportRunning || !strings.Contains(r.StatusMessage, "did not finish within the worker's time limit") {
+		t.Fatalf("after the first attempt: %+v", r)
+	}
+
+	h.clock.Advance(resources.VisibilityTimeout)
+	ctx, cancel = invocation()
+	defer cancel()
+	h.deliver(ctx, sqsMessage("m-1", "r-1", resources.MaxReceiveCount))
+	r := h.reports.get("r-1")
+	if r.Status != billing.ReportError || r.StatusMessage != "The report failed after repeated attempts: The report did not finish within the worker's time limit." {
+		t.Fatalf("after the last attempt: %+v", r)
+	}
+	if mails := h.mailer.emails(); len(mails) != 1 || !strings.Contains(mails[0].Subject, "failed") {
+		t.Fatalf("failure emails = %+v", mails)
+	}
+}
