@@ -29,19 +29,7 @@ func BenchmarkSubmitHandler(b *testing.B) {
 	proxy := httpadapter.NewV2(NewSubmitHandler(noop))
 	r := post(`{"accountId":"acct-acme","startDate":"2026-10-01","endDate":"2026-10-31","timeZoneId":"America/New_York","emailAddressToNotify":"ops@example.com"}`, manager("acct-acme"))
 	r.headers["Idempotency-Key"] = "bench"
-	ev := r.event()
-	ctx := context.Background()
-	lat := make([]time.Duration, 0, b.N)
-	b.ReportAllocs()
-	for b.Loop() {
-		start := time.Now()
-		resp, err := proxy.ProxyWithContext(ctx, ev)
-		lat = append(lat, time.Since(start))
-		if err != nil || resp.StatusCode != 200 {
-			b.Fatalf("%v %d %s", err, resp.StatusCode, resp.Body)
-		}
-	}
-	reportPercentiles(b, lat)
+	benchEvent(b, proxy, r.event())
 }
 
 // BenchmarkStatusGet is the same for GET /reports/{id} of a completed report

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/rating/ratingtest"
 )
 
 const (
@@ -359,7 +359,7 @@ func TestScanLongLinesAndCRLF(t *testing.T) {
 }
 
 func TestScanFixtureDataset(t *testing.T) {
-	path := filepath.Join(sharedDir(t), "fixtures", "billing-small", "dataset.jsonl")
+	path := filepath.Join(ratingtest.Fixture(t, "billing-small"), "dataset.jsonl")
 	var n int
 	d, err := Scan(context.Background(), File(path), Options{}, func(*Dataset) (UsageFunc, error) {
 		return func(*billing.UsageEvent) error { n++; return nil }, nil
@@ -373,26 +373,6 @@ func TestScanFixtureDataset(t *testing.T) {
 	law := d.CustomersOf("acct-acme")[2]
 	if law.Name != `=HYPERLINK("http://x") Law, LLC` || !law.OverrideBillingSettings {
 		t.Fatalf("c-law = %+v", law)
-	}
-}
-
-// sharedDir finds the team's shared/ folder: walking up from the working
-// directory, or <repo>/../shared as in CI.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		for _, c := range []string{filepath.Join(d, "shared"), filepath.Join(filepath.Dir(d), "shared")} {
-			if st, err := os.Stat(filepath.Join(c, "fixtures")); err == nil && st.IsDir() {
-				return c
-			}
-		}
-		if filepath.Dir(d) == d {
-			t.Fatalf("no shared/fixtures above %s", dir)
-		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/rating"
+	"github.com/evovoice/billing/rating/ratingtest"
 )
 
 var benchItems = []billing.Item{billing.ItemInboundVoiceCalls, billing.ItemOutboundVoiceCalls, billing.ItemOutboundSmsMessages, billing.ItemLocalNumbers, billing.ItemAIInsights}
@@ -71,14 +72,14 @@ func BenchmarkAdd(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := ratingtest.ProcessCPU()
 	for i := 0; i < b.N; i++ {
 		if err := r.Add(&evs[i%len(evs)]); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/event")
+	b.ReportMetric(float64(ratingtest.ProcessCPU()-cpu)/float64(b.N), "cpu-ns/event")
 }
 
 // BenchmarkRateMillion rates 1,000,000 in-memory events for 10,000 customers
@@ -87,7 +88,7 @@ func BenchmarkRateMillion(b *testing.B) {
 	acct, cs, p, evs := benchSetup(b, 10_000, 1_000_000)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := ratingtest.ProcessCPU()
 	for i := 0; i < b.N; i++ {
 		r, err := rating.NewRater(acct, cs, p, "")
 		if err != nil {
@@ -103,7 +104,7 @@ func BenchmarkRateMillion(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)*float64(len(evs))/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64(ratingtest.ProcessCPU()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 }
 
 // BenchmarkDecodeAndRate compares JSON-decoding usage lines alone with decoding
@@ -127,7 +128,7 @@ func BenchmarkDecodeAndRate(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := ratingtest.ProcessCPU()
 			for i := 0; i < b.N; i++ {
 				r, err := rating.NewRater(acct, cs, p, "")
 				if err != nil {
@@ -150,7 +151,7 @@ func BenchmarkDecodeAndRate(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N)*float64(len(lines))/b.Elapsed().Seconds(), "events/s")
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
+			b.ReportMetric(float64(ratingtest.ProcessCPU()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 		})
 	}
 }

@@ -18,14 +18,7 @@ import (
 // shared/fixtures/billing-small byte for byte, with the events in file order and
 // in reverse order.
 func TestGoldenBillingSmall(t *testing.T) {
-	dir, err := ratingtest.FixtureDir("billing-small")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := ratingtest.LoadDataset(filepath.Join(dir, "dataset.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, ds := ratingtest.FixtureDataset(t, "billing-small")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -92,14 +85,7 @@ func TestGoldenBillingSmall(t *testing.T) {
 // report counts: u-002..u-009 and u-011 (9 events); u-001 is Sep 30 local,
 // u-010 and u-013 are November, u-012 is another account.
 func TestGoldenCountsOfOctober(t *testing.T) {
-	dir, err := ratingtest.FixtureDir("billing-small")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := ratingtest.LoadDataset(filepath.Join(dir, "dataset.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ds := ratingtest.FixtureDataset(t, "billing-small")
 	acct := ds.Accounts["acct-acme"]
 	loc, err := billing.LoadZone(acct.TimeZoneID)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/rating"
+	"github.com/evovoice/billing/rating/ratingtest"
 	"github.com/evovoice/billing/reportcsv"
 )
 
@@ -158,12 +159,12 @@ func BenchmarkResultAndWrite(b *testing.B) {
 			}
 		}
 		b.StartTimer()
-		start := processCPU()
+		start := ratingtest.ProcessCPU()
 		cw := &countingWriter{}
 		if err := reportcsv.Write(cw, r.Result(), reportcsv.Options{IncludeCustomerIDs: true}); err != nil {
 			b.Fatal(err)
 		}
-		cpu += processCPU() - start
+		cpu += ratingtest.ProcessCPU() - start
 		written = cw.n
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/customers, "ns/customer")

@@ -57,14 +57,7 @@ func (h *harness) queue1(id string, req billing.ReportRequest) {
 }
 
 func TestFixtureReportsMatchByteForByte(t *testing.T) {
-	dir, err := ratingtest.FixtureDir("billing-small")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := ratingtest.LoadDataset(filepath.Join(dir, "dataset.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, ds := ratingtest.FixtureDataset(t, "billing-small")
 	files, _ := filepath.Glob(filepath.Join(dir, "expected-*.csv"))
 	if len(files) < 5 {
 		t.Fatalf("found %d fixture reports, want at least 5", len(files))

@@ -32,11 +32,8 @@ func runDev(ctx context.Context, args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: reportctl dev [--port 8080] [--fresh]\n\nStarts the emulators, the functions, the local API gateway and the SQS event source on 127.0.0.1. Ctrl-C stops everything.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	level := slog.LevelInfo
 	if *verbose {

@@ -44,14 +44,8 @@ func runReport(ctx context.Context, args []string, stdout io.Writer, stderr io.W
 		fmt.Fprintln(fs.Output(), "usage: reportctl report --data FILE.jsonl --account ID --start YYYY-MM-DD --end YYYY-MM-DD [--tz ZONE] [--ids] [--customer ID] [-o FILE]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil // -h: the usage was the answer
-		}
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if *data == "" {
 		return errors.New("--data is required: the import file to read")

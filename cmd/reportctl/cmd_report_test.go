@@ -8,27 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-// sharedDir finds the team's shared/ folder: walking up from the working
-// directory, or <repo>/../shared as in CI.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		for _, c := range []string{filepath.Join(d, "shared"), filepath.Join(filepath.Dir(d), "shared")} {
-			if st, err := os.Stat(filepath.Join(c, "fixtures")); err == nil && st.IsDir() {
-				return c
-			}
-		}
-		if filepath.Dir(d) == d {
-			t.Fatalf("no shared/fixtures above %s", dir)
-		}
-	}
-}
+	"github.com/evovoice/billing/rating/ratingtest"
+)
 
 // goldenReports are the fixture's expected files with the flags that make them
 // (shared/fixtures/billing-small/README.md).
@@ -48,7 +30,7 @@ func runReportForTest(t *testing.T, args ...string) (stdout, stderr string, err 
 }
 
 func TestReportMatchesEveryGoldenFile(t *testing.T) {
-	fixtures := filepath.Join(sharedDir(t), "fixtures", "billing-small")
+	fixtures := ratingtest.Fixture(t, "billing-small")
 	files, err := filepath.Glob(filepath.Join(fixtures, "expected-*.csv"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no expected files in %s: %v", fixtures, err)
@@ -95,7 +77,7 @@ func TestReportMatchesEveryGoldenFile(t *testing.T) {
 }
 
 func TestReportWritesOutputFileAtomically(t *testing.T) {
-	fixtures := filepath.Join(sharedDir(t), "fixtures", "billing-small")
+	fixtures := ratingtest.Fixture(t, "billing-small")
 	dir := t.TempDir()
 	out := filepath.Join(dir, "report.csv")
 	_, stderr, err := runReportForTest(t, append([]string{"--data", filepath.Join(fixtures, "dataset.jsonl"), "-o", out}, goldenReports["expected-acme-2026-10.csv"]...)...)
@@ -129,7 +111,7 @@ func TestReportWritesOutputFileAtomically(t *testing.T) {
 }
 
 func TestReportBadInput(t *testing.T) {
-	fixtures := filepath.Join(sharedDir(t), "fixtures", "billing-small")
+	fixtures := ratingtest.Fixture(t, "billing-small")
 	data := filepath.Join(fixtures, "dataset.jsonl")
 	badData := filepath.Join(t.TempDir(), "bad.jsonl")
 	content := `{"type":"account","id":"a","name":"A"}` + "\n" +

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,14 +26,8 @@ func runSeed(ctx context.Context, args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: reportctl seed [--accounts N] [--customers N] [--events N] [--seed S] [-o FILE]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil // -h: the usage was the answer
-		}
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	cfg := seed.Config{Accounts: *accounts, Customers: *customers, Events: *events, Seed: *seedValue}
 	return writeOutput(*out, os.Stdout, func(w io.Writer) error {

@@ -54,11 +54,8 @@ func runToken(args []string, stdout, stderr io.Writer, now time.Time) error {
 		fmt.Fprintln(stderr, "usage: reportctl token --role ROLE [--account ID]... [--customer ID] [--ttl 1h]\n\nPrints a bearer token for the local stack only (signed with the dev key in its data folder).")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	claims, err := tokenClaims(roles, accounts, *customer, *subject, *ttl)
 	if err != nil {

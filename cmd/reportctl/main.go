@@ -63,3 +63,16 @@ func usage() {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].summary)
 	}
 }
+
+// parseFlags parses a subcommand's flags and refuses leftover arguments, which
+// would otherwise be silently ignored. -h returns flag.ErrHelp, which main
+// treats as success.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"testing"
 	"time"
 
 	billing "github.com/evovoice/billing"
@@ -38,6 +39,28 @@ func FixtureDir(name string) (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// Fixture is FixtureDir for tests: a missing fixture fails t (CI lays shared/
+// beside the clone, so it is never a reason to skip).
+func Fixture(t testing.TB, name string) string {
+	t.Helper()
+	dir, err := FixtureDir(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// FixtureDataset is Fixture plus the fixture's dataset.jsonl, loaded.
+func FixtureDataset(t testing.TB, name string) (dir string, ds *Dataset) {
+	t.Helper()
+	dir = Fixture(t, name)
+	ds, err := LoadDataset(filepath.Join(dir, "dataset.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, ds
 }
 
 // Dataset is the content of an import file.
