@@ -3,9 +3,6 @@ package httpapi
 import (
 	"crypto/rand"
 	"encoding/base32"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	billing "github.com/evovoice/billing"
 )
@@ -21,25 +18,18 @@ func NewReportID() string {
 	return idEncoding.EncodeToString(b[:])
 }
 
-// validReportID rejects path segments that cannot be report ids before any
-// lookup, so junk never reaches the store.
-func validReportID(id string) bool {
-	return id != "" && len(id) <= 64 && strings.IndexFunc(id, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
-	}) < 0
-}
+// validReportID rejects path segments that cannot be report ids (spec 2.6's id
+// rule) before any lookup, so junk never reaches the store.
+func validReportID(id string) bool { return billing.ValidID(id) }
 
-// maxAccountIDBytes is the longest account id the import accepts
-// (importfile's id rule): anything longer names no account.
-const maxAccountIDBytes = 256
-
-// checkAccountID rejects an account id that no imported account can have,
-// before any store sees it: DynamoDB answers an over-long key with a
-// ValidationException, which is a bug (500) to the adapter, not bad input.
+// checkAccountID rejects a given account id that no import accepts (spec 2.6)
+// with a field error, before any store sees it: DynamoDB answers an over-long
+// key with a ValidationException, which is a bug (500) to the adapter, not bad
+// input. "" passes: the caller may omit the account.
 func checkAccountID(id string) *billing.FieldError {
-	if len(id) > maxAccountIDBytes || !utf8.ValidString(id) || strings.IndexFunc(id, unicode.IsControl) >= 0 {
+	if id != "" && !billing.ValidID(id) {
 		return &billing.FieldError{ErrorCode: "InvalidFormat", FieldName: "AccountId",
-			Message: "'AccountId' must be at most 256 bytes of text without control characters."}
+			Message: "'AccountId' must be " + billing.IDRule + "."}
 	}
 	return nil
 }

@@ -103,10 +103,14 @@ func TestSubmitValidation(t *testing.T) {
 		{"no role", post(validJSON, noRole("acct-acme")), 403, "Forbidden", nil},
 		{"other account", post(validJSON, manager("acct-other")), 403, "Forbidden", nil},
 		{"customer without customer id", post(validJSON, map[string]string{"sub": "x", "cognito:groups": "Customer", "custom:accountIds": "acct-acme"}), 403, "Forbidden", nil},
-		{"account id too long", post(`{"accountId":"`+strings.Repeat("a", 257)+`","startDate":"2026-10-01","endDate":"2026-10-01"}`, sysadmin()), 400, "InvalidFormat", []billing.FieldError{
-			fe("InvalidFormat", "AccountId", "'AccountId' must be at most 256 bytes of text without control characters.")}},
+		{"account id too long", post(`{"accountId":"`+strings.Repeat("a", 129)+`","startDate":"2026-10-01","endDate":"2026-10-01"}`, sysadmin()), 400, "InvalidFormat", []billing.FieldError{
+			fe("InvalidFormat", "AccountId", "'AccountId' must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ -.")}},
 		{"account id with a control character", req{method: "POST", path: "/reports/billing", query: "accountId=acct%00acme&startDate=2026-10-01&endDate=2026-10-01", claims: sysadmin()}, 400, "InvalidFormat", []billing.FieldError{
-			fe("InvalidFormat", "AccountId", "'AccountId' must be at most 256 bytes of text without control characters.")}},
+			fe("InvalidFormat", "AccountId", "'AccountId' must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ -.")}},
+		{"account id with a space", post(`{"accountId":"Acme Corp","startDate":"2026-10-01","endDate":"2026-10-01"}`, sysadmin()), 400, "InvalidFormat", []billing.FieldError{
+			fe("InvalidFormat", "AccountId", "'AccountId' must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ -.")}},
+		{"account id in brackets", post(`{"accountId":"[acct-acme]","startDate":"2026-10-01","endDate":"2026-10-01"}`, sysadmin()), 400, "InvalidFormat", []billing.FieldError{
+			fe("InvalidFormat", "AccountId", "'AccountId' must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ -.")}},
 		{"unknown account", post(`{"accountId":"acct-nope","startDate":"2026-10-01","endDate":"2026-10-01"}`, sysadmin()), 404, "NotFound", nil},
 		{"unknown route", req{method: "POST", path: "/reports/billingx", body: validJSON, claims: manager("acct-acme")}, 404, "NotFound", nil},
 		{"unknown format", req{method: "POST", path: "/reports/billing", query: "format=xml", body: validJSON, claims: manager("acct-acme")}, 406, "NotAcceptable", nil},

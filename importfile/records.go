@@ -6,34 +6,39 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	billing "github.com/evovoice/billing"
 )
 
-// maxIDBytes bounds ids: they become parts of DynamoDB keys (at most 1 KiB for
-// a sort key) and of S3 object names.
-const maxIDBytes = 256
-
 // maxTextBytes bounds names and descriptions, which end up in CSV cells, emails
 // and DynamoDB items (400 KB each).
 const maxTextBytes = 4096
 
-// idProblem explains why b is not a usable id, or returns "".
+// idProblem explains why b is not a usable id (spec 2.6: billing.ValidID), or
+// returns "". Ids become parts of DynamoDB keys, S3 object names and the
+// comma-separated custom:accountIds claim, so the import refuses any id the
+// API would refuse.
 func idProblem(field string, b []byte) string {
 	switch {
 	case len(b) == 0:
 		return fmt.Sprintf("missing %q", field)
-	case len(b) > maxIDBytes:
-		return fmt.Sprintf("%q is longer than %d bytes", field, maxIDBytes)
-	}
-	for _, c := range b {
-		if c < 0x20 || c == 0x7f {
-			return fmt.Sprintf("%q contains a control character", field)
-		}
+	case !billing.ValidID(b):
+		return fmt.Sprintf("%q must be %s (got %s)", field, billing.IDRule, quoteShort(b))
 	}
 	return ""
+}
+
+// quoteShort quotes a bad value for a problem line, cut so that a huge one
+// does not flood the report.
+func quoteShort(b []byte) string {
+	const max = 40
+	if len(b) > max {
+		return strconv.Quote(string(b[:max])) + "..."
+	}
+	return strconv.Quote(string(b))
 }
 
 // decimalProblem explains why text is not a non-negative decimal, or returns "".
