@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // MaxReportDays is the longest period a report may cover, inclusive (spec 2.1).
@@ -38,8 +40,12 @@ type ReportRequest struct {
 // Validate checks every rule of spec 2.1 and returns the normalized request, or an
 // EINVALID *Error listing every failed field (the first one is the top-level
 // error). AccountID is not required here: it may be filled from the caller's token.
-// allowInsecureWebhooks lets the local stack use http:// webhook targets.
-func (b BillingReport) Validate(allowInsecureWebhooks bool) (ReportRequest, error) {
+// checkWebhook is the webhook sender's own guard (webhook.CheckURL with the
+// stage's settings), so that submit refuses exactly the targets the sender
+// would; nil accepts absolute https URLs only. The period's UTC bounds depend
+// on the zone, which may be the account's: PeriodBoundsError checks them once
+// the zone is known.
+func (b BillingReport) Validate(checkWebhook func(string) error) (ReportRequest, error) {
 	var errs []FieldError
 	add := func(code, field, msg string) {
 		errs = append(errs, FieldError{ErrorCode: code, FieldName: field, Message: msg})
@@ -78,11 +84,18 @@ func (b BillingReport) Validate(allowInsecureWebhooks bool) (ReportRequest, erro
 			add("InvalidFormat", "TimeZoneId", "'TimeZoneId' must be an IANA time zone such as 'America/New_York'.")
 		}
 	}
+	if req.TimeZoneID != "" && startOK && endOK && len(errs) == 0 {
+		if loc, err := LoadZone(req.TimeZoneID); err == nil {
+			if fe := PeriodBoundsError(req.StartDate, req.EndDate, loc); fe != nil {
+				errs = append(errs, *fe)
+			}
+		}
+	}
 	if req.EmailAddressToNotify != "" && !validEmail(req.EmailAddressToNotify) {
 		add("Email", "EmailAddressToNotify", "'EmailAddressToNotify' is not a valid email address.")
 	}
-	if req.WebhookURL != "" && !validWebhookURL(req.WebhookURL, allowInsecureWebhooks) {
-		add("InvalidFormat", "WebhookUrl", "'WebhookUrl' must be an absolute https URL.")
+	if req.WebhookURL != "" && !validWebhookURL(req.WebhookURL, checkWebhook) {
+		add("InvalidFormat", "WebhookUrl", "'WebhookUrl' must be an absolute https URL of a public host.")
 	}
 	if len(errs) > 0 {
 		return ReportRequest{}, &Error{Code: EINVALID, ErrorCode: errs[0].ErrorCode, Message: errs[0].Message, FieldErrors: errs}
@@ -106,9 +119,14 @@ func LoadZone(name string) (*time.Location, error) {
 	return loc, nil
 }
 
-// validEmail accepts a bare address (no display name), with a dot in the domain.
+// validEmail accepts a bare address (no display name), with a dot in the
+// domain, of valid UTF-8 without control or bidirectional formatting
+// characters: such an address is never what the caller meant, and a bidi
+// override would make the address shown in a log or a console read as another
+// one (spec 2.1).
 func validEmail(s string) bool {
-	if len(s) > 254 || strings.ContainsAny(s, " <>\r\n") {
+	if len(s) > 254 || strings.ContainsAny(s, " <>\r\n") || !utf8.ValidString(s) ||
+		strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) }) >= 0 {
 		return false
 	}
 	a, err := mail.ParseAddress(s)
@@ -119,13 +137,40 @@ func validEmail(s string) bool {
 	return at > 0 && strings.Contains(s[at+1:], ".")
 }
 
-func validWebhookURL(s string, allowInsecure bool) bool {
-	if len(s) > 2048 {
+func validWebhookURL(s string, check func(string) error) bool {
+	if len(s) > 2048 || !utf8.ValidString(s) {
 		return false
+	}
+	if check != nil {
+		return check(s) == nil
 	}
 	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.User != nil {
-		return false
+	return err == nil && u.Host != "" && u.User == nil && u.Scheme == "https"
+}
+
+// Years a period's UTC bounds must stay within: usage sort keys and every
+// stored time have a four-digit year, so an instant outside them cannot be
+// read or written, and a period reaching into one would fail only in the
+// worker ("Internal error.") after it was accepted.
+const (
+	minBoundYear = 1
+	maxBoundYear = 9999
+)
+
+// PeriodBoundsError returns the field error of a period whose UTC bounds,
+// its first instant and the first instant after it in loc, leave the years
+// 1 to 9999 (spec 2.1: 9999-12-31 in America/New_York ends in the year 10000
+// UTC), or nil. The bounds are midnights; where a zone skips midnight the
+// real start of the day is up to an hour later, which only matters within an
+// hour of these limits.
+func PeriodBoundsError(start, end Date, loc *time.Location) *FieldError {
+	if y := start.In(loc).UTC().Year(); y < minBoundYear {
+		return &FieldError{ErrorCode: "GreaterThanOrEqual", FieldName: "StartDate",
+			Message: "'StartDate' must not begin before the year 1 in UTC (in time zone " + loc.String() + ")."}
 	}
-	return u.Scheme == "https" || allowInsecure && u.Scheme == "http"
+	if y := end.AddDays(1).In(loc).UTC().Year(); y > maxBoundYear {
+		return &FieldError{ErrorCode: "LessThanOrEqual", FieldName: "EndDate",
+			Message: "'EndDate' must end before the year 10000 in UTC (in time zone " + loc.String() + ")."}
+	}
+	return nil
 }

@@ -35,12 +35,40 @@ func TestBillingReportValidate(t *testing.T) {
 		{"https webhook", func(b *BillingReport) { b.WebhookURL = "https://hooks.example.com/x" }, "", ""},
 		{"http webhook", func(b *BillingReport) { b.WebhookURL = "http://hooks.example.com/x" }, "InvalidFormat", "WebhookUrl"},
 		{"relative webhook", func(b *BillingReport) { b.WebhookURL = "/x" }, "InvalidFormat", "WebhookUrl"},
+		// Spec 2.1: a period whose UTC bounds leave the years 1 to 9999.
+		{"period into year 10000 UTC", func(b *BillingReport) {
+			b.StartDate, b.EndDate, b.TimeZoneID = "9999-12-01", "9999-12-31", "America/New_York"
+		}, "LessThanOrEqual", "EndDate"},
+		{"last day of 9999 in UTC ends in 10000", func(b *BillingReport) {
+			b.StartDate, b.EndDate, b.TimeZoneID = "9999-12-31", "9999-12-31", "UTC"
+		}, "LessThanOrEqual", "EndDate"},
+		{"late 9999 in Tokyo", func(b *BillingReport) {
+			b.StartDate, b.EndDate, b.TimeZoneID = "9999-12-01", "9999-12-31", "Asia/Tokyo"
+		}, "", ""},
+		{"period before year 1 UTC", func(b *BillingReport) {
+			b.StartDate, b.EndDate, b.TimeZoneID = "0001-01-01", "0001-01-31", "Asia/Tokyo"
+		}, "GreaterThanOrEqual", "StartDate"},
+		{"year 1 in New York", func(b *BillingReport) {
+			b.StartDate, b.EndDate, b.TimeZoneID = "0001-01-01", "0001-01-31", "America/New_York"
+		}, "", ""},
+		{"year 0", func(b *BillingReport) { b.StartDate, b.EndDate, b.TimeZoneID = "0000-12-01", "0000-12-31", "UTC" }, "GreaterThanOrEqual", "StartDate"},
+		// Spec 2.1: invalid UTF-8, control and bidi formatting characters.
+		{"email invalid UTF-8", func(b *BillingReport) { b.EmailAddressToNotify = "ops\xff@example.com" }, "Email", "EmailAddressToNotify"},
+		{"email replacement character", func(b *BillingReport) { b.EmailAddressToNotify = "ops\ufffd@example.com" }, "", ""},
+		{"email NUL", func(b *BillingReport) { b.EmailAddressToNotify = "ops\x00@example.com" }, "Email", "EmailAddressToNotify"},
+		{"email DEL", func(b *BillingReport) { b.EmailAddressToNotify = "ops\x7f@example.com" }, "Email", "EmailAddressToNotify"},
+		{"email C1 control", func(b *BillingReport) { b.EmailAddressToNotify = "ops\u0085@example.com" }, "Email", "EmailAddressToNotify"},
+		{"email RLO override", func(b *BillingReport) { b.EmailAddressToNotify = "ops\u202e@example.com" }, "Email", "EmailAddressToNotify"},
+		{"email RLM mark", func(b *BillingReport) { b.EmailAddressToNotify = "ops@exa\u200fmple.com" }, "Email", "EmailAddressToNotify"},
+		{"email isolate", func(b *BillingReport) { b.EmailAddressToNotify = "\u2067ops@example.com" }, "Email", "EmailAddressToNotify"},
+		{"email unicode letters", func(b *BillingReport) { b.EmailAddressToNotify = "josé@example.com" }, "", ""},
+		{"webhook invalid UTF-8", func(b *BillingReport) { b.WebhookURL = "https://hooks.example.com/\xff" }, "InvalidFormat", "WebhookUrl"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			b := ok
 			c.mutate(&b)
-			req, err := b.Validate(false)
+			req, err := b.Validate(nil)
 			if c.wantCode == "" {
 				if err != nil {
 					t.Fatalf("Validate() = %v, want ok", err)
@@ -65,7 +93,7 @@ func TestBillingReportValidate(t *testing.T) {
 }
 
 func TestValidateReportsEveryField(t *testing.T) {
-	_, err := BillingReport{EmailAddressToNotify: "x"}.Validate(false)
+	_, err := BillingReport{EmailAddressToNotify: "x"}.Validate(nil)
 	var e *Error
 	if !errors.As(err, &e) {
 		t.Fatal(err)
@@ -75,10 +103,35 @@ func TestValidateReportsEveryField(t *testing.T) {
 	}
 }
 
-func TestValidateAllowsInsecureWebhookLocally(t *testing.T) {
+// Validate applies the webhook guard it is given, whatever it says, and turns
+// a refusal into the WebhookUrl field error.
+func TestValidateUsesTheWebhookGuard(t *testing.T) {
 	b := BillingReport{StartDate: "2026-10-01", EndDate: "2026-10-01", WebhookURL: "http://127.0.0.1:9000/hook"}
-	if _, err := b.Validate(true); err != nil {
+	var seen string
+	allow := func(s string) error { seen = s; return nil }
+	if _, err := b.Validate(allow); err != nil || seen != b.WebhookURL {
+		t.Fatalf("Validate(allow) = %v, guard saw %q", err, seen)
+	}
+	refuse := func(string) error { return errors.New("no") }
+	b.WebhookURL = "https://hooks.example.com/x"
+	_, err := b.Validate(refuse)
+	var e *Error
+	if !errors.As(err, &e) || e.FieldErrors[0].FieldName != "WebhookUrl" || e.FieldErrors[0].ErrorCode != "InvalidFormat" {
+		t.Fatalf("Validate(refuse) = %v, want a WebhookUrl field error", err)
+	}
+}
+
+func TestPeriodBoundsError(t *testing.T) {
+	ny, err := LoadZone("America/New_York")
+	if err != nil {
 		t.Fatal(err)
+	}
+	d := func(s string) Date { x, _ := ParseDate(s); return x }
+	if fe := PeriodBoundsError(d("9999-12-30"), d("9999-12-30"), ny); fe != nil {
+		t.Errorf("9999-12-30 in New York ends 9999-12-31T05:00Z, refused: %+v", fe)
+	}
+	if fe := PeriodBoundsError(d("9999-12-31"), d("9999-12-31"), ny); fe == nil || fe.FieldName != "EndDate" {
+		t.Errorf("9999-12-31 in New York: %+v, want an EndDate error", fe)
 	}
 }
 
@@ -87,7 +140,7 @@ func FuzzValidate(f *testing.F) {
 	f.Add("", "", "", "", "")
 	f.Add("2026-10-01T00:00:00Z", "9999-12-31", "UTC", "@", "ftp://x")
 	f.Fuzz(func(t *testing.T, start, end, zone, email, hook string) {
-		req, err := BillingReport{StartDate: start, EndDate: end, TimeZoneID: zone, EmailAddressToNotify: email, WebhookURL: hook}.Validate(false)
+		req, err := BillingReport{StartDate: start, EndDate: end, TimeZoneID: zone, EmailAddressToNotify: email, WebhookURL: hook}.Validate(nil)
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) || e.Code != EINVALID || len(e.FieldErrors) == 0 {

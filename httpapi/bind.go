@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/resources"
@@ -189,6 +190,11 @@ func bindJSON(body []byte, apply func(name, value string), errs *[]billing.Field
 		switch {
 		case string(raw) == "null":
 			apply(name, "")
+		case raw[0] == '"' && !utf8.Valid(raw):
+			// The decoder would replace invalid UTF-8 with U+FFFD and a
+			// mangled address would pass validation and get mail; the bytes
+			// as sent (escapes undecoded) fail the field's own rule instead.
+			apply(name, string(raw[1:len(raw)-1]))
 		case raw[0] == '"':
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {

@@ -199,7 +199,10 @@ func newWorld() *world {
 	}
 	w.accountFake = &fakeAccounts{get: func(_ context.Context, id string) (*billing.Account, error) {
 		if w.accounts[id] {
-			return &billing.Account{ID: id, Name: id}, nil
+			// acct-acme is in New York, as in the fixture: submit checks a
+			// period without a zone in the account's.
+			zone := map[string]string{"acct-acme": "America/New_York"}[id]
+			return &billing.Account{ID: id, Name: id, TimeZoneID: zone}, nil
 		}
 		return nil, billing.Errorf(billing.ENOTFOUND, "no account")
 	}}

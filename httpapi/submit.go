@@ -13,6 +13,7 @@ import (
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/resources"
+	"github.com/evovoice/billing/webhook"
 )
 
 // SubmitReports is what submit needs of billing.ReportStore.
@@ -98,6 +99,13 @@ func routeNotFound() error {
 	return billing.Errorf(billing.ENOTFOUND, "No route matches this request.")
 }
 
+// checkWebhook is the webhook sender's guard with this stage's settings: the
+// local stack (AllowInsecureWebhooks) sends to http and loopback receivers,
+// as its sender does.
+func (h *submitHandler) checkWebhook(target string) error {
+	return webhook.CheckURL(target, h.AllowInsecureWebhooks, h.AllowInsecureWebhooks)
+}
+
 func (h *submitHandler) submit(r *http.Request) (billing.ReportInfo, error) {
 	ctx := r.Context()
 	caller, err := callerFrom(r)
@@ -115,7 +123,7 @@ func (h *submitHandler) submit(r *http.Request) (billing.ReportInfo, error) {
 	if err != nil {
 		return billing.ReportInfo{}, err
 	}
-	req, err := dto.Validate(h.AllowInsecureWebhooks)
+	req, err := dto.Validate(h.checkWebhook)
 	if err != nil {
 		return billing.ReportInfo{}, err
 	}
@@ -136,11 +144,21 @@ func (h *submitHandler) submit(r *http.Request) (billing.ReportInfo, error) {
 	if err != nil {
 		return billing.ReportInfo{}, err
 	}
-	if _, err := h.Accounts.GetAccount(ctx, req.AccountID); err != nil {
+	acct, err := h.Accounts.GetAccount(ctx, req.AccountID)
+	if err != nil {
 		if billing.ErrorCode(err) == billing.ENOTFOUND {
 			return billing.ReportInfo{}, billing.WrapError(billing.ENOTFOUND, err, "Account '%s' not found.", truncate(req.AccountID, 64))
 		}
 		return billing.ReportInfo{}, err
+	}
+	if req.TimeZoneID == "" {
+		// Validate checked the bounds in a zone the caller gave; without one
+		// the account's zone (else UTC) decides where the period lies.
+		if loc, err := billing.LoadZone(acct.TimeZoneID); err == nil {
+			if fe := billing.PeriodBoundsError(req.StartDate, req.EndDate, loc); fe != nil {
+				return billing.ReportInfo{}, invalidField(fe.ErrorCode, fe.FieldName, fe.Message)
+			}
+		}
 	}
 
 	now := h.Now().UTC()

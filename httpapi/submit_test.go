@@ -60,6 +60,30 @@ func TestSubmitAccountFromToken(t *testing.T) {
 	}
 }
 
+const hookMsg = "'WebhookUrl' must be an absolute https URL of a public host."
+
+// The local stack's submit accepts what its sender sends to (http and
+// loopback receivers on the developer's machine) and still refuses the rest.
+func TestSubmitWebhookGuardLocally(t *testing.T) {
+	for _, tc := range []struct {
+		url    string
+		status int
+	}{
+		{"http://127.0.0.1:9000/hook", 200},
+		{"http://localhost:9000/hook", 200},
+		{"http://10.0.0.1/hook", 400},
+		{"http://169.254.169.254/latest", 400},
+	} {
+		w := newWorld()
+		d := w.submitDeps()
+		d.AllowInsecureWebhooks = true
+		resp := invoke(t, NewSubmitHandler(d), post(`{"startDate":"2026-10-01","endDate":"2026-10-01","webhookUrl":"`+tc.url+`"}`, manager("acct-acme")).event())
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: status %d, want %d: %s", tc.url, resp.StatusCode, tc.status, body(resp))
+		}
+	}
+}
+
 // TestSubmitValidation covers every rule of spec 2.1 and the binding errors:
 // status, top-level code and message (= the first field error) and each field.
 func TestSubmitValidation(t *testing.T) {
@@ -87,7 +111,37 @@ func TestSubmitValidation(t *testing.T) {
 		{"bad email", post(`{"startDate":"2026-10-01","endDate":"2026-10-01","emailAddressToNotify":"not an email"}`, manager("acct-acme")), 400, "Email", []billing.FieldError{
 			fe("Email", "EmailAddressToNotify", "'EmailAddressToNotify' is not a valid email address.")}},
 		{"http webhook", post(`{"startDate":"2026-10-01","endDate":"2026-10-01","webhookUrl":"http://example.com/hook"}`, manager("acct-acme")), 400, "InvalidFormat", []billing.FieldError{
-			fe("InvalidFormat", "WebhookUrl", "'WebhookUrl' must be an absolute https URL.")}},
+			fe("InvalidFormat", "WebhookUrl", hookMsg)}},
+		// Spec 2.6: the sender's own guard, at submit.
+		{"private webhook", post(`{"startDate":"2026-10-01","endDate":"2026-10-01","webhookUrl":"https://10.0.0.1/hook"}`, manager("acct-acme")), 400, "InvalidFormat", []billing.FieldError{
+			fe("InvalidFormat", "WebhookUrl", hookMsg)}},
+		{"metadata webhook", post(`{"startDate":"2026-10-01","endDate":"2026-10-01","webhookUrl":"https://169.254.169.254/latest"}`, manager("acct-acme")), 400, "InvalidFormat", []billing.FieldError{
+			fe("InvalidFormat", "WebhookUrl", hookMsg)}},
+		{"CGNAT webhook", post(`{"startDate":"2026-10-01","endDate":"2026-10-01","webhookUrl":"https://100.64.0.1/hook"}`, manager("acct-acme")), 400, "InvalidFormat", []billing.FieldError{
+			fe("InvalidFormat", "WebhookUrl", hookMsg)}},
+		{"loopback webhook", post(`{"startDate":"2026-10-01","endDate":"2026-10-01","webhookUrl":"https://127.0.0.1:8443/hook"}`, manager("acct-acme")), 400, "InvalidFormat", []billing.FieldError{
+			fe("InvalidFormat", "WebhookUrl", hookMsg)}},
+		{"IPv6 link-local webhook", post(`{"startDate":"2026-10-01","endDate":"2026-10-01","webhookUrl":"https://[fe80::1]/hook"}`, manager("acct-acme")), 400, "InvalidFormat", []billing.FieldError{
+			fe("InvalidFormat", "WebhookUrl", hookMsg)}},
+		{"localhost webhook", post(`{"startDate":"2026-10-01","endDate":"2026-10-01","webhookUrl":"https://LocalHost./hook"}`, manager("acct-acme")), 400, "InvalidFormat", []billing.FieldError{
+			fe("InvalidFormat", "WebhookUrl", hookMsg)}},
+		// Spec 2.1: UTC bounds outside the years 1 to 9999, in the zone given
+		// or, without one, the account's (acct-acme is in New York).
+		{"period into 10000 in the account's zone", post(`{"startDate":"9999-12-31","endDate":"9999-12-31"}`, manager("acct-acme")), 400, "LessThanOrEqual", []billing.FieldError{
+			fe("LessThanOrEqual", "EndDate", "'EndDate' must end before the year 10000 in UTC (in time zone America/New_York).")}},
+		{"period into 10000 in the given zone", post(`{"startDate":"9999-12-31","endDate":"9999-12-31","timeZoneId":"America/New_York"}`, manager("acct-other")), 400, "LessThanOrEqual", []billing.FieldError{
+			fe("LessThanOrEqual", "EndDate", "'EndDate' must end before the year 10000 in UTC (in time zone America/New_York).")}},
+		{"period before year 1", post(`{"startDate":"0001-01-01","endDate":"0001-01-01","timeZoneId":"Asia/Tokyo"}`, manager("acct-acme")), 400, "GreaterThanOrEqual", []billing.FieldError{
+			fe("GreaterThanOrEqual", "StartDate", "'StartDate' must not begin before the year 1 in UTC (in time zone Asia/Tokyo).")}},
+		// Spec 2.1: refused, not mangled into U+FFFD and mailed.
+		{"email with invalid UTF-8 in JSON", post("{\"startDate\":\"2026-10-01\",\"endDate\":\"2026-10-01\",\"emailAddressToNotify\":\"ops\xff@example.com\"}", manager("acct-acme")), 400, "Email", []billing.FieldError{
+			fe("Email", "EmailAddressToNotify", "'EmailAddressToNotify' is not a valid email address.")}},
+		{"email with invalid UTF-8 in the query", req{method: "POST", path: "/reports/billing", query: "startDate=2026-10-01&endDate=2026-10-01&emailAddressToNotify=ops%FF@example.com", claims: manager("acct-acme")}, 400, "Email", []billing.FieldError{
+			fe("Email", "EmailAddressToNotify", "'EmailAddressToNotify' is not a valid email address.")}},
+		{"email with a bidi override", post(`{"startDate":"2026-10-01","endDate":"2026-10-01","emailAddressToNotify":"moc.elpmaxe@\u202eops"}`, manager("acct-acme")), 400, "Email", []billing.FieldError{
+			fe("Email", "EmailAddressToNotify", "'EmailAddressToNotify' is not a valid email address.")}},
+		{"email with an escaped control character", post(`{"startDate":"2026-10-01","endDate":"2026-10-01","emailAddressToNotify":"ops\u0007@example.com"}`, manager("acct-acme")), 400, "Email", []billing.FieldError{
+			fe("Email", "EmailAddressToNotify", "'EmailAddressToNotify' is not a valid email address.")}},
 		{"bad bool in query", req{method: "POST", path: "/reports/billing", query: "startDate=2026-10-01&endDate=2026-10-01&includeCustomerIds=maybe", claims: manager("acct-acme")}, 400, "InvalidFormat", []billing.FieldError{
 			fe("InvalidFormat", "IncludeCustomerIds", "'IncludeCustomerIds' must be true or false.")}},
 		{"object for a field", post(`{"startDate":{"x":1},"endDate":"2026-10-01"}`, manager("acct-acme")), 400, "InvalidFormat", []billing.FieldError{

@@ -121,10 +121,21 @@ func New(opts Options) *Sender {
 	return &Sender{opts: opts, client: client}
 }
 
-// CheckURL reports whether target is acceptable before any network access:
-// absolute, https (or http when allowed), no credentials, and not an IP literal
-// the guard would refuse anyway.
+// CheckURL reports whether target is acceptable before any network access
+// (CheckURL of the package with this sender's options).
 func (s *Sender) CheckURL(target string) error {
+	return CheckURL(target, s.opts.AllowHTTP, s.opts.AllowLoopback)
+}
+
+// CheckURL is the guard's static half, the one check shared by the sender and
+// by submit (spec 2.6: a target the sender would refuse is refused at submit,
+// not discovered when the report finishes): target must be absolute, https (or
+// http when allowHTTP), without credentials, and must not name a host the
+// dialer would refuse anyway: an IP literal outside Allowed, or localhost and
+// its subdomains (which resolve to loopback without asking DNS), unless
+// allowLoopback. Names that need DNS are judged at dial time only, where a
+// rebinding answer is caught.
+func CheckURL(target string, allowHTTP, allowLoopback bool) error {
 	u, err := url.Parse(target)
 	if err != nil {
 		var ue *url.Error
@@ -136,11 +147,15 @@ func (s *Sender) CheckURL(target string) error {
 	if u.Host == "" || u.User != nil {
 		return errors.New("webhook URL must be absolute and carry no credentials")
 	}
-	if u.Scheme != "https" && !(s.opts.AllowHTTP && u.Scheme == "http") {
+	if u.Scheme != "https" && !(allowHTTP && u.Scheme == "http") {
 		return fmt.Errorf("webhook URL scheme %q is not allowed: use https", u.Scheme)
 	}
-	if addr, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && !Allowed(addr, s.opts.AllowLoopback) {
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if addr, err := netip.ParseAddr(host); err == nil && !Allowed(addr, allowLoopback) {
 		return fmt.Errorf("%w: %s", ErrForbiddenAddress, addr)
+	}
+	if (host == "localhost" || strings.HasSuffix(host, ".localhost")) && !allowLoopback {
+		return fmt.Errorf("%w: %s", ErrForbiddenAddress, host)
 	}
 	return nil
 }

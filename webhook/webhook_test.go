@@ -107,8 +107,19 @@ func TestCheckURL(t *testing.T) {
 		{strict, "https://10.0.0.1/x", false},
 		{strict, "https://[::1]/x", false},
 		{strict, "https://169.254.169.254/latest/meta-data", false},
+		{strict, "https://100.64.0.1/x", false},
+		{strict, "https://[fe80::1%25eth0]/x", false},
+		{strict, "https://[::ffff:10.0.0.1]/x", false},
+		{strict, "https://0.0.0.0/x", false},
+		{strict, "https://localhost/x", false},
+		{strict, "https://LOCALHOST./x", false},
+		{strict, "https://api.localhost/x", false},
+		{strict, "https://localhost.example.com/x", true},
+		{strict, "https://93.184.215.14/x", true},
 		{local, "http://127.0.0.1:9000/x", true},
+		{local, "http://localhost:9000/x", true},
 		{local, "http://169.254.169.254/latest/meta-data", false},
+		{local, "http://10.0.0.1/x", false},
 	}
 	for _, c := range cases {
 		if err := c.s.CheckURL(c.url); (err == nil) != c.wantOK {

@@ -56,7 +56,7 @@ func runReport(ctx context.Context, args []string, stdout io.Writer, stderr io.W
 	// The same validation as the HTTP API, so the CLI gives the same messages.
 	req, err := billing.BillingReport{
 		AccountID: *account, StartDate: *start, EndDate: *end, TimeZoneID: *zone, IncludeCustomerIDs: *ids,
-	}.Validate(false)
+	}.Validate(nil)
 	if err != nil {
 		return requestError(err)
 	}
