@@ -218,6 +218,12 @@ func (r *Rater) resolveTree(scope string) error {
 	return nil
 }
 
+// Counted is the number of events rated so far: those of the period and the
+// scope. It is what a report's progress and notifications show, so that a
+// Customer-scoped report never reveals how much usage the rest of the account
+// has (spec 2.6).
+func (r *Rater) Counted() int64 { return r.counted }
+
 // Add counts one usage event. Events outside the period, of another account, or
 // of customers outside the scope are ignored (counted in Result.Ignored). An
 // event of an unknown customer of this account, of an item that carries no

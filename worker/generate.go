@@ -74,8 +74,8 @@ func (w *Worker) generate(ctx context.Context, log *slog.Logger, r *billing.Repo
 }
 
 // rate loads the report's account, customers and zone (the request's, else
-// the account's, else UTC) and rates the period's usage, counting the events
-// read in events.
+// the account's, else UTC) and rates the period's usage, counting in events
+// the events of the report's scope.
 func (w *Worker) rate(ctx context.Context, r *billing.Report, events *atomic.Int64) (*rating.Result, *time.Location, error) {
 	acct, err := w.d.Data.GetAccount(ctx, r.AccountID)
 	if billing.ErrorCode(err) == billing.ENOTFOUND {
@@ -107,7 +107,10 @@ func (w *Worker) rate(ctx context.Context, r *billing.Report, events *atomic.Int
 				return err
 			}
 		}
-		events.Add(int64(len(page)))
+		// Only the events of the report's scope: every event of the account
+		// is read, but a Customer-scoped report's progress, email and
+		// webhook must not reveal the account's volume (spec 2.6).
+		events.Store(rater.Counted())
 		return nil
 	})
 	if err != nil {

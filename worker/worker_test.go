@@ -964,3 +964,45 @@ func TestAttemptStopsBeforeTheFunctionTimeout(t *testing.T) {
 		t.Fatalf("failure emails = %+v", mails)
 	}
 }
+
+// A Customer-scoped report counts only its subtree's events in its progress,
+// its final statusMessage and the webhook's report (spec 2.6): the account's
+// volume is not the Customer's to see. seedSmall gives c-1 9 of the 15 events.
+func TestScopedReportCountsOnlyItsSubtree(t *testing.T) {
+	h := newHarness(t)
+	h.seedSmall()
+	h.data.pageSize = 1
+	h.data.pageDelay = 3 * time.Millisecond
+	h.queue1("r-1", billing.ReportRequest{WebhookURL: "https://hooks.example.com/x", EmailAddressToNotify: "c1@example.com"})
+	h.reports.mu.Lock()
+	h.reports.reports["r-1"].CustomerScope = "c-1"
+	h.reports.mu.Unlock()
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
+		t.Fatal("retry requested")
+	}
+	h.reports.mu.Lock()
+	progress := append([]string(nil), h.reports.progress...)
+	h.reports.mu.Unlock()
+	if len(progress) == 0 {
+		t.Fatal("no progress published")
+	}
+	for _, p := range progress {
+		var n int
+		if _, err := fmt.Sscanf(p, "Processed %d usage records", &n); err != nil || n > 9 {
+			t.Errorf("progress message %q counts events outside the scope", p)
+		}
+	}
+	const want = "Processed 9 usage records"
+	if r := h.reports.get("r-1"); r.Status != billing.ReportCompleted || r.StatusMessage != want {
+		t.Fatalf("report %s %q, want Completed %q", r.Status, r.StatusMessage, want)
+	}
+	var hook struct{ Report billing.ReportInfo }
+	if err := json.Unmarshal(h.hooks.bodies["https://hooks.example.com/x"], &hook); err != nil || hook.Report.StatusMessage != want {
+		t.Errorf("webhook report statusMessage %q (%v), want %q", hook.Report.StatusMessage, err, want)
+	}
+	for _, m := range h.mailer.emails() {
+		if strings.Contains(m.Text+m.HTML, "15") {
+			t.Errorf("email mentions the account's 15 events:\n%s", m.Text)
+		}
+	}
+}
