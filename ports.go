@@ -13,9 +13,9 @@ import (
 // EUNAVAILABLE when the store is down or throttling.
 type ReportStore interface {
 	// CreateReport stores a new Queued report if its id is unused and the account
-	// has fewer than maxActive reports Queued or Running. The active count is kept
-	// atomically by the store and released by FinishReport.
-	CreateReport(ctx context.Context, r *Report, maxActive int) error
+	// has room for it under limits (ETOOMANY otherwise). The active counts are
+	// kept atomically by the store and released by FinishReport.
+	CreateReport(ctx context.Context, r *Report, limits SlotLimits) error
 	GetReport(ctx context.Context, id string) (*Report, error)
 	ListReports(ctx context.Context, f ReportFilter) (ReportPage, error)
 
@@ -47,6 +47,60 @@ type ReportStore interface {
 	// real statuses, repairing drift left by a process that died mid-way.
 	ReconcileActive(ctx context.Context, accountID string) error
 }
+
+// SlotLimits bound how many of an account's reports may be Queued or Running at
+// once (spec 2.1). A Customer-role report (one with a CustomerScope) counts
+// against all three limits, any other report against Account only, so that
+// Customer-role users, however many and however busy, always leave
+// Account - CustomerRoles slots to the account's Managers. Zero means no
+// limit of that kind.
+type SlotLimits struct {
+	Account       int // all reports of the account
+	CustomerRoles int // the reports of all its Customer-role callers together
+	PerCustomer   int // the reports of one Customer-role caller (its subject)
+}
+
+// Refusal is the ETOOMANY error of a report that does not fit beside the
+// counts of active reports (of the account, of its Customer-role callers and
+// of this report's caller), naming the first limit it hits, or nil when it
+// fits. customer says whether the new report is a Customer-role one. It is the
+// one rule that every store enforces (atomically) and explains.
+func (l SlotLimits) Refusal(accountID string, account, customerRoles, caller int, customer bool) *Error {
+	full := func(n, limit int) bool { return limit > 0 && n >= limit }
+	switch {
+	case full(account, l.Account):
+		return Errorf(ETOOMANY, "Account '%s' already has %d reports queued or running; retry when one has finished.", accountID, l.Account)
+	case customer && full(caller, l.PerCustomer):
+		return Errorf(ETOOMANY, "You already have %d reports queued or running, the most a Customer-role user may; retry when one has finished.", l.PerCustomer)
+	case customer && full(customerRoles, l.CustomerRoles):
+		return Errorf(ETOOMANY, "Account '%s' already has %d reports of Customer-role users queued or running, the most they may share; retry when one has finished.", accountID, l.CustomerRoles)
+	}
+	return nil
+}
+
+// RefusalAmong is Refusal for r with the counts taken from others, reports of
+// any account and status (only r's account's Queued or Running ones count):
+// how a store without sets, such as a test's in-memory one, applies the rule.
+func (l SlotLimits) RefusalAmong(r *Report, others []*Report) *Error {
+	account, customerRoles, caller := 0, 0, 0
+	for _, x := range others {
+		if x.AccountID != r.AccountID || x.Status.Final() {
+			continue
+		}
+		account++
+		if x.CustomerRole() {
+			customerRoles++
+			if x.CreatedBy == r.CreatedBy {
+				caller++
+			}
+		}
+	}
+	return l.Refusal(r.AccountID, account, customerRoles, caller, r.CustomerRole())
+}
+
+// CustomerRole reports whether r was asked for by a Customer-role caller: only
+// those reports are limited to a customer's subtree.
+func (r *Report) CustomerRole() bool { return r.CustomerScope != "" }
 
 // ReportFilter selects an account's reports, newest first.
 type ReportFilter struct {

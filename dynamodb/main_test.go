@@ -1,7 +1,6 @@
 package dynamodb
 
 import (
-	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -63,9 +62,8 @@ func wantCode(t *testing.T, err error, code string) {
 	}
 }
 
+// mustCreate creates r under an account limit of maxActive.
 func mustCreate(t *testing.T, s *ReportStore, r *billing.Report, maxActive int) {
 	t.Helper()
-	if err := s.CreateReport(context.Background(), r, maxActive); err != nil {
-		t.Fatalf("CreateReport: %v", err)
-	}
+	mustCreateWith(t, s, r, billing.SlotLimits{Account: maxActive})
 }

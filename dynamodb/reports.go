@@ -2,7 +2,12 @@ package dynamodb
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,32 +51,34 @@ func withStatusValues(vals map[string]types.AttributeValue) map[string]types.Att
 	return vals
 }
 
-// CreateReport reserves an active slot for r's account, then writes r if its id
-// is unused. Without transactions the two writes are ordered so that a crash in
-// between leaves at worst a reserved slot without a report, which
-// ReconcileActive releases; it never leaves a report that escaped the limit.
-// When the set is full, slots still held by finished reports (a release that
-// failed) are freed first. A zero r.DateUpdated is set to r.DateCreated.
-func (s *ReportStore) CreateReport(ctx context.Context, r *billing.Report, maxActive int) error {
+// CreateReport reserves an active slot for r's account (and, for a
+// Customer-role report, in the account's Customer-role set and its caller's
+// set), then writes r if its id is unused. Without transactions the two writes
+// are ordered so that a crash in between leaves at worst a reserved slot
+// without a report, which ReconcileActive releases; it never leaves a report
+// that escaped a limit. When a set is full, slots still held by finished
+// reports (a release that failed) are freed first. A zero r.DateUpdated is set
+// to r.DateCreated.
+func (s *ReportStore) CreateReport(ctx context.Context, r *billing.Report, limits billing.SlotLimits) error {
 	if r.ID == "" || r.AccountID == "" || r.Status != billing.ReportQueued || r.DateCreated.IsZero() {
 		return billing.Errorf(billing.EINVALID, "A new report needs an id, an account, status Queued and a creation time.")
 	}
 	if r.DateUpdated.IsZero() {
 		r.DateUpdated = r.DateCreated
 	}
-	reserved, err := s.reserveSlot(ctx, r, maxActive)
+	reserved, err := s.reserveSlot(ctx, r, limits)
 	if isConflict(err) {
-		// The set is full, but it may hold slots that FinishReport could not
+		// A set is full, but it may hold slots that FinishReport could not
 		// release (DynamoDB failed right after the final write). Nothing else
 		// frees those unless the sweep happens to reconcile this account, so
 		// they are dropped here and the reservation tried once more.
 		if freed, ferr := s.freeFinishedSlots(ctx, r.AccountID); ferr == nil && freed {
-			reserved, err = s.reserveSlot(ctx, r, maxActive)
+			reserved, err = s.reserveSlot(ctx, r, limits)
 		}
 	}
 	if err != nil {
 		if isConflict(err) {
-			return billing.WrapError(billing.ETOOMANY, err, "The account already has %d reports queued or running; wait for one to finish.", maxActive)
+			return s.refusal(ctx, r, limits, err)
 		}
 		return err
 	}
@@ -87,7 +94,7 @@ func (s *ReportStore) CreateReport(ctx context.Context, r *billing.Report, maxAc
 	}
 	err = translate(err, "creating report "+r.ID)
 	if reserved && !s.reportExists(ctx, r.ID) {
-		s.releaseSlot(ctx, r.AccountID, r.ID)
+		s.releaseSlot(ctx, r)
 	}
 	if isConflict(err) {
 		return billing.WrapError(billing.ECONFLICT, err, "A report with id %q already exists.", r.ID)
@@ -95,46 +102,112 @@ func (s *ReportStore) CreateReport(ctx context.Context, r *billing.Report, maxAc
 	return err
 }
 
-// reserveSlot adds r's id to its account's active set if the set has room.
-// reserved is false when the id was already in it: that slot belongs to an
-// existing report with this id, and must not be undone by this call. A full set
-// is ECONFLICT.
-func (s *ReportStore) reserveSlot(ctx context.Context, r *billing.Report, maxActive int) (reserved bool, err error) {
-	old, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 activeKey(r.AccountID),
-		UpdateExpression:    aws.String("ADD #active :ids"),
-		ConditionExpression: aws.String("attribute_not_exists(#active) OR size(#active) < :max OR contains(#active, :id)"),
-		ExpressionAttributeNames: map[string]string{
-			"#active": attrActive,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":ids": avSS(r.ID),
-			":id":  avS(r.ID),
-			":max": avInt(int64(maxActive)),
-		},
-		ReturnValues: types.ReturnValueUpdatedOld,
-	})
+// Sets of the ACTIVE#<accountId> item besides attrActive (all reports): the
+// Customer-role reports of the account, and one set per Customer-role caller
+// named after a hash of its subject (a subject is arbitrary text, an attribute
+// name is not; it goes through ExpressionAttributeNames all the same). A set
+// that becomes empty disappears, so the item does not grow with callers.
+const (
+	attrCustomerActive = "customerActive"
+	callerActivePrefix = "callerActive_"
+)
+
+func callerActiveAttr(subject string) string {
+	sum := sha256.Sum256([]byte(subject))
+	return callerActivePrefix + hex.EncodeToString(sum[:16])
+}
+
+// slotSets are the sets of the active item that hold r's id while r is
+// Queued or Running, each with its limit.
+func slotSets(r *billing.Report, limits billing.SlotLimits) []slotSet {
+	sets := []slotSet{{attrActive, limits.Account}}
+	if r.CustomerRole() {
+		sets = append(sets, slotSet{attrCustomerActive, limits.CustomerRoles}, slotSet{callerActiveAttr(r.CreatedBy), limits.PerCustomer})
+	}
+	return sets
+}
+
+type slotSet struct {
+	attr  string
+	limit int
+}
+
+// isSlotSet tells the active item's id sets from its key.
+func isSlotSet(attr string) bool {
+	return attr == attrActive || attr == attrCustomerActive || strings.HasPrefix(attr, callerActivePrefix)
+}
+
+// reserveSlot adds r's id to each of its sets in one conditional UpdateItem
+// if every set has room (so the limits hold together under concurrency).
+// reserved is false when the id was already in the account's set: that slot
+// belongs to an existing report with this id, and must not be undone by this
+// call. A full set is ECONFLICT.
+func (s *ReportStore) reserveSlot(ctx context.Context, r *billing.Report, limits billing.SlotLimits) (reserved bool, err error) {
+	names := map[string]string{}
+	vals := map[string]types.AttributeValue{":ids": avSS(r.ID), ":id": avS(r.ID)}
+	var adds, conds []string
+	for i, set := range slotSets(r, limits) {
+		n := fmt.Sprintf("#s%d", i)
+		names[n] = set.attr
+		adds = append(adds, n+" :ids")
+		if set.limit > 0 {
+			m := fmt.Sprintf(":max%d", i)
+			vals[m] = avInt(int64(set.limit))
+			conds = append(conds, fmt.Sprintf("(attribute_not_exists(%[1]s) OR size(%[1]s) < %[2]s OR contains(%[1]s, :id))", n, m))
+		}
+	}
+	in := &ddb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       activeKey(r.AccountID),
+		UpdateExpression:          aws.String("ADD " + strings.Join(adds, ", ")),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: vals,
+		ReturnValues:              types.ReturnValueUpdatedOld,
+	}
+	if len(conds) > 0 {
+		in.ConditionExpression = aws.String(strings.Join(conds, " AND "))
+	}
+	prune(in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.UpdateExpression, in.ConditionExpression)
+	old, err := s.client.UpdateItem(ctx, in)
 	if err != nil {
 		return false, translate(err, "reserving an active-report slot")
 	}
 	return !slices.Contains(getSS(old.Attributes, attrActive), r.ID), nil
 }
 
-// freeFinishedSlots drops from the account's active set the ids whose report
-// is final, each confirmed by a strongly consistent read, and says whether it
+// refusal explains a reservation that found a set full: the ETOOMANY error of
+// the first limit the account's current sets hit (billing.SlotLimits.Refusal).
+// If they have room again by now (a report finished meanwhile), or cannot be
+// read, it names the account's limit; the caller may simply retry.
+func (s *ReportStore) refusal(ctx context.Context, r *billing.Report, limits billing.SlotLimits, cause error) error {
+	var e *billing.Error
+	if out, err := s.client.GetItem(ctx, &ddb.GetItemInput{TableName: aws.String(s.table), Key: activeKey(r.AccountID), ConsistentRead: aws.Bool(true)}); err == nil {
+		e = limits.Refusal(r.AccountID, len(getSS(out.Item, attrActive)), len(getSS(out.Item, attrCustomerActive)),
+			len(getSS(out.Item, callerActiveAttr(r.CreatedBy))), r.CustomerRole())
+	}
+	if e == nil {
+		e = limits.Refusal(r.AccountID, limits.Account, 0, 0, false)
+	}
+	e.Err = cause
+	return e
+}
+
+// freeFinishedSlots drops from the account's sets the ids whose report is
+// final, each confirmed by a strongly consistent read, and says whether it
 // dropped any. A final report never becomes active again, so this is safe
 // beside concurrent creates. Ids without a report are left alone: they may be
 // a concurrent CreateReport between its two writes (ReconcileActive, run by
 // the sweep, handles those with a re-check). At most one read per slot, and
-// only when the account is at its limit.
+// only when a set is at its limit.
 func (s *ReportStore) freeFinishedSlots(ctx context.Context, accountID string) (bool, error) {
 	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{TableName: aws.String(s.table), Key: activeKey(accountID), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return false, translate(err, "reading the active reports of account "+accountID)
 	}
-	var finished []string
-	for _, id := range getSS(out.Item, attrActive) {
+	sets := slotMembers(out.Item)
+	finished := map[string][]string{}
+	var ids []string
+	for _, id := range allIDs(sets) {
 		r, err := s.GetReport(ctx, id)
 		if err != nil {
 			if billing.ErrorCode(err) == billing.ENOTFOUND {
@@ -143,17 +216,50 @@ func (s *ReportStore) freeFinishedSlots(ctx context.Context, accountID string) (
 			return false, err
 		}
 		if r.Status.Final() {
-			finished = append(finished, id)
+			ids = append(ids, id)
+			for attr, members := range sets {
+				if members[id] {
+					finished[attr] = append(finished[attr], id)
+				}
+			}
 		}
 	}
-	if len(finished) == 0 {
+	if len(ids) == 0 {
 		return false, nil
 	}
-	if err := s.changeActive(ctx, accountID, "DELETE", finished); err != nil {
+	if err := s.changeSets(ctx, accountID, "DELETE", finished); err != nil {
 		return false, err
 	}
-	s.opts.Logger.WarnContext(ctx, "released active slots of finished reports", "accountId", accountID, "reportIds", finished)
+	s.opts.Logger.WarnContext(ctx, "released active slots of finished reports", "accountId", accountID, "reportIds", ids)
 	return true, nil
+}
+
+// slotMembers reads the id sets of an active item: attribute -> ids.
+func slotMembers(it item) map[string]map[string]bool {
+	sets := map[string]map[string]bool{}
+	for attr := range it {
+		if !isSlotSet(attr) {
+			continue
+		}
+		members := map[string]bool{}
+		for _, id := range getSS(it, attr) {
+			members[id] = true
+		}
+		sets[attr] = members
+	}
+	return sets
+}
+
+// allIDs is the sorted union of the sets' ids.
+func allIDs(sets map[string]map[string]bool) []string {
+	var ids []string
+	for _, members := range sets {
+		for id := range members {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
 // reportExists tells whether a failed PutItem may have written after all (a
@@ -167,17 +273,15 @@ func (s *ReportStore) reportExists(ctx context.Context, id string) bool {
 	return err != nil || out.Item != nil
 }
 
-func (s *ReportStore) releaseSlot(ctx context.Context, accountID, id string) {
-	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       activeKey(accountID),
-		UpdateExpression:          aws.String("DELETE #active :ids"),
-		ExpressionAttributeNames:  map[string]string{"#active": attrActive},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":ids": avSS(id)},
-	})
-	if err != nil {
+// releaseSlot drops r's id from every set that holds it, in one write.
+func (s *ReportStore) releaseSlot(ctx context.Context, r *billing.Report) {
+	sets := map[string][]string{}
+	for _, set := range slotSets(r, billing.SlotLimits{}) {
+		sets[set.attr] = []string{r.ID}
+	}
+	if err := s.changeSets(ctx, r.AccountID, "DELETE", sets); err != nil {
 		s.opts.Logger.WarnContext(ctx, "could not release an active-report slot; ReconcileActive will",
-			"accountId", accountID, "reportId", id, "error", translate(err, "releasing an active-report slot"))
+			"accountId", r.AccountID, "reportId", r.ID, "error", err)
 	}
 }
 
@@ -333,7 +437,7 @@ func (s *ReportStore) FinishReport(ctx context.Context, id string, attempt int, 
 	if err != nil {
 		return nil, err
 	}
-	s.releaseSlot(ctx, r.AccountID, r.ID)
+	s.releaseSlot(ctx, r)
 	return r, nil
 }
 
@@ -428,11 +532,12 @@ func (s *ReportStore) StaleReports(ctx context.Context, status billing.ReportSta
 	}
 }
 
-// ReconcileActive makes the account's active set equal to its reports that are
-// really Queued or Running. Every change is confirmed with a strongly
-// consistent read of the report first, and an id removed because its report
-// did not exist is re-added if that report appears meanwhile (a CreateReport
-// between its two writes).
+// ReconcileActive makes the account's sets equal to its reports that are
+// really Queued or Running: the active set, and for Customer-role reports the
+// Customer-role set and their caller's set. Every change is confirmed with a
+// strongly consistent read of the report first, and an id removed because its
+// report did not exist is re-added if that report appears meanwhile (a
+// CreateReport between its two writes).
 func (s *ReportStore) ReconcileActive(ctx context.Context, accountID string) error {
 	if accountID == "" {
 		return billing.Errorf(billing.EINVALID, "ReconcileActive needs an account.")
@@ -441,71 +546,101 @@ func (s *ReportStore) ReconcileActive(ctx context.Context, accountID string) err
 	if err != nil {
 		return translate(err, "reading the active reports of account "+accountID)
 	}
-	inSet := map[string]bool{}
-	for _, id := range getSS(out.Item, attrActive) {
-		inSet[id] = true
-	}
+	sets := slotMembers(out.Item)
 	open, err := s.openReportIDs(ctx, accountID)
 	if err != nil {
 		return err
 	}
-	// Candidates come from an eventually consistent index and a set that may
+	// Candidates come from an eventually consistent index and sets that may
 	// be changing; decide each one on the report itself.
-	candidates := map[string]bool{}
-	for id := range inSet {
-		candidates[id] = true
-	}
-	for _, id := range open {
-		candidates[id] = true
-	}
-	var add, remove, removedMissing []string
-	for id := range candidates {
+	candidates := append(allIDs(sets), open...)
+	slices.Sort(candidates)
+	add, remove := map[string][]string{}, map[string][]string{}
+	var added, removed, removedMissing []string
+	for _, id := range slices.Compact(candidates) {
 		r, err := s.GetReport(ctx, id)
 		missing := billing.ErrorCode(err) == billing.ENOTFOUND
 		if err != nil && !missing {
 			return err
 		}
-		active := !missing && !r.Status.Final() && r.AccountID == accountID
+		want := map[string]bool{}
+		if !missing && !r.Status.Final() && r.AccountID == accountID {
+			for _, set := range slotSets(r, billing.SlotLimits{}) {
+				want[set.attr] = true
+			}
+		}
+		changed := false
+		for attr := range want {
+			if !sets[attr][id] {
+				add[attr], changed = append(add[attr], id), true
+			}
+		}
+		for attr, members := range sets {
+			if members[id] && !want[attr] {
+				remove[attr], changed = append(remove[attr], id), true
+			}
+		}
 		switch {
-		case active && !inSet[id]:
-			add = append(add, id)
-		case !active && inSet[id]:
-			remove = append(remove, id)
+		case changed && len(want) > 0:
+			added = append(added, id)
+		case changed:
+			removed = append(removed, id)
 			if missing {
 				removedMissing = append(removedMissing, id)
 			}
 		}
 	}
-	if err := s.changeActive(ctx, accountID, "ADD", add); err != nil {
+	if err := s.changeSets(ctx, accountID, "ADD", add); err != nil {
 		return err
 	}
-	if err := s.changeActive(ctx, accountID, "DELETE", remove); err != nil {
+	if err := s.changeSets(ctx, accountID, "DELETE", remove); err != nil {
 		return err
 	}
-	var readd []string
+	readd := map[string][]string{}
 	for _, id := range removedMissing {
-		if r, err := s.GetReport(ctx, id); err == nil && !r.Status.Final() {
-			readd = append(readd, id)
+		if r, err := s.GetReport(ctx, id); err == nil && !r.Status.Final() && r.AccountID == accountID {
+			for _, set := range slotSets(r, billing.SlotLimits{}) {
+				readd[set.attr] = append(readd[set.attr], id)
+			}
 		}
 	}
-	if len(add)+len(remove) > 0 {
-		s.opts.Logger.InfoContext(ctx, "reconciled active reports", "accountId", accountID, "added", add, "removed", remove)
+	if len(added)+len(removed) > 0 {
+		s.opts.Logger.InfoContext(ctx, "reconciled active reports", "accountId", accountID, "added", added, "removed", removed)
 	}
-	return s.changeActive(ctx, accountID, "ADD", readd)
+	return s.changeSets(ctx, accountID, "ADD", readd)
 }
 
+// changeActive adds ids to, or deletes them from, the account's set of all
+// active reports.
 func (s *ReportStore) changeActive(ctx context.Context, accountID, op string, ids []string) error {
-	if len(ids) == 0 {
+	return s.changeSets(ctx, accountID, op, map[string][]string{attrActive: ids})
+}
+
+// changeSets applies op (ADD or DELETE) of each set's ids to the account's
+// active item in one UpdateItem, so that the sets of a report change together.
+func (s *ReportStore) changeSets(ctx context.Context, accountID, op string, sets map[string][]string) error {
+	names := map[string]string{}
+	vals := map[string]types.AttributeValue{}
+	var clauses []string
+	for _, attr := range slices.Sorted(maps.Keys(sets)) {
+		if len(sets[attr]) == 0 {
+			continue
+		}
+		n, v := fmt.Sprintf("#s%d", len(clauses)), fmt.Sprintf(":v%d", len(clauses))
+		names[n], vals[v] = attr, avSS(sets[attr]...)
+		clauses = append(clauses, n+" "+v)
+	}
+	if len(clauses) == 0 {
 		return nil
 	}
 	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       activeKey(accountID),
-		UpdateExpression:          aws.String(op + " #active :ids"),
-		ExpressionAttributeNames:  map[string]string{"#active": attrActive},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":ids": avSS(ids...)},
+		UpdateExpression:          aws.String(op + " " + strings.Join(clauses, ", ")),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: vals,
 	})
-	return translate(err, "repairing the active reports of account "+accountID)
+	return translate(err, "changing the active reports of account "+accountID)
 }
 
 // openReportIDs lists the account's Queued or Running reports from byAccount.

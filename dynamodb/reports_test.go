@@ -2,8 +2,11 @@ package dynamodb
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,7 +43,7 @@ func TestCreateReportEnforcesTheActiveLimit(t *testing.T) {
 		mustCreate(t, s, r, 3)
 		ids = append(ids, r.ID)
 	}
-	wantCode(t, s.CreateReport(ctx, newReport(acct, t0.Add(time.Hour)), 3), billing.ETOOMANY)
+	wantCode(t, s.CreateReport(ctx, newReport(acct, t0.Add(time.Hour)), billing.SlotLimits{Account: 3}), billing.ETOOMANY)
 
 	if _, err := s.FinishReport(ctx, ids[0], 0, billing.Outcome{Status: billing.ReportError, StatusMessage: "cancelled", Now: t0.Add(time.Hour)}); err != nil {
 		t.Fatalf("FinishReport: %v", err)
@@ -73,7 +76,7 @@ func TestCreateReportFreesSlotsOfFinishedReports(t *testing.T) {
 		t.Fatalf("active set = %v, want %v", got, want)
 	}
 	// Reports really Queued or Running still hold the limit.
-	wantCode(t, s.CreateReport(ctx, newReport(acct, t0.Add(3*time.Minute)), 2), billing.ETOOMANY)
+	wantCode(t, s.CreateReport(ctx, newReport(acct, t0.Add(3*time.Minute)), billing.SlotLimits{Account: 2}), billing.ETOOMANY)
 }
 
 func TestConcurrentCreatesNeverExceedTheLimit(t *testing.T) {
@@ -85,7 +88,7 @@ func TestConcurrentCreatesNeverExceedTheLimit(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.CreateReport(ctx, newReport(acct, t0.Add(time.Duration(i)*time.Millisecond)), max)
+			errs[i] = s.CreateReport(ctx, newReport(acct, t0.Add(time.Duration(i)*time.Millisecond)), billing.SlotLimits{Account: max})
 		}()
 	}
 	wg.Wait()
@@ -109,10 +112,10 @@ func TestCreateReportWithAnExistingIDConflictsAndKeepsItsSlot(t *testing.T) {
 	s, ctx, acct := reportStore(), context.Background(), uniq("acct")
 	r := newReport(acct, t0)
 	mustCreate(t, s, r, 2)
-	wantCode(t, s.CreateReport(ctx, r, 2), billing.ECONFLICT)
+	wantCode(t, s.CreateReport(ctx, r, billing.SlotLimits{Account: 2}), billing.ECONFLICT)
 	// The first report still holds its slot: one more fits, then the limit.
 	mustCreate(t, s, newReport(acct, t0.Add(time.Second)), 2)
-	wantCode(t, s.CreateReport(ctx, newReport(acct, t0.Add(2*time.Second)), 2), billing.ETOOMANY)
+	wantCode(t, s.CreateReport(ctx, newReport(acct, t0.Add(2*time.Second)), billing.SlotLimits{Account: 2}), billing.ETOOMANY)
 }
 
 func TestConcurrentLeasesHaveOneWinner(t *testing.T) {
@@ -472,7 +475,7 @@ func TestErrorsAreTranslatedToDomainCodes(t *testing.T) {
 	fake := &fakeReportsAPI{updateItem: func(*ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) {
 		return nil, &types.ProvisionedThroughputExceededException{Message: aws.String("slow down")}
 	}}
-	err = NewReportStore(fake, "t").CreateReport(ctx, newReport("a", t0), 10)
+	err = NewReportStore(fake, "t").CreateReport(ctx, newReport("a", t0), billing.SlotLimits{Account: 10})
 	wantCode(t, err, billing.EUNAVAILABLE)
 
 	// A missing table is a broken deployment, never "report not found".
@@ -503,4 +506,205 @@ func (f *fakeReportsAPI) UpdateItem(_ context.Context, in *ddb.UpdateItemInput, 
 
 func (f *fakeReportsAPI) Query(_ context.Context, in *ddb.QueryInput, _ ...func(*ddb.Options)) (*ddb.QueryOutput, error) {
 	return f.query(in)
+}
+
+// fair are the limits of spec 2.1 (resources), as submit passes them.
+var fair = billing.SlotLimits{Account: resources.MaxActiveReports, CustomerRoles: resources.MaxActiveCustomerRoles, PerCustomer: resources.MaxActivePerCustomer}
+
+// customerReport is a report of a Customer-role caller: scoped, by subject.
+func customerReport(accountID, subject string, created time.Time) *billing.Report {
+	r := newReport(accountID, created)
+	r.CreatedBy, r.CustomerScope = subject, "c-"+subject
+	return r
+}
+
+// slotSetsOf reads every id set of the account's active item, sorted.
+func slotSetsOf(t *testing.T, accountID string) map[string][]string {
+	t.Helper()
+	out, err := client().GetItem(context.Background(), &ddb.GetItemInput{
+		TableName: aws.String(stack.Names.ReportsTable), Key: activeKey(accountID), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatalf("reading the active item: %v", err)
+	}
+	sets := map[string][]string{}
+	for attr, members := range slotMembers(out.Item) {
+		sets[attr] = slices.Sorted(maps.Keys(members))
+	}
+	return sets
+}
+
+// Managers and Customer-role users of one account all submitting at once,
+// against dynalite: the three limits hold together, every refusal is
+// ETOOMANY, and the Managers get at least the 3 slots Customers cannot take.
+// The total is always exactly 10 (see the comment at the end).
+func TestFairShareHoldsUnderConcurrency(t *testing.T) {
+	s, ctx, acct := reportStore(), context.Background(), uniq("acct")
+	const customers, triesEach, managerTries = 5, 4, 6
+	type try struct {
+		r   *billing.Report
+		err error
+	}
+	var tries []*try
+	for c := range customers {
+		for i := range triesEach {
+			tries = append(tries, &try{r: customerReport(acct, fmt.Sprint("cust-", c), t0.Add(time.Duration(c*triesEach+i)*time.Millisecond))})
+		}
+	}
+	for i := range managerTries {
+		r := newReport(acct, t0.Add(time.Duration(i)*time.Second))
+		r.CreatedBy = "manager"
+		tries = append(tries, &try{r: r})
+	}
+	var wg sync.WaitGroup
+	for _, tr := range tries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr.err = s.CreateReport(ctx, tr.r, fair)
+		}()
+	}
+	wg.Wait()
+	total, customerTotal, managers := 0, 0, 0
+	perCaller := map[string]int{}
+	var created []string
+	for _, tr := range tries {
+		switch billing.ErrorCode(tr.err) {
+		case "":
+			total++
+			created = append(created, tr.r.ID)
+			if tr.r.CustomerRole() {
+				customerTotal++
+				perCaller[tr.r.CreatedBy]++
+			} else {
+				managers++
+			}
+		case billing.ETOOMANY:
+		default:
+			t.Errorf("unexpected error: %v", tr.err)
+		}
+	}
+	for caller, n := range perCaller {
+		if n > fair.PerCustomer {
+			t.Errorf("%s holds %d active reports, limit %d", caller, n, fair.PerCustomer)
+		}
+	}
+	// Sets only grow here, so a refusal means a limit was full when it was
+	// tried; with 20 Customer tries over 5 callers and 6 Manager tries the
+	// account always fills: fewer than 10 would need every Manager to succeed
+	// and fewer than 4 Customer reports, yet 17 Customer refusals.
+	if total != fair.Account || customerTotal > fair.CustomerRoles || managers < fair.Account-fair.CustomerRoles {
+		t.Fatalf("created %d (%d Customer-role, %d Manager), want %d with at most %d Customer-role and at least %d Manager",
+			total, customerTotal, managers, fair.Account, fair.CustomerRoles, fair.Account-fair.CustomerRoles)
+	}
+	sets := slotSetsOf(t, acct)
+	slices.Sort(created)
+	if !slices.Equal(sets[attrActive], created) || len(sets[attrCustomerActive]) != customerTotal {
+		t.Fatalf("sets %v do not match the %d created reports (%d Customer-role)", sets, total, customerTotal)
+	}
+	for caller, n := range perCaller {
+		if got := len(sets[callerActiveAttr(caller)]); got != n {
+			t.Errorf("%s's set has %d ids, created %d", caller, got, n)
+		}
+	}
+}
+
+// Each limit refuses with its own message, a finished report frees its slot
+// in every set (an empty set disappears), and a Customer-role report over its
+// caller's limit is refused while another Customer still gets one.
+func TestFairShareLimitsReleaseAndMessages(t *testing.T) {
+	s, ctx, acct := reportStore(), context.Background(), uniq("acct")
+	limits := billing.SlotLimits{Account: 5, CustomerRoles: 3, PerCustomer: 2}
+	a1, a2 := customerReport(acct, "alice", t0), customerReport(acct, "alice", t0.Add(time.Second))
+	for _, r := range []*billing.Report{a1, a2} {
+		if err := s.CreateReport(ctx, r, limits); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := s.CreateReport(ctx, customerReport(acct, "alice", t0.Add(2*time.Second)), limits)
+	if wantCode(t, err, billing.ETOOMANY); !strings.Contains(billing.ErrorMessage(err), "You already have 2 reports") {
+		t.Errorf("per-caller refusal: %q", billing.ErrorMessage(err))
+	}
+	if err := s.CreateReport(ctx, customerReport(acct, "bob", t0.Add(3*time.Second)), limits); err != nil {
+		t.Fatalf("another Customer is refused: %v", err)
+	}
+	err = s.CreateReport(ctx, customerReport(acct, "carol", t0.Add(4*time.Second)), limits)
+	if wantCode(t, err, billing.ETOOMANY); !strings.Contains(billing.ErrorMessage(err), "3 reports of Customer-role users") {
+		t.Errorf("Customer-role refusal: %q", billing.ErrorMessage(err))
+	}
+	for i := range 2 {
+		mustCreateWith(t, s, newReport(acct, t0.Add(time.Duration(5+i)*time.Second)), limits)
+	}
+	err = s.CreateReport(ctx, newReport(acct, t0.Add(8*time.Second)), limits)
+	if wantCode(t, err, billing.ETOOMANY); !strings.Contains(billing.ErrorMessage(err), "already has 5 reports queued or running") {
+		t.Errorf("account refusal: %q", billing.ErrorMessage(err))
+	}
+
+	for _, r := range []*billing.Report{a1, a2} {
+		if _, err := s.FinishReport(ctx, r.ID, 0, billing.Outcome{Status: billing.ReportCompleted, Now: t0.Add(time.Minute)}); err != nil {
+			t.Fatalf("FinishReport: %v", err)
+		}
+	}
+	sets := slotSetsOf(t, acct)
+	if _, ok := sets[callerActiveAttr("alice")]; ok || len(sets[attrCustomerActive]) != 1 || len(sets[attrActive]) != 3 {
+		t.Fatalf("after alice's reports finished: %v", sets)
+	}
+	mustCreateWith(t, s, customerReport(acct, "alice", t0.Add(2*time.Minute)), limits)
+}
+
+// A release lost after the final write (the report is Completed but still in
+// the Customer sets) does not lock the Customer out: the create that finds a
+// set full frees it first.
+func TestFairShareFreesFinishedCustomerSlots(t *testing.T) {
+	s, ctx, acct := reportStore(), context.Background(), uniq("acct")
+	limits := billing.SlotLimits{Account: 10, CustomerRoles: 7, PerCustomer: 1}
+	done := customerReport(acct, "alice", t0)
+	mustCreateWith(t, s, done, limits)
+	if _, err := s.FinishReport(ctx, done.ID, 0, billing.Outcome{Status: billing.ReportCompleted, Now: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	lost := map[string][]string{attrActive: {done.ID}, attrCustomerActive: {done.ID}, callerActiveAttr("alice"): {done.ID}}
+	if err := s.changeSets(ctx, acct, "ADD", lost); err != nil {
+		t.Fatal(err)
+	}
+	next := customerReport(acct, "alice", t0.Add(2*time.Minute))
+	mustCreateWith(t, s, next, limits)
+	want := map[string][]string{attrActive: {next.ID}, attrCustomerActive: {next.ID}, callerActiveAttr("alice"): {next.ID}}
+	if got := slotSetsOf(t, acct); !reflect.DeepEqual(got, want) {
+		t.Fatalf("sets = %v, want %v", got, want)
+	}
+}
+
+// The sweep's repair covers the Customer sets like the active set: a
+// Customer-role report missing from them is added back, and a ghost
+// reservation (a create that died between its two writes) is dropped from all.
+func TestReconcileActiveRepairsCustomerSets(t *testing.T) {
+	s, ctx, acct := reportStore(), context.Background(), uniq("acct")
+	r, mgr := customerReport(acct, "alice", t0), newReport(acct, t0.Add(time.Second))
+	mustCreateWith(t, s, r, fair)
+	mustCreateWith(t, s, mgr, fair)
+	drift := map[string][]string{attrCustomerActive: {r.ID}, callerActiveAttr("alice"): {r.ID}}
+	if err := s.changeSets(ctx, acct, "DELETE", drift); err != nil {
+		t.Fatal(err)
+	}
+	ghost := map[string][]string{attrActive: {"ghost"}, attrCustomerActive: {"ghost"}, callerActiveAttr("bob"): {"ghost"}}
+	if err := s.changeSets(ctx, acct, "ADD", ghost); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReconcileActive(ctx, acct); err != nil {
+		t.Fatalf("ReconcileActive: %v", err)
+	}
+	all := []string{r.ID, mgr.ID}
+	slices.Sort(all)
+	want := map[string][]string{attrActive: all, attrCustomerActive: {r.ID}, callerActiveAttr("alice"): {r.ID}}
+	if got := slotSetsOf(t, acct); !reflect.DeepEqual(got, want) {
+		t.Fatalf("sets = %v, want %v", got, want)
+	}
+}
+
+func mustCreateWith(t *testing.T, s *ReportStore, r *billing.Report, limits billing.SlotLimits) {
+	t.Helper()
+	if err := s.CreateReport(context.Background(), r, limits); err != nil {
+		t.Fatalf("CreateReport: %v", err)
+	}
 }

@@ -18,7 +18,7 @@ import (
 func BenchmarkSubmitHandler(b *testing.B) {
 	noop := SubmitDeps{
 		Reports: &fakeReports{
-			create: func(context.Context, *billing.Report, int) error { return nil },
+			create: func(context.Context, *billing.Report, billing.SlotLimits) error { return nil },
 			setJob: func(context.Context, string, string, time.Time) error { return nil },
 		},
 		Idempotency: &fakeIdempotency{put: func(context.Context, billing.IdempotencyRecord, time.Time) error { return nil }},

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -21,14 +23,14 @@ import (
 // fakeReports is a hand-written fake of the report store: each method calls its
 // function field, so a test replaces exactly the behaviour it is about.
 type fakeReports struct {
-	create func(ctx context.Context, r *billing.Report, maxActive int) error
+	create func(ctx context.Context, r *billing.Report, limits billing.SlotLimits) error
 	get    func(ctx context.Context, id string) (*billing.Report, error)
 	list   func(ctx context.Context, f billing.ReportFilter) (billing.ReportPage, error)
 	setJob func(ctx context.Context, id, jobID string, now time.Time) error
 }
 
-func (f *fakeReports) CreateReport(ctx context.Context, r *billing.Report, maxActive int) error {
-	return f.create(ctx, r, maxActive)
+func (f *fakeReports) CreateReport(ctx context.Context, r *billing.Report, limits billing.SlotLimits) error {
+	return f.create(ctx, r, limits)
 }
 func (f *fakeReports) GetReport(ctx context.Context, id string) (*billing.Report, error) {
 	return f.get(ctx, id)
@@ -105,20 +107,16 @@ func newWorld() *world {
 		now:      time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC),
 	}
 	w.reportsFake = &fakeReports{
-		create: func(_ context.Context, r *billing.Report, maxActive int) error {
+		create: func(_ context.Context, r *billing.Report, limits billing.SlotLimits) error {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			if _, ok := w.reports[r.ID]; ok {
 				return billing.Errorf(billing.ECONFLICT, "exists")
 			}
-			active := 0
-			for _, x := range w.reports {
-				if x.AccountID == r.AccountID && !x.Status.Final() {
-					active++
-				}
-			}
-			if active >= maxActive {
-				return billing.Errorf(billing.ETOOMANY, "too many")
+			// The adapter's rule (dynamodb: one conditional write over the
+			// account's sets), counted here under the lock.
+			if e := limits.RefusalAmong(r, slices.Collect(maps.Values(w.reports))); e != nil {
+				return e
 			}
 			c := *r
 			w.reports[r.ID] = &c

@@ -18,7 +18,7 @@ import (
 
 // SubmitReports is what submit needs of billing.ReportStore.
 type SubmitReports interface {
-	CreateReport(ctx context.Context, r *billing.Report, maxActive int) error
+	CreateReport(ctx context.Context, r *billing.Report, limits billing.SlotLimits) error
 	GetReport(ctx context.Context, id string) (*billing.Report, error)
 	SetJobID(ctx context.Context, id, jobID string, now time.Time) error
 }
@@ -97,6 +97,15 @@ func isSubmitPath(path string) bool {
 
 func routeNotFound() error {
 	return billing.Errorf(billing.ENOTFOUND, "No route matches this request.")
+}
+
+// slotLimits are the active-report limits of spec 2.1 that submit enforces:
+// 10 per account, of which Customer-role callers hold at most 7 together and
+// 3 each.
+var slotLimits = billing.SlotLimits{
+	Account:       resources.MaxActiveReports,
+	CustomerRoles: resources.MaxActiveCustomerRoles,
+	PerCustomer:   resources.MaxActivePerCustomer,
 }
 
 // checkWebhook is the webhook sender's guard with this stage's settings: the
@@ -182,7 +191,7 @@ func (h *submitHandler) submit(r *http.Request) (billing.ReportInfo, error) {
 			return h.finishExisting(ctx, existing)
 		}
 	}
-	if err := h.Reports.CreateReport(ctx, report, resources.MaxActiveReports); err != nil {
+	if err := h.Reports.CreateReport(ctx, report, slotLimits); err != nil {
 		if billing.ErrorCode(err) == billing.ECONFLICT && idemKey != "" {
 			// A concurrent retry with the same key created it first.
 			existing, gerr := h.Reports.GetReport(ctx, report.ID)
@@ -191,9 +200,7 @@ func (h *submitHandler) submit(r *http.Request) (billing.ReportInfo, error) {
 			}
 			return h.finishExisting(ctx, existing)
 		}
-		if billing.ErrorCode(err) == billing.ETOOMANY {
-			return billing.ReportInfo{}, billing.WrapError(billing.ETOOMANY, err, "Account '%s' already has %d reports queued or running; retry when one has finished.", req.AccountID, resources.MaxActiveReports)
-		}
+		// ETOOMANY carries the store's message: which limit was hit.
 		return billing.ReportInfo{}, err
 	}
 	if err := h.enqueue(ctx, report); err != nil {

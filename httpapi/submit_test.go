@@ -349,7 +349,7 @@ func TestSubmitQueueDown(t *testing.T) {
 func TestSubmitRetryAfterCreateFailed(t *testing.T) {
 	w := newWorld()
 	create := w.reportsFake.create
-	w.reportsFake.create = func(context.Context, *billing.Report, int) error {
+	w.reportsFake.create = func(context.Context, *billing.Report, billing.SlotLimits) error {
 		return billing.Errorf(billing.EUNAVAILABLE, "store down")
 	}
 	h := NewSubmitHandler(w.submitDeps())

@@ -43,6 +43,15 @@ const (
 	ReportRetentionDays = 90 // S3 lifecycle expiry of report files, default
 )
 
+// Fair share of the MaxActiveReports slots (spec 2.1): one Customer-role caller
+// holds at most MaxActivePerCustomer, all Customer-role callers of an account
+// together at most MaxActiveCustomerRoles, so that the account's Managers
+// always have the rest.
+const (
+	MaxActivePerCustomer   = 3
+	MaxActiveCustomerRoles = 7
+)
+
 // Worker and queue settings. Lambda requires the queue's visibility timeout to be
 // at least the function timeout; AWS recommends 6x so that retries of a batch do
 // not overlap. The lease is longer than one invocation and shorter than the

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,11 +82,15 @@ func (m *memReports) get(id string) billing.Report {
 	return *m.reports[id]
 }
 
-func (m *memReports) CreateReport(ctx context.Context, r *billing.Report, maxActive int) error {
+func (m *memReports) CreateReport(ctx context.Context, r *billing.Report, limits billing.SlotLimits) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.reports[r.ID]; ok {
 		return conflict("exists")
+	}
+	// The adapter's rule, counted under the lock.
+	if e := limits.RefusalAmong(r, slices.Collect(maps.Values(m.reports))); e != nil {
+		return e
 	}
 	c := *r
 	m.reports[r.ID] = &c

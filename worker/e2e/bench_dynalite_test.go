@@ -222,7 +222,7 @@ func BenchmarkDynaliteGeneration(b *testing.B) {
 		now := time.Now().UTC()
 		r := &billing.Report{ID: id, AccountID: benchAccount, Status: billing.ReportQueued, DateCreated: now, Name: billing.ReportName(benchMonth[0], benchMonth[1]),
 			Request: billing.ReportRequest{AccountID: benchAccount, StartDate: benchMonth[0], EndDate: benchMonth[1]}}
-		if err := reports.CreateReport(ctx, r, 1000); err != nil {
+		if err := reports.CreateReport(ctx, r, billing.SlotLimits{Account: 1000}); err != nil {
 			b.Fatal(err)
 		}
 		start := time.Now()
