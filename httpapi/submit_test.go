@@ -413,3 +413,47 @@ func TestSubmitBindingCaseVariantsLastWins(t *testing.T) {
 		}
 	}
 }
+
+// The audit's lock-out: Customer-role users cannot fill the account. One holds
+// at most 3 active reports, all of them together at most 7, and the account's
+// Managers still get the remaining 3; each refusal is a 429 naming its limit.
+func TestSubmitFairShare(t *testing.T) {
+	w := newWorld()
+	h := NewSubmitHandler(w.submitDeps())
+	submit := func(claims map[string]string) (int, string) {
+		resp := invoke(t, h, post(validJSON, claims).event())
+		if resp.StatusCode == 200 {
+			return 200, ""
+		}
+		return resp.StatusCode, decodeError(t, resp).ResponseStatus.Message
+	}
+	for i := range 3 {
+		if st, msg := submit(customer("acct-acme", "c-1")); st != 200 {
+			t.Fatalf("c-1's report %d: %d %s", i+1, st, msg)
+		}
+	}
+	if st, msg := submit(customer("acct-acme", "c-1")); st != 429 || !strings.Contains(msg, "You already have 3 reports") {
+		t.Fatalf("c-1's 4th report: %d %q, want 429 for the per-Customer limit", st, msg)
+	}
+	for _, c := range []string{"c-2", "c-2", "c-2", "c-3"} {
+		if st, msg := submit(customer("acct-acme", c)); st != 200 {
+			t.Fatalf("%s: %d %s", c, st, msg)
+		}
+	}
+	if st, msg := submit(customer("acct-acme", "c-4")); st != 429 || !strings.Contains(msg, "7 reports of Customer-role users") {
+		t.Fatalf("8th Customer-role report: %d %q, want 429 for the Customer-role limit", st, msg)
+	}
+	for i := range 3 {
+		if st, msg := submit(manager("acct-acme")); st != 200 {
+			t.Fatalf("Manager's report %d beside 7 Customer ones: %d %s", i+1, st, msg)
+		}
+	}
+	if st, msg := submit(manager("acct-acme")); st != 429 || !strings.Contains(msg, "already has 10 reports") {
+		t.Fatalf("11th report: %d %q, want 429 for the account limit", st, msg)
+	}
+	// Another account has its own share.
+	resp := invoke(t, h, post(`{"accountId":"acct-other","startDate":"2026-10-01","endDate":"2026-10-31"}`, customer("acct-other", "c-1")).event())
+	if resp.StatusCode != 200 {
+		t.Fatalf("c-1 of another account: %d %s", resp.StatusCode, body(resp))
+	}
+}
