@@ -18,6 +18,12 @@
 //     process died between the two writes. A CreateReport that finds the set
 //     full first drops ids of reports that are already final (a release that
 //     failed after the final write), so such a leak cannot lock an account out.
+//     The fair share of spec 2.1 lives on the same item: a Customer-role
+//     report's id also goes into the account's customerActive set and into
+//     its caller's callerActive_<hash of sub> set, all in the one conditional
+//     UpdateItem with a size() condition per set, so the three limits hold
+//     together under any concurrency; release and repair change all of a
+//     report's sets in one write too.
 //   - Idempotency records carry an expiry that the code checks in every read and
 //     condition (emulators never expire TTL items); the same attribute is the
 //     table's TTL on AWS.
