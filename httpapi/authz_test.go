@@ -167,3 +167,49 @@ func TestSpoofedContextHeaderIgnored(t *testing.T) {
 		}
 	}
 }
+
+// The audit's claim reproductions, through the handlers: a Manager of
+// "[acct-acme]" or of "acct-acme corp" reads nothing of acct-acme, and a group
+// named "Guest,SystemAdministrator" is no role at all (spec 2.6).
+func TestLooseClaimsGrantNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		claims map[string]string
+		want   int // for every route
+	}{
+		{"bracketed account", map[string]string{"sub": "m", "cognito:groups": "[Manager]", "custom:accountIds": "[acct-acme]"}, 403},
+		{"account with a space", map[string]string{"sub": "m", "cognito:groups": "[Manager]", "custom:accountIds": "acct-acme corp"}, 403},
+		{"account after a tab", map[string]string{"sub": "m", "cognito:groups": "[Manager]", "custom:accountIds": "x\tacct-acme"}, 403},
+		{"comma in a group", map[string]string{"sub": "g", "cognito:groups": "[Guest,SystemAdministrator]", "custom:accountIds": "acct-other"}, 403},
+		{"comma in a JSON group", map[string]string{"sub": "g", "cognito:groups": `["Guest,SystemAdministrator"]`}, 403},
+	} {
+		for _, rt := range []struct {
+			name   string
+			r      req
+			submit bool
+		}{
+			{"submit", req{method: http.MethodPost, path: "/reports/billing", body: `{"accountId":"acct-acme","startDate":"2026-10-01","endDate":"2026-10-31"}`}, true},
+			{"list", req{path: "/reports", query: "accountId=acct-acme"}, false},
+			{"get", req{path: "/reports/acmedone"}, false},
+		} {
+			t.Run(tc.name+"/"+rt.name, func(t *testing.T) {
+				w := newWorld()
+				seed(w)
+				r := rt.r
+				r.claims = tc.claims
+				var h http.Handler = NewStatusHandler(w.statusDeps())
+				if rt.submit {
+					h = NewSubmitHandler(w.submitDeps())
+				}
+				resp := invoke(t, h, r.event())
+				want := tc.want
+				if rt.name == "get" && tc.claims["cognito:groups"] == "[Manager]" {
+					want = 404 // a role, but not this report's account: never revealed
+				}
+				if resp.StatusCode != want || strings.Contains(body(resp), `"id":"acmedone"`) {
+					t.Fatalf("status %d, want %d: %s", resp.StatusCode, want, body(resp))
+				}
+			})
+		}
+	}
+}
