@@ -36,22 +36,12 @@ func TestBillingReportValidate(t *testing.T) {
 		{"http webhook", func(b *BillingReport) { b.WebhookURL = "http://hooks.example.com/x" }, "InvalidFormat", "WebhookUrl"},
 		{"relative webhook", func(b *BillingReport) { b.WebhookURL = "/x" }, "InvalidFormat", "WebhookUrl"},
 		// Spec 2.1: a period whose UTC bounds leave the years 1 to 9999.
-		{"period into year 10000 UTC", func(b *BillingReport) {
-			b.StartDate, b.EndDate, b.TimeZoneID = "9999-12-01", "9999-12-31", "America/New_York"
-		}, "LessThanOrEqual", "EndDate"},
-		{"last day of 9999 in UTC ends in 10000", func(b *BillingReport) {
-			b.StartDate, b.EndDate, b.TimeZoneID = "9999-12-31", "9999-12-31", "UTC"
-		}, "LessThanOrEqual", "EndDate"},
-		{"late 9999 in Tokyo", func(b *BillingReport) {
-			b.StartDate, b.EndDate, b.TimeZoneID = "9999-12-01", "9999-12-31", "Asia/Tokyo"
-		}, "", ""},
-		{"period before year 1 UTC", func(b *BillingReport) {
-			b.StartDate, b.EndDate, b.TimeZoneID = "0001-01-01", "0001-01-31", "Asia/Tokyo"
-		}, "GreaterThanOrEqual", "StartDate"},
-		{"year 1 in New York", func(b *BillingReport) {
-			b.StartDate, b.EndDate, b.TimeZoneID = "0001-01-01", "0001-01-31", "America/New_York"
-		}, "", ""},
-		{"year 0", func(b *BillingReport) { b.StartDate, b.EndDate, b.TimeZoneID = "0000-12-01", "0000-12-31", "UTC" }, "GreaterThanOrEqual", "StartDate"},
+		{"period into year 10000 UTC", period("9999-12-01", "9999-12-31", "America/New_York"), "LessThanOrEqual", "EndDate"},
+		{"last day of 9999 in UTC ends in 10000", period("9999-12-31", "9999-12-31", "UTC"), "LessThanOrEqual", "EndDate"},
+		{"late 9999 in Tokyo", period("9999-12-01", "9999-12-31", "Asia/Tokyo"), "", ""},
+		{"period before year 1 UTC", period("0001-01-01", "0001-01-31", "Asia/Tokyo"), "GreaterThanOrEqual", "StartDate"},
+		{"year 1 in New York", period("0001-01-01", "0001-01-31", "America/New_York"), "", ""},
+		{"year 0", period("0000-12-01", "0000-12-31", "UTC"), "GreaterThanOrEqual", "StartDate"},
 		// Spec 2.1: invalid UTF-8, control and bidi formatting characters.
 		{"email invalid UTF-8", func(b *BillingReport) { b.EmailAddressToNotify = "ops\xff@example.com" }, "Email", "EmailAddressToNotify"},
 		{"email replacement character", func(b *BillingReport) { b.EmailAddressToNotify = "ops\ufffd@example.com" }, "", ""},
@@ -119,6 +109,11 @@ func TestValidateUsesTheWebhookGuard(t *testing.T) {
 	if !errors.As(err, &e) || e.FieldErrors[0].FieldName != "WebhookUrl" || e.FieldErrors[0].ErrorCode != "InvalidFormat" {
 		t.Fatalf("Validate(refuse) = %v, want a WebhookUrl field error", err)
 	}
+}
+
+// period sets a request's dates and zone.
+func period(start, end, zone string) func(*BillingReport) {
+	return func(b *BillingReport) { b.StartDate, b.EndDate, b.TimeZoneID = start, end, zone }
 }
 
 func TestPeriodBoundsError(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	billing "github.com/evovoice/billing"
 )
 
@@ -62,15 +64,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, rt := range routes {
 		for _, c := range callers {
 			t.Run(rt.name+"/"+c.name, func(t *testing.T) {
-				w := newWorld()
-				seed(w)
-				r := rt.r
-				r.claims = c.claims
-				var h http.Handler = NewStatusHandler(w.statusDeps())
-				if rt.name == "submit" {
-					h = NewSubmitHandler(w.submitDeps())
-				}
-				resp := invoke(t, h, r.event())
+				w, r, resp := runAs(t, rt.r, c.claims, rt.name == "submit")
 				want, ok := rt.want[c.name]
 				if !ok {
 					want = rt.want["*"]
@@ -193,15 +187,7 @@ func TestLooseClaimsGrantNothing(t *testing.T) {
 			{"get", req{path: "/reports/acmedone"}, false},
 		} {
 			t.Run(tc.name+"/"+rt.name, func(t *testing.T) {
-				w := newWorld()
-				seed(w)
-				r := rt.r
-				r.claims = tc.claims
-				var h http.Handler = NewStatusHandler(w.statusDeps())
-				if rt.submit {
-					h = NewSubmitHandler(w.submitDeps())
-				}
-				resp := invoke(t, h, r.event())
+				_, _, resp := runAs(t, rt.r, tc.claims, rt.submit)
 				want := tc.want
 				if rt.name == "get" && tc.claims["cognito:groups"] == "[Manager]" {
 					want = 404 // a role, but not this report's account: never revealed
@@ -212,4 +198,18 @@ func TestLooseClaimsGrantNothing(t *testing.T) {
 			})
 		}
 	}
+}
+
+// runAs sends r with claims to a fresh seeded world's submit handler (submit)
+// or status handler, and returns the world, the request sent and the answer.
+func runAs(t *testing.T, r req, claims map[string]string, submit bool) (*world, req, events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	w := newWorld()
+	seed(w)
+	r.claims = claims
+	var h http.Handler = NewStatusHandler(w.statusDeps())
+	if submit {
+		h = NewSubmitHandler(w.submitDeps())
+	}
+	return w, r, invoke(t, h, r.event())
 }

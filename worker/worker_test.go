@@ -461,18 +461,7 @@ func TestProgressIsPublished(t *testing.T) {
 	h.data.pageDelay = 3 * time.Millisecond
 	h.queue1("r-1", billing.ReportRequest{})
 	h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1))
-	h.reports.mu.Lock()
-	progress := append([]string(nil), h.reports.progress...)
-	h.reports.mu.Unlock()
-	if len(progress) == 0 {
-		t.Fatal("no progress published")
-	}
-	for _, p := range progress {
-		var n int
-		if _, err := fmt.Sscanf(p, "Processed %d usage records", &n); err != nil || n < 0 || n > 15 {
-			t.Errorf("progress message %q", p)
-		}
-	}
+	h.checkProgress(15)
 	if r := h.reports.get("r-1"); r.StatusMessage != "Processed 15 usage records" {
 		t.Errorf("final statusMessage %q", r.StatusMessage)
 	}
@@ -980,18 +969,7 @@ func TestScopedReportCountsOnlyItsSubtree(t *testing.T) {
 	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
 		t.Fatal("retry requested")
 	}
-	h.reports.mu.Lock()
-	progress := append([]string(nil), h.reports.progress...)
-	h.reports.mu.Unlock()
-	if len(progress) == 0 {
-		t.Fatal("no progress published")
-	}
-	for _, p := range progress {
-		var n int
-		if _, err := fmt.Sscanf(p, "Processed %d usage records", &n); err != nil || n > 9 {
-			t.Errorf("progress message %q counts events outside the scope", p)
-		}
-	}
+	h.checkProgress(9)
 	const want = "Processed 9 usage records"
 	if r := h.reports.get("r-1"); r.Status != billing.ReportCompleted || r.StatusMessage != want {
 		t.Fatalf("report %s %q, want Completed %q", r.Status, r.StatusMessage, want)
@@ -1003,6 +981,24 @@ func TestScopedReportCountsOnlyItsSubtree(t *testing.T) {
 	for _, m := range h.mailer.emails() {
 		if strings.Contains(m.Text+m.HTML, "15") {
 			t.Errorf("email mentions the account's 15 events:\n%s", m.Text)
+		}
+	}
+}
+
+// checkProgress fails unless progress was published and every message is
+// "Processed N usage records" with 0 <= N <= max.
+func (h *harness) checkProgress(max int) {
+	h.t.Helper()
+	h.reports.mu.Lock()
+	progress := append([]string(nil), h.reports.progress...)
+	h.reports.mu.Unlock()
+	if len(progress) == 0 {
+		h.t.Fatal("no progress published")
+	}
+	for _, p := range progress {
+		var n int
+		if _, err := fmt.Sscanf(p, "Processed %d usage records", &n); err != nil || n < 0 || n > max {
+			h.t.Errorf("progress message %q, want a count of at most %d", p, max)
 		}
 	}
 }
