@@ -80,6 +80,7 @@ func startLocalAPIB(t testing.TB) *localAPI {
 	db := awsddb.NewFromConfig(cfg.AWS)
 	if err := ddbstore.NewBillingStore(db, cfg.BillingTable).PutAccounts(ctx, []billing.Account{
 		{ID: "acct-acme", Name: "Acme"}, {ID: "acct-other", Name: "Other"}, {ID: "acct-busy", Name: "Busy"}, {ID: "acct-flaky", Name: "Flaky"}, {ID: "acct-matrix", Name: "Matrix"},
+		{ID: "acct-fair", Name: "Fair"},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -272,6 +273,29 @@ func TestEndToEnd(t *testing.T) {
 		r := api.do(t, "POST", "/reports/billing", busy, `{"startDate":"2026-10-01","endDate":"2026-10-02"}`)
 		if r.status != 429 || errorCode(t, r) != "TooManyRequests" {
 			t.Errorf("11th: %d %s", r.status, r.body)
+		}
+	})
+
+	// Spec 2.1's fair share through the deployed wiring and dynalite: 3 per
+	// Customer-role caller, 7 for them together, and the Managers keep 3.
+	t.Run("429 past the Customer-role share", func(t *testing.T) {
+		const b = `{"startDate":"2026-10-01","endDate":"2026-10-02"}`
+		cust := func(sub string) string {
+			return api.token(t, devauth.Claims{Subject: sub, Roles: []string{"Customer"}, AccountIDs: []string{"acct-fair"}, CustomerID: "c-" + sub}, now)
+		}
+		mgr := api.token(t, devauth.Claims{Subject: "fair-manager", Roles: []string{"Manager"}, AccountIDs: []string{"acct-fair"}}, now)
+		for _, step := range []struct {
+			token  string
+			status int
+		}{
+			{cust("a"), 200}, {cust("a"), 200}, {cust("a"), 200}, {cust("a"), 429},
+			{cust("b"), 200}, {cust("b"), 200}, {cust("b"), 200},
+			{cust("c"), 200}, {cust("c"), 429},
+			{mgr, 200}, {mgr, 200}, {mgr, 200}, {mgr, 429},
+		} {
+			if r := api.do(t, "POST", "/reports/billing", step.token, b); r.status != step.status {
+				t.Fatalf("status %d, want %d: %s", r.status, step.status, r.body)
+			}
 		}
 	})
 
