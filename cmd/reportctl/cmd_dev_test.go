@@ -216,10 +216,13 @@ func TestDevStartsServesAndStopsWithoutOrphans(t *testing.T) {
 
 	t.Run("a restart keeps the data and the report files", func(t *testing.T) {
 		p := startDev(t, bin, dataDir)
+		// Deferred calls run last first: stop the stack, then read its whole log.
+		defer func() {
+			if !strings.Contains(p.stderr.String(), "demo data already loaded") {
+				t.Errorf("restart did not find the demo data:\n%s", p.stderr)
+			}
+		}()
 		defer p.interrupt(t)
-		if !strings.Contains(p.stderr.String(), "demo data already loaded") {
-			t.Errorf("restart did not find the demo data:\n%s", p.stderr)
-		}
 		if old.id == "" {
 			t.Fatal("no report from before the restart")
 		}
