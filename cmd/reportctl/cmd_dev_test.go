@@ -307,7 +307,8 @@ func followBanner(t *testing.T, banner string, running *local.Running) followed 
 			body = strings.TrimSuffix(v, "'")
 		}
 	}
-	if token == "" || body == "" || !strings.Contains(banner, "curl -sS -X POST "+running.APIURL+"/reports/billing") {
+	if token == "" || body == "" || !strings.Contains(banner, "curl -sS -X POST "+running.APIURL+"/reports/billing") ||
+		!strings.Contains(banner, "\n  export API="+running.APIURL+"\n") {
 		t.Fatalf("banner lacks the token or the curl line:\n%s", banner)
 	}
 	call := func(method, url, auth, body string) (int, map[string]any) {

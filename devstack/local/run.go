@@ -123,7 +123,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	// emulator start.
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.APIPort)))
 	if err != nil {
-		return fmt.Errorf("listening on 127.0.0.1:%d (choose another with --port): %w", o.APIPort, err)
+		return fmt.Errorf("listening on 127.0.0.1:%d (choose another with --port; through make: make run RUN_ARGS='--port 8081'): %w", o.APIPort, err)
 	}
 	defer ln.Close()
 	apiURL := "http://" + ln.Addr().String()
@@ -294,8 +294,10 @@ The local billing-reports stack is up.
   Sent mail:   %s
   DynamoDB:    %s   SQS: %s   S3: %s   SES v2: %s
 
-A Manager token for the demo account %s (12 h):
+The API's address and a Manager token for the demo account %s (12 h),
+for the examples of README.md:
 
+  export API=%s
   export TOKEN=%s
 
 Submit a report:
@@ -305,6 +307,6 @@ Submit a report:
     -d '{"accountId":"%s","startDate":"2026-10-01","endDate":"2026-10-31","emailAddressToNotify":"you@example.com"}'
 
 Then GET %s/reports/<id> with the same header. More tokens: go run ./cmd/reportctl token --help
-`, r.APIURL, r.APIURL, r.MailURL, st.DynamoDBURL, st.SQSURL, st.S3URL, st.SESURL, DemoAccountID, token, r.APIURL, DemoAccountID, r.APIURL)
+`, r.APIURL, r.APIURL, r.MailURL, st.DynamoDBURL, st.SQSURL, st.S3URL, st.SESURL, DemoAccountID, r.APIURL, token, r.APIURL, DemoAccountID, r.APIURL)
 	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
 }
