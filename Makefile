@@ -5,19 +5,35 @@ TOOLS := _tools
 NODE_BIN := $(TOOLS)/node_modules/.bin
 FUNCTIONS := submit run status
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
+# cfn-lint 1.51 lives here when _tools/setup.sh had to install it (gitignored).
+export PATH := $(CURDIR)/.local-tools/venv/bin:$(PATH)
 
-.PHONY: tools test run bench build vet
+.PHONY: tools test run bench build vet setup setup-test
 
 # npm tools (emulators, CDK CLI) pinned by _tools/package-lock.json.
 $(TOOLS)/node_modules/.installed: $(TOOLS)/package.json $(TOOLS)/package-lock.json
+	@echo "installing the pinned npm tools into $(TOOLS)/node_modules (first time only, about 1 min)"
 	cd $(TOOLS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 tools: $(TOOLS)/node_modules/.installed
 
+# What the tests need beyond Go and Node (cfn-lint, Chromium): installed where
+# that is possible, else named with the command, before anything is compiled.
+setup:
+	@$(TOOLS)/setup.sh
+setup-test:
+	@$(TOOLS)/setup_test.sh
+
 vet:
 	$(GO) vet ./...
 
-test: tools vet
+# Sequential on purpose: setup first, so a missing tool stops the run in
+# seconds rather than after the first (slow) compile.
+test: setup setup-test
+	@$(MAKE) --no-print-directory tools
+	@echo "go vet ./... (the first run compiles the AWS CDK bindings of infra/: several minutes, about 1 GB of memory; later runs are cached)"
+	@$(GO) vet ./...
+	@echo "go test ./... (about 1-3 min with a warm build cache; the first run builds infra/'s tests too, up to 10 min on 2 cores)"
 	$(GO) test -count=1 -timeout 30m ./...
 
 # Built first and exec'd so that Ctrl-C reaches reportctl alone and ends the run cleanly.

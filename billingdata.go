@@ -62,7 +62,35 @@ type Account struct {
 	ID              string          `json:"id"`
 	Name            string          `json:"name"`
 	TimeZoneID      string          `json:"timeZoneId,omitempty"`
+	Currency        string          `json:"currency,omitempty"` // ISO 4217; "" means DefaultCurrency
 	BillingSettings BillingSettings `json:"billingSettings,omitempty"`
+}
+
+// DefaultCurrency is the currency of an account that names none. Rating does
+// not depend on it: it only labels the amounts shown to people.
+const DefaultCurrency = "USD"
+
+// CurrencyCode is the account's ISO 4217 currency, DefaultCurrency if unset.
+func (a *Account) CurrencyCode() string {
+	if a.Currency == "" {
+		return DefaultCurrency
+	}
+	return a.Currency
+}
+
+// ValidCurrency reports whether s has the shape of an ISO 4217 code: three
+// upper-case ASCII letters. The list of codes changes over time, so the shape
+// is what is checked.
+func ValidCurrency(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := range 3 {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // Customer is a node of an account's customer tree. Its settings apply only when

@@ -88,3 +88,17 @@ func TestErrorHelpers(t *testing.T) {
 		t.Fatal("IsRetryable")
 	}
 }
+
+func TestAccountCurrency(t *testing.T) {
+	for s, want := range map[string]bool{"USD": true, "EUR": true, "usd": false, "US": false, "USDT": false, "U$D": false, "": false, "ÜSD": false} {
+		if got := ValidCurrency(s); got != want {
+			t.Errorf("ValidCurrency(%q) = %v, want %v", s, got, want)
+		}
+	}
+	if got := (&Account{}).CurrencyCode(); got != "USD" {
+		t.Errorf("default currency %q, want USD", got)
+	}
+	if got := (&Account{Currency: "GBP"}).CurrencyCode(); got != "GBP" {
+		t.Errorf("currency %q, want GBP", got)
+	}
+}

@@ -39,6 +39,7 @@ const (
 	attrCustomerID  = "customerId"
 	attrParentID    = "parentCustomerId"
 	attrTimeZone    = "timeZoneId"
+	attrCurrency    = "currency"
 	attrOverride    = "overrideBillingSettings"
 	attrSettings    = "billingSettings"
 	attrTime        = "time"
@@ -89,6 +90,7 @@ func (s *BillingStore) GetAccount(ctx context.Context, id string) (*billing.Acco
 		ID:              getS(out.Item, attrID),
 		Name:            getS(out.Item, attrName),
 		TimeZoneID:      getS(out.Item, attrTimeZone),
+		Currency:        getS(out.Item, attrCurrency),
 		BillingSettings: decodeSettings(out.Item[attrSettings]),
 	}, nil
 }
@@ -221,6 +223,7 @@ func (s *BillingStore) PutAccounts(ctx context.Context, accounts []billing.Accou
 		it[attrID] = avS(a.ID)
 		putS(it, attrName, a.Name)
 		putS(it, attrTimeZone, a.TimeZoneID)
+		putS(it, attrCurrency, a.Currency)
 		if m := encodeSettings(a.BillingSettings); m != nil {
 			it[attrSettings] = m
 		}

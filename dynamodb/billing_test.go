@@ -21,7 +21,7 @@ import (
 
 func TestAccountsAndCustomersRoundTripExactly(t *testing.T) {
 	s, ctx, acct := billingStore(), context.Background(), uniq("acct")
-	account := billing.Account{ID: acct, Name: "Acme <Dental>", TimeZoneID: "America/New_York", BillingSettings: billing.BillingSettings{
+	account := billing.Account{ID: acct, Name: "Acme <Dental>", TimeZoneID: "America/New_York", Currency: "EUR", BillingSettings: billing.BillingSettings{
 		billing.ItemBase:              {BaseCost: "49.00"},
 		billing.ItemInboundVoiceCalls: {RawUnitMultiplier: "0.0166666666666666666666666666666667", UnitCost: "0.0100", Allowance: "100"},
 	}}

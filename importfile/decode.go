@@ -318,6 +318,7 @@ type recordJSON struct {
 	ParentCustomerID        string                     `json:"parentCustomerId"`
 	Name                    string                     `json:"name"`
 	TimeZoneID              string                     `json:"timeZoneId"`
+	Currency                string                     `json:"currency"`
 	OverrideBillingSettings bool                       `json:"overrideBillingSettings"`
 	BillingSettings         map[string]json.RawMessage `json:"billingSettings"`
 }

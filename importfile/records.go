@@ -132,11 +132,14 @@ func (s *scanner) addRecord(lineNo int, typ string, line []byte) {
 				reasons = append(reasons, fmt.Sprintf("unknown time zone %q in \"timeZoneId\"", r.TimeZoneID))
 			}
 		}
+		if r.Currency != "" && !billing.ValidCurrency(r.Currency) {
+			reasons = append(reasons, fmt.Sprintf("\"currency\" %q is not an ISO 4217 code (three upper-case letters such as USD)", r.Currency))
+		}
 		if len(reasons) > 0 {
 			s.probs.add(lineNo, "%s", strings.Join(reasons, "; "))
 			return
 		}
-		a := billing.Account{ID: r.ID, Name: r.Name, TimeZoneID: r.TimeZoneID, BillingSettings: bs}
+		a := billing.Account{ID: r.ID, Name: r.Name, TimeZoneID: r.TimeZoneID, Currency: r.Currency, BillingSettings: bs}
 		if first, ok := ds.accountIdx[a.ID]; ok {
 			if reflect.DeepEqual(ds.Accounts[first.index], a) {
 				ds.Summary.RepeatedRecords++

@@ -14,7 +14,7 @@ import (
 )
 
 const (
-	acctLine  = `{"type":"account","id":"a1","name":"Acme","timeZoneId":"America/New_York","billingSettings":{"Base":{"baseCost":"30.00"},"InboundVoiceCalls":{"unitCost":"0.015","rawUnitMultiplier":0.0166666667,"allowance":"100"}}}`
+	acctLine  = `{"type":"account","id":"a1","name":"Acme","timeZoneId":"America/New_York","currency":"CAD","billingSettings":{"Base":{"baseCost":"30.00"},"InboundVoiceCalls":{"unitCost":"0.015","rawUnitMultiplier":0.0166666667,"allowance":"100"}}}`
 	rootLine  = `{"type":"customer","id":"c1","accountId":"a1","name":"Root"}`
 	childLine = `{"type":"customer","id":"c2","accountId":"a1","parentCustomerId":"c1","name":"Child","overrideBillingSettings":true,"billingSettings":{"Base":{"baseCost":"5"}}}`
 )
@@ -65,7 +65,7 @@ func TestScanWellOrderedFileIsOnePass(t *testing.T) {
 	}
 	// A JSON number is kept as its exact text, never a float.
 	acct, ok := d.Account("a1")
-	if !ok || acct.BillingSettings[billing.ItemInboundVoiceCalls].RawUnitMultiplier != "0.0166666667" || acct.TimeZoneID != "America/New_York" {
+	if !ok || acct.BillingSettings[billing.ItemInboundVoiceCalls].RawUnitMultiplier != "0.0166666667" || acct.TimeZoneID != "America/New_York" || acct.Currency != "CAD" {
 		t.Fatalf("account = %+v", acct)
 	}
 	if got[1].RawQuantity != "3600.5" || got[1].CustomerID != "c2" || got[1].AccountID != "a1" || !got[1].Time.Equal(got[0].Time) {
@@ -207,6 +207,8 @@ func TestScanReportsEveryBadLine(t *testing.T) {
 		{"unknown customer", usageLine("x", "nobody", "1"), `usage for an unknown customer "nobody"`},
 		{"customer of another account", `{"type":"usage","id":"x","accountId":"a2","customerId":"c1","time":"2026-10-01T04:00:00Z","item":"AIInsights","rawQuantity":"1"}`, `customer "c1" belongs to account "a1", not "a2"`},
 		{"account without name", `{"type":"account","id":"a9"}`, `missing "name"`},
+		{"account with a lower-case currency", `{"type":"account","id":"a9","name":"N","currency":"usd"}`, `"currency" "usd" is not an ISO 4217 code (three upper-case letters such as USD)`},
+		{"account with a currency name", `{"type":"account","id":"a9","name":"N","currency":"Euro"}`, `"currency" "Euro" is not an ISO 4217 code (three upper-case letters such as USD)`},
 		{"account with bad zone", `{"type":"account","id":"a9","name":"N","timeZoneId":"Mars/Olympus"}`, `unknown time zone "Mars/Olympus" in "timeZoneId"`},
 		{"unknown item in settings", `{"type":"account","id":"a9","name":"N","billingSettings":{"Pizza":{"unitCost":"1"}}}`, `unknown item "Pizza" in "billingSettings"`},
 		{"negative price", `{"type":"account","id":"a9","name":"N","billingSettings":{"LocalNumbers":{"unitCost":-1}}}`, `"billingSettings.LocalNumbers.unitCost" must not be negative (got "-1")`},

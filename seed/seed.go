@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -74,6 +75,10 @@ func (c *Config) normalize() error {
 
 var zones = [...]string{"America/New_York", "Europe/London", "UTC", "America/Los_Angeles", "Australia/Sydney"}
 
+// currencies go with the resellers' countries (resellerNames); they only
+// label amounts, rating ignores them.
+var currencies = [...]string{"USD", "GBP", "EUR", "CHF", "USD", "AUD"}
+
 var resellerNames = [...]string{
 	"Acme Voice Reseller", "Northwind Telecom", "Blue Harbor Communications", "Zürich Cloud Telefonie",
 	"Pacific Dial, Inc.", "Sydney Harbour Voice",
@@ -123,12 +128,18 @@ func accountSettings(r *rand.Rand) billing.BillingSettings {
 	}
 }
 
-func overrideSettings(r *rand.Rand) billing.BillingSettings {
-	return billing.BillingSettings{
-		billing.ItemBase:               {BaseCost: centsText(500 + 100*r.IntN(20))},
-		billing.ItemOutboundVoiceCalls: {UnitCost: "0.03", RawUnitMultiplier: perMinute},
-		billing.ItemInboundVoiceCalls:  {UnitCost: "0.01", RawUnitMultiplier: perMinute, Allowance: "1000"},
-	}
+// overrideSettings are a customer's own prices: a negotiated base fee and
+// voice rates on top of the account's other prices. They are complete,
+// because an override replaces the inherited settings entirely (spec 3.2): a
+// missing item would be billed at the defaults (multiplier 1), so its seconds
+// would be counted as if they were minutes next to the other rows' minutes.
+// It draws as many random numbers as before, so the usage stays the same.
+func overrideSettings(r *rand.Rand, account billing.BillingSettings) billing.BillingSettings {
+	s := maps.Clone(account)
+	s[billing.ItemBase] = billing.ItemSettings{BaseCost: centsText(500 + 100*r.IntN(20))}
+	s[billing.ItemOutboundVoiceCalls] = billing.ItemSettings{UnitCost: "0.03", RawUnitMultiplier: perMinute}
+	s[billing.ItemInboundVoiceCalls] = billing.ItemSettings{UnitCost: "0.01", RawUnitMultiplier: perMinute, Allowance: "1000"}
+	return s
 }
 
 func centsText(c int) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }
@@ -161,6 +172,7 @@ func Write(w io.Writer, cfg Config) error {
 			ID:              fmt.Sprintf("acct-%03d", a+1),
 			Name:            resellerNames[a%len(resellerNames)],
 			TimeZoneID:      zones[a%len(zones)],
+			Currency:        currencies[a%len(currencies)],
 			BillingSettings: accountSettings(r),
 		}
 		if a >= len(resellerNames) {
@@ -193,7 +205,7 @@ func Write(w io.Writer, cfg Config) error {
 				c.Name = branchNames[r.IntN(len(branchNames))]
 			}
 			if r.IntN(4) == 0 {
-				c.OverrideBillingSettings, c.BillingSettings = true, overrideSettings(r)
+				c.OverrideBillingSettings, c.BillingSettings = true, overrideSettings(r, acct.BillingSettings)
 			}
 			if err := enc.Encode(customerLine{"customer", c}); err != nil {
 				return fmt.Errorf("writing customer: %w", err)

@@ -96,11 +96,6 @@ func TestWriteIsValidAndRealistic(t *testing.T) {
 	zones := map[string]bool{}
 	for _, a := range d.Accounts {
 		zones[a.TimeZoneID] = true
-		for _, it := range billing.Items {
-			if _, ok := a.BillingSettings[it]; !ok {
-				t.Errorf("account %s has no price for %s", a.ID, it)
-			}
-		}
 	}
 	if len(zones) < 3 {
 		t.Errorf("zones %v, want several", zones)
@@ -129,6 +124,27 @@ func TestWriteIsValidAndRealistic(t *testing.T) {
 			quoted++
 		}
 	}
+	// Every unit column of a report must be in one unit: an override replaces
+	// the inherited settings entirely, so it has to price every item, and the
+	// time-based ones (recorded in seconds) in minutes like the accounts do.
+	timeBased := []billing.Item{billing.ItemInboundVoiceCalls, billing.ItemOutboundVoiceCalls, billing.ItemAILiveMinutes}
+	for _, set := range pricedSets(d) {
+		for _, it := range billing.Items {
+			if _, ok := set.settings[it]; !ok {
+				t.Errorf("%s has no price for %s", set.id, it)
+			}
+		}
+		for _, it := range timeBased {
+			if m := set.settings[it].RawUnitMultiplier; m != perMinute {
+				t.Errorf("%s: %s multiplier %q, want per minute %q", set.id, it, m, perMinute)
+			}
+		}
+	}
+	for _, a := range d.Accounts {
+		if !billing.ValidCurrency(a.Currency) {
+			t.Errorf("account %s: currency %q", a.ID, a.Currency)
+		}
+	}
 	if maxDepth < 3 || maxDepth > 4 || overrides == 0 || inheritingChildren == 0 || quoted == 0 {
 		t.Errorf("max depth %d, overrides %d, inheriting children %d, names needing escaping %d", maxDepth, overrides, inheritingChildren, quoted)
 	}
@@ -152,4 +168,24 @@ func BenchmarkWrite(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+type priced struct {
+	id       string
+	settings billing.BillingSettings
+}
+
+// pricedSets lists the settings that apply to someone: the accounts' and the
+// overriding customers' (which their inheriting branches use too).
+func pricedSets(d *importfile.Dataset) []priced {
+	var out []priced
+	for _, a := range d.Accounts {
+		out = append(out, priced{"account " + a.ID, a.BillingSettings})
+	}
+	for _, c := range d.Customers {
+		if c.OverrideBillingSettings {
+			out = append(out, priced{"customer " + c.ID, c.BillingSettings})
+		}
+	}
+	return out
 }

@@ -63,7 +63,7 @@ func (w *Worker) notify(ctx context.Context, log *slog.Logger, r *billing.Report
 // sendEmail tries the email a few times with backoff and returns the outcome
 // to record. A failed email never fails the report.
 func (w *Worker) sendEmail(ctx context.Context, log *slog.Logger, r *billing.Report, gen *generated) string {
-	m := w.buildEmail(r, gen)
+	m := w.buildEmail(ctx, log, r, gen)
 	wait := w.cfg.EmailBackoff
 	var last error
 	for try := 1; try <= w.cfg.EmailAttempts; try++ {

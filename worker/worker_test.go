@@ -125,7 +125,7 @@ func TestCompletedEmailHasLinkTotalsAndEscapes(t *testing.T) {
 		t.Fatalf("emails = %d", len(mails))
 	}
 	m := mails[0]
-	if m.To != "boss@example.com" || m.Subject != "Billing Report 2026-10-01 to 2026-10-31 is ready" {
+	if m.To != "boss@example.com" || m.Subject != "A: Billing Report 2026-10-01 to 2026-10-31 is ready" {
 		t.Errorf("to/subject = %q / %q", m.To, m.Subject)
 	}
 	// c-1 has 9 SMS x 100 = 900 x 0.01 = 9 + base 10 = 19.00; c-2 has 6 -> 16.00.
@@ -140,7 +140,7 @@ func TestCompletedEmailHasLinkTotalsAndEscapes(t *testing.T) {
 	if strings.Index(m.HTML, "19.00") > strings.Index(m.HTML, "16.00") {
 		t.Error("largest customers are not listed largest first")
 	}
-	if !strings.Contains(m.Text, "Dental <b>&</b>") || !strings.Contains(m.Text, "Grand total: 35.00") {
+	if !strings.Contains(m.Text, "Dental <b>&</b>") || !strings.Contains(m.Text, "Grand total: USD 35.00") {
 		t.Errorf("text part:\n%s", m.Text)
 	}
 	// The link is the durable one of spec 2.3 and its token verifies for this report.
@@ -387,7 +387,7 @@ func TestPoisonMessageFailsOnLastReceiveAndGoesToDLQ(t *testing.T) {
 		t.Fatalf("report = %+v", r)
 	}
 	mails := h.mailer.emails()
-	if len(mails) != 1 || mails[0].Subject != "Billing Report 2026-10-01 to 2026-10-31 failed" || !strings.Contains(mails[0].HTML, "S3 is unavailable.") {
+	if len(mails) != 1 || mails[0].Subject != "A: Billing Report 2026-10-01 to 2026-10-31 failed" || !strings.Contains(mails[0].HTML, "S3 is unavailable.") {
 		t.Fatalf("failure emails = %+v", mails)
 	}
 	if strings.Contains(mails[0].HTML, "download?token") {
@@ -849,7 +849,7 @@ func TestRedeliveredNotificationHasTheLargestCustomersAndRows(t *testing.T) {
 	if len(mails) != 1 {
 		t.Fatalf("emails = %d", len(mails))
 	}
-	for _, want := range []string{"Largest customers", "19.00", "16.00", "Grand total</th><td>35.00", "(UTC)"} {
+	for _, want := range []string{"Largest customers", "19.00", "16.00", "Grand total</th><td><strong>USD 35.00", "(UTC)"} {
 		if !strings.Contains(mails[0].HTML, want) {
 			t.Errorf("HTML lacks %q:\n%s", want, mails[0].HTML)
 		}

@@ -19,7 +19,7 @@ func init() {
 func runDev(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	port := fs.Int("port", local.DefaultAPIPort, "port of the local API on 127.0.0.1 (0: any free port)")
-	fresh := fs.Bool("fresh", false, "start with empty tables (deletes the local DynamoDB data; demo data is loaded again)")
+	fresh := fs.Bool("fresh", false, "start with empty tables and bucket (deletes the local DynamoDB and S3 data; demo data is loaded again)")
 	dataDir := fs.String("data-dir", "", "data folder (default: .local at the repository root)")
 	ddbPort := fs.Int("dynamodb-port", local.DefaultDynamoDBPort, "DynamoDB emulator port (0: any free port)")
 	sqsPort := fs.Int("sqs-port", local.DefaultSQSPort, "SQS emulator port (0: any free port)")

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -197,8 +198,9 @@ func TestDevStartsServesAndStopsWithoutOrphans(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "demo data loaded") {
 		t.Errorf("first start did not load the demo data:\n%s", p.stderr)
 	}
+	var old followed
 	t.Run("the printed token and curl request produce a report and an email", func(t *testing.T) {
-		followBanner(t, p.stdout.String(), running)
+		old = followBanner(t, p.stdout.String(), running)
 	})
 
 	p.interrupt(t)
@@ -212,11 +214,37 @@ func TestDevStartsServesAndStopsWithoutOrphans(t *testing.T) {
 		t.Errorf("stack file left behind: %v", err)
 	}
 
-	t.Run("a restart keeps the data", func(t *testing.T) {
+	t.Run("a restart keeps the data and the report files", func(t *testing.T) {
 		p := startDev(t, bin, dataDir)
-		p.interrupt(t)
-		if !strings.Contains(p.stderr.String(), "demo data already loaded") {
-			t.Errorf("restart did not find the demo data:\n%s", p.stderr)
+		// Deferred calls run last first: stop the stack, then read its whole log.
+		defer func() {
+			if !strings.Contains(p.stderr.String(), "demo data already loaded") {
+				t.Errorf("restart did not find the demo data:\n%s", p.stderr)
+			}
+		}()
+		defer p.interrupt(t)
+		if old.id == "" {
+			t.Fatal("no report from before the restart")
+		}
+		running, err := local.ReadRunning(dataDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The ports are random in tests, so the old links are replayed against
+		// the restarted stack's API: the report, the token and the file must
+		// all have survived.
+		req, _ := http.NewRequest("GET", running.APIURL+"/reports/"+old.id, nil)
+		req.Header.Set("Authorization", "Bearer "+old.token)
+		info := getJSON(t, req)
+		if info["status"] != "Completed" {
+			t.Fatalf("old report after restart: %v", info)
+		}
+		presigned, _ := info["downloadLink"].(string)
+		if got := download(t, presigned); got != old.csv {
+			t.Errorf("presigned link after restart: %.80q, want the old CSV %.80q", got, old.csv)
+		}
+		if got := download(t, running.APIURL+old.emailedPath); got != old.csv {
+			t.Errorf("emailed link after restart: %.80q, want the old CSV %.80q", got, old.csv)
 		}
 	})
 	t.Run("--fresh starts empty and loads the demo data again", func(t *testing.T) {
@@ -228,10 +256,46 @@ func TestDevStartsServesAndStopsWithoutOrphans(t *testing.T) {
 	})
 }
 
+// followed is what followBanner leaves behind: a completed report, the token
+// that reads it, its CSV and the path and query of its emailed link.
+type followed struct {
+	id, token, csv, emailedPath string
+}
+
+func getJSON(t *testing.T, req *http.Request) map[string]any {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s %s: %d %v", req.Method, req.URL, resp.StatusCode, err)
+	}
+	return out
+}
+
+// download GETs url (following the emailed link's redirect) and returns a
+// 200's body; any other status fails the test.
+func download(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %.200s", url, resp.StatusCode, body)
+	}
+	return string(body)
+}
+
 // followBanner does what the ready banner tells a developer to do: submit the
 // printed request with the printed token, then read the report until the
 // worker has completed it, and find the notification on the sent-mail page.
-func followBanner(t *testing.T, banner string, running *local.Running) {
+func followBanner(t *testing.T, banner string, running *local.Running) followed {
 	t.Helper()
 	var token, body string
 	for _, line := range strings.Split(banner, "\n") {
@@ -243,7 +307,8 @@ func followBanner(t *testing.T, banner string, running *local.Running) {
 			body = strings.TrimSuffix(v, "'")
 		}
 	}
-	if token == "" || body == "" || !strings.Contains(banner, "curl -sS -X POST "+running.APIURL+"/reports/billing") {
+	if token == "" || body == "" || !strings.Contains(banner, "curl -sS -X POST "+running.APIURL+"/reports/billing") ||
+		!strings.Contains(banner, "\n  export API="+running.APIURL+"\n") {
 		t.Fatalf("banner lacks the token or the curl line:\n%s", banner)
 	}
 	call := func(method, url, auth, body string) (int, map[string]any) {
@@ -279,14 +344,9 @@ func followBanner(t *testing.T, banner string, running *local.Running) {
 			t.Fatalf("status: %d %v", code, info)
 		}
 	}
-	resp, err := http.Get(info["downloadLink"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	csv, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.HasPrefix(string(csv), "Customer,BaseCost,") {
-		t.Errorf("download: %d %.80q", resp.StatusCode, csv)
+	csv := download(t, info["downloadLink"].(string))
+	if !strings.HasPrefix(csv, "Customer,BaseCost,") {
+		t.Errorf("download: %.80q", csv)
 	}
 	deadline = time.Now().Add(time.Minute)
 	for {
@@ -297,7 +357,12 @@ func followBanner(t *testing.T, banner string, running *local.Running) {
 		page, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if strings.Contains(string(page), "/reports/"+id+"/download?token=") {
-			break
+			// The token is "<expiry>.<base64url MAC>" (linktoken).
+			link := regexp.MustCompile(`/reports/` + regexp.QuoteMeta(id) + `/download\?token=[A-Za-z0-9_.-]+`).FindString(string(page))
+			if got := download(t, running.APIURL+link); got != csv {
+				t.Errorf("emailed link %s: %.80q, want the presigned CSV", link, got)
+			}
+			return followed{id: id, token: token, csv: csv, emailedPath: link}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no email with the report's download link on the sent-mail page:\n%.2000s", page)

@@ -80,6 +80,7 @@ func runReport(ctx context.Context, args []string, stdout io.Writer, stderr io.W
 		bar.Update(fmt.Sprintf("pass %d, %s", p.Pass, p.Name), p.Done, p.Total)
 	}}
 	var rater *rating.Rater
+	var currency string
 	begin := func(d *importfile.Dataset) (importfile.UsageFunc, error) {
 		acct, ok := d.Account(req.AccountID)
 		if !ok {
@@ -102,7 +103,7 @@ func runReport(ctx context.Context, args []string, stdout io.Writer, stderr io.W
 		if err != nil {
 			return nil, err
 		}
-		rater = r
+		rater, currency = r, acct.CurrencyCode()
 		return r.Add, nil
 	}
 	ds, err := importfile.Scan(ctx, src, opts, begin)
@@ -121,8 +122,9 @@ func runReport(ctx context.Context, args []string, stdout io.Writer, stderr io.W
 		return err
 	}
 	if *out != "" {
-		fmt.Fprintf(stderr, "%s: %d customers, %d of %d usage events in the period, written to %s\n",
-			billing.ReportName(req.StartDate, req.EndDate), len(res.Rows), res.Counted, ds.Summary.UsageEvents, *out)
+		fmt.Fprintf(stderr, "%s: %d customers, %d of %d usage events in the period, grand total %s %s, written to %s\n",
+			billing.ReportName(req.StartDate, req.EndDate), len(res.Rows), res.Counted, ds.Summary.UsageEvents,
+			currency, rating.FormatCents(res.Total.Total), *out)
 	}
 	return nil
 }

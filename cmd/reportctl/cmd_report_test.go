@@ -89,7 +89,7 @@ func TestReportWritesOutputFileAtomically(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("file differs:\n%s", got)
 	}
-	if !strings.Contains(stderr, "Billing Report 2026-10-01 to 2026-10-31: 4 customers, 9 of 13 usage events in the period, written to "+out) {
+	if !strings.Contains(stderr, "Billing Report 2026-10-01 to 2026-10-31: 4 customers, 9 of 13 usage events in the period, grand total USD 97.26, written to "+out) {
 		t.Fatalf("summary = %q", stderr)
 	}
 

@@ -28,6 +28,7 @@ const (
 // Options configure Start.
 type Options struct {
 	DataDir  string    // dynalite persistence folder ("" = in-memory); created if missing
+	S3File   string    // gofakes3's bbolt data file ("" = in-memory); its folder must exist
 	Ports    Ports     // 0 = random free port on 127.0.0.1
 	Stage    string    // resources.For(Stage) names; default "local"
 	Log      io.Writer // emulators' output (nil = discard)
@@ -104,7 +105,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			errs[i] = s.startChild(svc)
 		}()
 	}
-	s3srv, s3err := newS3Server(opts.Ports.S3)
+	s3srv, s3err := newS3Server(opts.Ports.S3, opts.S3File)
 	wg.Wait()
 	if s3err == nil {
 		s.s3 = s3srv
@@ -242,7 +243,7 @@ func (s *Stack) Close() error {
 	}
 	wg.Wait()
 	if s.s3 != nil {
-		return s.s3.stop()
+		return s.s3.close()
 	}
 	return nil
 }

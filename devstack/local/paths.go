@@ -20,6 +20,10 @@ const ModulePath = "github.com/evovoice/billing"
 // running stack's endpoints.
 const DataDirName = ".local"
 
+// S3FileName, inside the data folder, is the S3 emulator's bbolt database:
+// the report CSVs, kept across restarts like the DynamoDB files.
+const S3FileName = "s3.bolt"
+
 // StackFile, inside the data folder, describes the running local stack so that
 // other commands (`reportctl import --local`) can reach it. It exists only
 // while `reportctl dev` runs.

@@ -56,7 +56,7 @@ type Options struct {
 	ToolsDir      string // default <repo>/_tools
 	APIPort       int    // 0 picks a free port
 	Ports         emulators.Ports
-	Fresh         bool // wipe the DynamoDB data before starting
+	Fresh         bool // wipe the DynamoDB and S3 data before starting
 	SweepInterval time.Duration
 	DemoEvents    int64        // usage events of the demo data; default DemoSeed.Events
 	Out           io.Writer    // where the ready banner goes (stdout)
@@ -106,10 +106,16 @@ func Run(ctx context.Context, o Options) (err error) {
 		return fmt.Errorf("a local stack (pid %d) already runs on this data folder at %s; stop it first", r.PID, r.APIURL)
 	}
 	dynamoDir := filepath.Join(o.DataDir, "dynamodb")
+	// Report CSVs live next to the DynamoDB data, so that a restart keeps
+	// both the Completed reports and the files their links point to.
+	s3File := filepath.Join(o.DataDir, S3FileName)
 	if o.Fresh {
-		o.Log.Info("--fresh: deleting the local DynamoDB data", "dir", dynamoDir)
+		o.Log.Info("--fresh: deleting the local DynamoDB and S3 data", "dir", dynamoDir, "s3", s3File)
 		if err := os.RemoveAll(dynamoDir); err != nil {
 			return fmt.Errorf("deleting the local DynamoDB data: %w", err)
+		}
+		if err := os.Remove(s3File); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("deleting the local S3 data: %w", err)
 		}
 	}
 
@@ -117,7 +123,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	// emulator start.
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.APIPort)))
 	if err != nil {
-		return fmt.Errorf("listening on 127.0.0.1:%d (choose another with --port): %w", o.APIPort, err)
+		return fmt.Errorf("listening on 127.0.0.1:%d (choose another with --port; through make: make run RUN_ARGS='--port 8081'): %w", o.APIPort, err)
 	}
 	defer ln.Close()
 	apiURL := "http://" + ln.Addr().String()
@@ -128,7 +134,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	defer emuLog.Close()
 	o.Log.Info("starting the emulators (first start installs the npm packages)", "log", emuLog.Name())
-	st, err := emulators.Start(ctx, emulators.Options{DataDir: dynamoDir, Ports: o.Ports, Stage: "local", Log: emuLog, ToolsDir: o.ToolsDir})
+	st, err := emulators.Start(ctx, emulators.Options{DataDir: dynamoDir, S3File: s3File, Ports: o.Ports, Stage: "local", Log: emuLog, ToolsDir: o.ToolsDir})
 	if err != nil {
 		return fmt.Errorf("starting the emulators (their output is in %s): %w", emuLog.Name(), err)
 	}
@@ -288,8 +294,10 @@ The local billing-reports stack is up.
   Sent mail:   %s
   DynamoDB:    %s   SQS: %s   S3: %s   SES v2: %s
 
-A Manager token for the demo account %s (12 h):
+The API's address and a Manager token for the demo account %s (12 h),
+for the examples of README.md:
 
+  export API=%s
   export TOKEN=%s
 
 Submit a report:
@@ -299,6 +307,6 @@ Submit a report:
     -d '{"accountId":"%s","startDate":"2026-10-01","endDate":"2026-10-31","emailAddressToNotify":"you@example.com"}'
 
 Then GET %s/reports/<id> with the same header. More tokens: go run ./cmd/reportctl token --help
-`, r.APIURL, r.APIURL, r.MailURL, st.DynamoDBURL, st.SQSURL, st.S3URL, st.SESURL, DemoAccountID, token, r.APIURL, DemoAccountID, r.APIURL)
+`, r.APIURL, r.APIURL, r.MailURL, st.DynamoDBURL, st.SQSURL, st.S3URL, st.SESURL, DemoAccountID, r.APIURL, token, r.APIURL, DemoAccountID, r.APIURL)
 	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
 }

@@ -356,7 +356,7 @@ func TestE2EFixtureReportsThroughTheQueue(t *testing.T) {
 				mails = e.emailsTo(j.email)
 				return len(mails) > 0, fmt.Sprint(len(mails))
 			})
-			if len(mails) != 1 || mails[0].Subject != r.Name+" is ready" {
+			if len(mails) != 1 || !strings.HasSuffix(mails[0].Subject, ": "+r.Name+" is ready") {
 				t.Fatalf("emails = %+v", mails)
 			}
 			link = emailedLink(t, mails[0].Body.Text)
@@ -539,7 +539,7 @@ func TestE2EPoisonMessageEndsInDLQWithErrorAndEmail(t *testing.T) {
 		mails = e.emailsTo(addr)
 		return len(mails) == 1, fmt.Sprint(len(mails))
 	})
-	if mails[0].Subject != r.Name+" failed" || !strings.Contains(mails[0].Body.HTML, "The report file store is unavailable.") {
+	if !strings.HasSuffix(mails[0].Subject, ": "+r.Name+" failed") || !strings.Contains(mails[0].Body.HTML, "The report file store is unavailable.") {
 		t.Errorf("email = %+v", mails[0])
 	}
 	dlq := sqs.New(awssqs.NewFromConfig(e.stack.AWS), e.stack.DLQURL)
