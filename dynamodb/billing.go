@@ -273,26 +273,31 @@ func (s *BillingStore) PutUsage(ctx context.Context, events []billing.UsageEvent
 			errs = append(errs, fmt.Sprintf("usage %d (%s): %s", i+1, ev.ID, msg))
 			continue
 		}
-		t := ev.Time.UTC()
-		it := billingKey(UsagePartition(ev.AccountID, billing.DateOf(t)), usageSortKey(t, ev.ID))
-		it[attrID] = avS(ev.ID)
-		it[attrCustomerID] = avS(ev.CustomerID)
-		it[attrTime] = avS(timeKey(t))
-		it[attrItem] = avS(string(ev.Item))
-		it[attrRawQuantity] = avN(ev.RawQuantity)
-		if ev.InternationalCost != "" {
-			it[attrIntlCost] = avN(ev.InternationalCost)
-		}
-		if ev.Recorded {
-			it[attrRecorded] = avBool(true)
-		}
-		putS(it, attrDescription, ev.Description)
-		items = append(items, it)
+		items = append(items, encodeUsage(ev))
 	}
 	if err := invalid("usage", errs); err != nil {
 		return err
 	}
 	return s.batchPut(ctx, "usage", items)
+}
+
+// encodeUsage is the stored item of a checked event.
+func encodeUsage(ev billing.UsageEvent) item {
+	t := ev.Time.UTC()
+	it := billingKey(UsagePartition(ev.AccountID, billing.DateOf(t)), usageSortKey(t, ev.ID))
+	it[attrID] = avS(ev.ID)
+	it[attrCustomerID] = avS(ev.CustomerID)
+	it[attrTime] = avS(timeKey(t))
+	it[attrItem] = avS(string(ev.Item))
+	it[attrRawQuantity] = avN(ev.RawQuantity)
+	if ev.InternationalCost != "" {
+		it[attrIntlCost] = avN(ev.InternationalCost)
+	}
+	if ev.Recorded {
+		it[attrRecorded] = avBool(true)
+	}
+	putS(it, attrDescription, ev.Description)
+	return it
 }
 
 func checkUsage(ev billing.UsageEvent) string {
