@@ -26,6 +26,10 @@ import (
 // character. QueryUsage projects sk and u only. The key is unchanged from
 // the first format, so re-importing old usage rewrites it in place.
 const (
+	// UsageFormat names this stored format, for caches of stored usage (such
+	// as a benchmark's emulator data) that must not outlive it.
+	UsageFormat = "compact-v1"
+
 	attrUsage       = "u"
 	attrUsageDesc   = "d"
 	usageFields     = 5
