@@ -23,6 +23,7 @@ import (
 	"github.com/evovoice/billing/importfile"
 	"github.com/evovoice/billing/rating/ratingtest"
 	"github.com/evovoice/billing/seed"
+	"github.com/evovoice/billing/shardplan"
 )
 
 // cannedQuery answers every DynamoDB Query with one page of items, as
@@ -207,4 +208,26 @@ func BenchmarkUsageDecode(b *testing.B) {
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(read), "cpu-ns/event")
 	b.ReportMetric(float64(wall.Nanoseconds())/float64(read), "ns/event")
 	b.ReportMetric(bytesPerEvent, "stored-B/event")
+	logModel(b, time.Duration(float64(cpu)/float64(read)), bytesPerEvent)
+}
+
+// ratingCPUPerEvent is Rater.Add's CPU per event, measured by
+// rating.BenchmarkAdd (make bench-rating): the rest of a shard's work per event.
+const ratingCPUPerEvent = 40 * time.Nanosecond
+
+// logModel prints the sharded-report model (issue 11, item 8c) from the CPU
+// and bytes per event just measured: MODELLED figures, not measured ones.
+func logModel(b *testing.B, cpuPerEvent time.Duration, bytesPerEvent float64) {
+	costs := shardplan.Costs{CPUPerEvent: cpuPerEvent + ratingCPUPerEvent, BytesPerEvent: bytesPerEvent}
+	b.Logf("MODELLED from the measured %v/event (+ %v rating), %.0f B/event; 366 days, 100 shards at once, 30 s shards, 5 min limit:", cpuPerEvent, ratingCPUPerEvent, bytesPerEvent)
+	for _, mb := range []int{512, 1769} {
+		d := shardplan.Deployment{MemoryMB: mb, TimeLimit: 5 * time.Minute, Margin: 0.5, ShardTime: 30 * time.Second, Concurrency: 100}
+		for _, events := range []int64{10_000_000, 100_000_000, 1_000_000_000} {
+			e, err := shardplan.Model(events, 366, costs, d)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("  %5d MB, %5dM events: %3d shards, wall %6.1f s, %8.0f GB-s, %9.0f read units", mb, events/1_000_000, e.Shards, e.Wall.Seconds(), e.GBSeconds, e.ReadUnits)
+		}
+	}
 }

@@ -171,3 +171,37 @@ func TestEventsWithin(t *testing.T) {
 		}
 	}
 }
+
+func TestModel(t *testing.T) {
+	costs := Costs{CPUPerEvent: 1500 * time.Nanosecond, BytesPerEvent: 96}
+	d := Deployment{MemoryMB: 1769, TimeLimit: 5 * time.Minute, Margin: 0.5, ShardTime: 30 * time.Second, Concurrency: 100}
+	// 1 vCPU at 1.5 µs reads 20M events in 30 s, 73 days at 100M/366 a day;
+	// 366 days need 6 such shards, balanced to 61 days (16.7M events, 25 s).
+	e, err := Model(100_000_000, 366, costs, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Shards != 6 || e.Wall < 24*time.Second || e.Wall > 26*time.Second {
+		t.Fatalf("100M events: %d shards, %v; want 6 shards of about 25 s", e.Shards, e.Wall)
+	}
+	if want := 100e6 * 1.5e-6 * 1769 / 1024; math.Abs(e.GBSeconds-want) > 0.01 {
+		t.Fatalf("GB-s = %v, want %v", e.GBSeconds, want)
+	}
+	if want := math.Ceil(100e6 * 96 / 4096); e.ReadUnits != want {
+		t.Fatalf("read units = %v, want %v", e.ReadUnits, want)
+	}
+	// More shards than the concurrency run in waves.
+	d.Concurrency = 2
+	if e2, _ := Model(100_000_000, 366, costs, d); e2.Wall != 3*e.Wall {
+		t.Fatalf("6 shards 2 at a time: %v, want 3 × %v", e2.Wall, e.Wall)
+	}
+	if _, err := Model(1, 0, costs, d); err == nil {
+		t.Fatal("Model with 0 days: no error")
+	}
+	if v := VCPUs(512); math.Abs(v-0.2894) > 0.001 {
+		t.Fatalf("VCPUs(512) = %v", v)
+	}
+	if v := VCPUs(20000); v != 6 {
+		t.Fatalf("VCPUs(20000) = %v, want the cap 6", v)
+	}
+}
