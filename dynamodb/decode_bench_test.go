@@ -161,16 +161,8 @@ func typicalUsage(tb testing.TB, n int) []billing.UsageEvent {
 func cannedStore(tb testing.TB) (s *BillingStore, day billing.Date, perPage int, bytesPerEvent float64) {
 	tb.Helper()
 	events := typicalUsage(tb, 1000)
-	canned := &cannedQuery{}
-	total := 0
-	for _, ev := range events {
-		if msg := checkUsage(ev); msg != "" {
-			tb.Fatalf("seed event %s: %s", ev.ID, msg)
-		}
-		it := encodeUsage(ev)
-		total += storedSize(it)
-		canned.items = append(canned.items, it)
-	}
+	items, bytesPerEvent := encodeAll(tb, events)
+	canned := &cannedQuery{items: items}
 	client := ddb.New(ddb.Options{
 		Region:       "us-east-1",
 		Credentials:  aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider("AKIDBENCH", "bench-secret", "")),
@@ -178,7 +170,23 @@ func cannedStore(tb testing.TB) (s *BillingStore, day billing.Date, perPage int,
 		HTTPClient:   &http.Client{Transport: canned},
 	})
 	day = billing.DateOf(events[0].Time)
-	return NewBillingStore(client, "bench-billing"), day, len(events), float64(total) / float64(len(events))
+	return NewBillingStore(client, "bench-billing"), day, len(events), bytesPerEvent
+}
+
+// encodeAll is the stored items of events, which must be valid, and their
+// mean stored size.
+func encodeAll(tb testing.TB, events []billing.UsageEvent) (items []item, meanSize float64) {
+	tb.Helper()
+	total := 0
+	for _, ev := range events {
+		if msg := checkUsage(ev); msg != "" {
+			tb.Fatalf("event %s: %s", ev.ID, msg)
+		}
+		it := encodeUsage(ev)
+		total += storedSize(it)
+		items = append(items, it)
+	}
+	return items, float64(total) / float64(len(events))
 }
 
 // BenchmarkUsageDecode reads one canned 1,000-event Query page through the

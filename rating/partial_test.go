@@ -73,17 +73,25 @@ func shardEvents(shards [][]billing.Date, events []billing.UsageEvent) [][]billi
 	return out
 }
 
-// rateWhole rates events in one Rater, skipping those Add rejects (a failed
-// Add changes nothing, and a shard skips the same ones).
+// addAll adds events to a Rater or PartialRater, skipping those Add rejects
+// (a failed Add changes nothing, and a whole report and a shard reject the
+// same ones).
+func addAll(r interface {
+	Add(*billing.UsageEvent) error
+}, events []billing.UsageEvent) {
+	for i := range events {
+		_ = r.Add(&events[i])
+	}
+}
+
+// rateWhole rates events in one Rater.
 func rateWhole(t *testing.T, acct billing.Account, customers []billing.Customer, p rating.Period, scope string, events []billing.UsageEvent) *rating.Result {
 	t.Helper()
 	r, err := rating.NewRater(acct, customers, p, scope)
 	if err != nil {
 		t.Fatalf("NewRater: %v", err)
 	}
-	for i := range events {
-		_ = r.Add(&events[i])
-	}
+	addAll(r, events)
 	return r.Result()
 }
 
@@ -95,9 +103,7 @@ func shardPartial(t *testing.T, acct billing.Account, customers []billing.Custom
 	if err != nil {
 		t.Fatalf("NewPartialRater: %v", err)
 	}
-	for i := range events {
-		_ = pr.Add(&events[i])
-	}
+	addAll(pr, events)
 	text, err := pr.Partial().MarshalText()
 	if err != nil {
 		t.Fatalf("MarshalText: %v", err)
