@@ -167,7 +167,12 @@ func (s *BillingStore) QueryUsage(ctx context.Context, q billing.UsageQuery, fn 
 		buf = new([]billing.UsageEvent)
 		*buf = make([]billing.UsageEvent, 0, s.opts.UsagePageSize)
 	}
-	defer s.pages.Put(buf)
+	defer func() {
+		// Drop the events' strings, so a pooled buffer does not keep the SDK's
+		// response memory alive.
+		clear((*buf)[:cap(*buf)])
+		s.pages.Put(buf)
+	}()
 	page := *buf
 	for {
 		out, err := s.client.Query(ctx, in)
