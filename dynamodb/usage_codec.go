@@ -180,7 +180,26 @@ func parseTimeKey(s string) (time.Time, bool) {
 		month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false
 	}
-	return time.Date(year, time.Month(month), day, hour, minute, sec, nanos, time.UTC), true
+	secs := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
+	return time.Unix(secs, int64(nanos)).UTC(), true
+}
+
+// daysFromCivil is the number of days from 1970-01-01 to year-month-day in
+// the proleptic Gregorian calendar (H. Hinnant's algorithm): time.Date's
+// result without its normalization, which this hot path does not need.
+func daysFromCivil(year, month, day int) int64 {
+	if month <= 2 {
+		year--
+	}
+	era := year / 400
+	if year < 0 {
+		era = (year - 399) / 400
+	}
+	yoe := year - era*400
+	mp := (month + 9) % 12 // March = 0
+	doy := (153*mp+2)/5 + day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 func daysIn(year, month int) int {
