@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"math"
 	"math/big"
 	"slices"
 	"strconv"
@@ -111,6 +112,24 @@ func (s *exactSum) rat() *big.Rat {
 	return v
 }
 
+// text is the sum as canonical decimal text (exactDecimal's form), without
+// math/big when it is still fixed point: finalize formats one per record.
+func (s *exactSum) text() string {
+	if s.big == nil {
+		whole, nanos := s.fixed.whole, s.fixed.nanos
+		if carry := nanos / nanoScale; whole <= math.MaxInt64-carry {
+			whole, nanos = whole+carry, nanos%nanoScale
+			t := strconv.FormatInt(whole, 10)
+			if nanos == 0 {
+				return t
+			}
+			frac := strconv.FormatInt(nanoScale+nanos, 10)[1:] // 9 digits, leading zeros kept
+			return t + "." + strings.TrimRight(frac, "0")
+		}
+	}
+	return exactDecimal(s.rat())
+}
+
 // NewPartialRater is NewRater's counterpart for one shard; it fails as
 // NewRater does.
 func NewPartialRater(acct billing.Account, customers []billing.Customer, p Period, customerScope string) (*PartialRater, error) {
@@ -157,7 +176,7 @@ func (pr *PartialRater) Partial() *Partial {
 			}
 			p.Records = append(p.Records, PartialRecord{
 				CustomerID: r.customers[ci].id, Month: r.monthNames[slot/billing.NumItems], Item: billing.Items[slot%billing.NumItems],
-				Events: s.events, RawQuantity: exactDecimal(s.quantity.rat()), InternationalCost: exactDecimal(s.international.rat()),
+				Events: s.events, RawQuantity: s.quantity.text(), InternationalCost: s.international.text(),
 				Recorded: s.recorded,
 			})
 		}
@@ -179,11 +198,10 @@ func MergePartials(parts ...*Partial) (*Partial, error) {
 	}
 	type sums struct {
 		rec       PartialRecord
-		qty, intl big.Rat
+		qty, intl exactSum
 	}
 	out := &Partial{AccountID: parts[0].AccountID}
 	byKey := map[partialKey]*sums{}
-	var v big.Rat
 	for i, p := range parts {
 		if p.AccountID != out.AccountID {
 			return nil, billing.Errorf(billing.EINVALID, "Partial %d is of account %s, not %s.", i+1, p.AccountID, out.AccountID)
@@ -197,13 +215,14 @@ func MergePartials(parts ...*Partial) (*Partial, error) {
 				byKey[rec.key()] = s
 			}
 			for _, f := range []struct {
-				sum  *big.Rat
+				sum  *exactSum
 				text string
 			}{{&s.qty, rec.RawQuantity}, {&s.intl, rec.InternationalCost}} {
-				if _, ok := v.SetString(f.text); !ok {
-					return nil, billing.Errorf(billing.EINVALID, "Partial %d has a malformed sum %q.", i+1, f.text)
+				a, err := parseAmount(f.text)
+				if err != nil {
+					return nil, billing.WrapError(billing.EINVALID, err, "Partial %d has a malformed sum %q.", i+1, f.text)
 				}
-				f.sum.Add(f.sum, &v)
+				f.sum.add(a)
 			}
 			s.rec.Events += rec.Events
 			s.rec.Recorded = s.rec.Recorded || rec.Recorded
@@ -211,7 +230,7 @@ func MergePartials(parts ...*Partial) (*Partial, error) {
 	}
 	out.Records = make([]PartialRecord, 0, len(byKey))
 	for _, s := range byKey {
-		s.rec.RawQuantity, s.rec.InternationalCost = exactDecimal(&s.qty), exactDecimal(&s.intl)
+		s.rec.RawQuantity, s.rec.InternationalCost = s.qty.text(), s.intl.text()
 		out.Records = append(out.Records, s.rec)
 	}
 	out.sort()
@@ -423,9 +442,20 @@ func parseRecord(s string) (PartialRecord, error) {
 	if rec.CustomerID, err = canonicalQuoted(quoted); err != nil {
 		return rec, err
 	}
-	fields := strings.Split(strings.TrimPrefix(s[len(quoted):], " "), " ")
-	if len(fields) != 6 || !strings.HasPrefix(s[len(quoted):], " ") {
-		return rec, fmt.Errorf("a record has 7 fields")
+	rest, ok := strings.CutPrefix(s[len(quoted):], " ")
+	if !ok {
+		return rec, fmt.Errorf("no space after the customer id")
+	}
+	var fields [6]string
+	for i := range fields {
+		if i < len(fields)-1 {
+			fields[i], rest, ok = strings.Cut(rest, " ")
+		} else {
+			fields[i], ok = rest, !strings.Contains(rest, " ")
+		}
+		if !ok {
+			return rec, fmt.Errorf("a record has 7 fields")
+		}
 	}
 	rec.Month = fields[0]
 	if !validMonth(rec.Month) {
@@ -460,11 +490,28 @@ func parseRecord(s string) (PartialRecord, error) {
 // canonicalQuoted unquotes s, which must be exactly strconv.Quote's form of
 // a non-empty id.
 func canonicalQuoted(s string) (string, error) {
+	if plainQuoted(s) {
+		return s[1 : len(s)-1], nil // the common id: nothing to unquote
+	}
 	v, err := strconv.Unquote(s)
 	if err != nil || strconv.Quote(v) != s || v == "" {
 		return "", fmt.Errorf("malformed id %s", s)
 	}
 	return v, nil
+}
+
+// plainQuoted reports whether s is a quoted non-empty run of printable ASCII
+// without quotes or backslashes, which strconv.Quote leaves as it is.
+func plainQuoted(s string) bool {
+	if len(s) < 3 || s[0] != '"' || s[len(s)-1] != '"' {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func canonicalCount(s string) (int64, error) {

@@ -25,7 +25,7 @@ func BenchmarkPartialAdd(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64((ratingtest.ProcessCPU() - cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
+	b.ReportMetric(float64((ratingtest.ProcessCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
 }
 
 // BenchmarkPartialFinalize is the finalize job's rating work for a month of

@@ -344,6 +344,7 @@ func TestParsePartialRejectsDamage(t *testing.T) {
 		"empty account":      replace(`"acct-1"`, `""`),
 		"non-canonical id":   replace(`"c2"`, `"\x632"`),
 		"missing field":      replace(" 1.2345 1\n", " 1.2345\n"),
+		"no space after id":  replace(`"c2" 2026-10`, `"c2"2026-10`),
 		"extra field":        replace(" 1.2345 1\n", " 1.2345 1 1\n"),
 		"CRLF":               strings.ReplaceAll(good, "\n", "\r\n"),
 	}
