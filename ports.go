@@ -158,7 +158,8 @@ type BillingData interface {
 	ListCustomers(ctx context.Context, accountID string) ([]Customer, error)
 	// QueryUsage calls fn with each page of the account's usage events recorded on
 	// one UTC day, in time order, limited to from <= time < to. Pages of different
-	// days may be read concurrently; fn must not keep the slice.
+	// days may be read concurrently; fn must not keep the slice. Events may come
+	// without their Description, which no report uses.
 	QueryUsage(ctx context.Context, q UsageQuery, fn func(page []UsageEvent) error) error
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,6 +22,11 @@ type BillingStore struct {
 	client BillingAPI
 	table  string
 	opts   Options
+
+	// pages recycles QueryUsage's page buffers (UsagePageSize events, ~150 KB
+	// at the default): a report reads hundreds of days, and fn may not keep a
+	// page (billing.BillingData), so a day's buffer can serve the next day.
+	pages sync.Pool
 }
 
 var (
@@ -35,19 +41,13 @@ func NewBillingStore(client BillingAPI, table string, optFns ...func(*Options)) 
 
 // Attribute names of billing-data items.
 const (
-	attrAccountID   = "accountId"
-	attrCustomerID  = "customerId"
-	attrParentID    = "parentCustomerId"
-	attrTimeZone    = "timeZoneId"
-	attrCurrency    = "currency"
-	attrOverride    = "overrideBillingSettings"
-	attrSettings    = "billingSettings"
-	attrTime        = "time"
-	attrItem        = "item"
-	attrRawQuantity = "rawQuantity"
-	attrIntlCost    = "internationalCost"
-	attrRecorded    = "recorded"
-	attrDescription = "description"
+	attrAccountID  = "accountId"
+	attrCustomerID = "customerId"
+	attrParentID   = "parentCustomerId"
+	attrTimeZone   = "timeZoneId"
+	attrCurrency   = "currency"
+	attrOverride   = "overrideBillingSettings"
+	attrSettings   = "billingSettings"
 
 	settingBaseCost   = "baseCost"
 	settingMultiplier = "rawUnitMultiplier"
@@ -131,7 +131,8 @@ func (s *BillingStore) ListCustomers(ctx context.Context, accountID string) ([]b
 
 // QueryUsage calls fn with each page of one UTC day's usage of an account,
 // in time order, limited to q.From <= time < q.To (zero bounds: the whole day).
-// The page slice is reused between calls.
+// The page slice is reused between calls. Events come back without their
+// Description, which no report uses (see usage_codec.go).
 func (s *BillingStore) QueryUsage(ctx context.Context, q billing.UsageQuery, fn func(page []billing.UsageEvent) error) error {
 	dayStart := q.Day.In(time.UTC)
 	dayEnd := q.Day.AddDays(1).In(time.UTC)
@@ -150,7 +151,11 @@ func (s *BillingStore) QueryUsage(ctx context.Context, q billing.UsageQuery, fn 
 	in := &ddb.QueryInput{
 		TableName:                aws.String(s.table),
 		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :from AND :to"),
-		ExpressionAttributeNames: map[string]string{"#pk": resources.BillingPK, "#sk": resources.BillingSK},
+		ExpressionAttributeNames: map[string]string{"#pk": resources.BillingPK, "#sk": resources.BillingSK, "#u": attrUsage},
+		// Only what rating needs: the time and id (sort key) and the packed
+		// fields; not the partition key, which the query already names, nor
+		// the description.
+		ProjectionExpression: aws.String("#sk, #u"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk":   avS(UsagePartition(q.AccountID, q.Day)),
 			":from": avS(timeKey(from)),
@@ -159,7 +164,18 @@ func (s *BillingStore) QueryUsage(ctx context.Context, q billing.UsageQuery, fn 
 		ConsistentRead: aws.Bool(!s.opts.EventuallyConsistentUsage),
 		Limit:          aws.Int32(int32(s.opts.UsagePageSize)),
 	}
-	page := make([]billing.UsageEvent, 0, s.opts.UsagePageSize)
+	buf, _ := s.pages.Get().(*[]billing.UsageEvent)
+	if buf == nil || cap(*buf) < s.opts.UsagePageSize {
+		buf = new([]billing.UsageEvent)
+		*buf = make([]billing.UsageEvent, 0, s.opts.UsagePageSize)
+	}
+	defer func() {
+		// Drop the events' strings, so a pooled buffer does not keep the SDK's
+		// response memory alive.
+		clear((*buf)[:cap(*buf)])
+		s.pages.Put(buf)
+	}()
+	page := *buf
 	for {
 		out, err := s.client.Query(ctx, in)
 		if err != nil {
@@ -182,28 +198,6 @@ func (s *BillingStore) QueryUsage(ctx context.Context, q billing.UsageQuery, fn 
 			return nil
 		}
 	}
-}
-
-func decodeUsage(it map[string]types.AttributeValue, accountID string) (billing.UsageEvent, error) {
-	ev := billing.UsageEvent{
-		ID:                getS(it, attrID),
-		AccountID:         accountID,
-		CustomerID:        getS(it, attrCustomerID),
-		Item:              billing.Item(getS(it, attrItem)),
-		RawQuantity:       getN(it, attrRawQuantity),
-		InternationalCost: getN(it, attrIntlCost),
-		Recorded:          getBool(it, attrRecorded),
-		Description:       getS(it, attrDescription),
-	}
-	t, err := time.Parse(resources.UsageTimeLayout, getS(it, attrTime))
-	if err != nil {
-		// Corrupt data, not an outage: retrying cannot help, so the report
-		// fails at once with a reason that names the event.
-		return ev, billing.WrapError(billing.EINVALID, fmt.Errorf("decoding usage event %s: %w", ev.ID, err),
-			"Stored usage event %s of account %s has a malformed time.", ev.ID, accountID)
-	}
-	ev.Time = t
-	return ev, nil
 }
 
 // PutAccounts writes accounts, overwriting those with the same id.
@@ -276,21 +270,7 @@ func (s *BillingStore) PutUsage(ctx context.Context, events []billing.UsageEvent
 			errs = append(errs, fmt.Sprintf("usage %d (%s): %s", i+1, ev.ID, msg))
 			continue
 		}
-		t := ev.Time.UTC()
-		it := billingKey(UsagePartition(ev.AccountID, billing.DateOf(t)), usageSortKey(t, ev.ID))
-		it[attrID] = avS(ev.ID)
-		it[attrCustomerID] = avS(ev.CustomerID)
-		it[attrTime] = avS(timeKey(t))
-		it[attrItem] = avS(string(ev.Item))
-		it[attrRawQuantity] = avN(ev.RawQuantity)
-		if ev.InternationalCost != "" {
-			it[attrIntlCost] = avN(ev.InternationalCost)
-		}
-		if ev.Recorded {
-			it[attrRecorded] = avBool(true)
-		}
-		putS(it, attrDescription, ev.Description)
-		items = append(items, it)
+		items = append(items, encodeUsage(ev))
 	}
 	if err := invalid("usage", errs); err != nil {
 		return err

@@ -31,10 +31,18 @@
 //     sorted by a fixed-width UTC time, so a report reads exactly its days with
 //     Query, never Scan, days can be read concurrently, and no partition holds
 //     an account's whole history.
-//   - Money and quantities never pass through floats: settings are stored as
-//     strings, usage quantities as DynamoDB numbers written from, and read back
-//     as, decimal text. Numbers DynamoDB cannot hold exactly (more than 38
-//     significant digits) are rejected before anything is written.
+//   - Usage items are compact (usage_codec.go), because a report's CPU goes
+//     mostly into the SDK decoding every attribute of every event: the key
+//     holds the account, day, time and id once; one string attribute "u"
+//     packs item code, quantities, flags and customer; the description, which
+//     no report reads, is apart in "d"; and QueryUsage projects sk and u only.
+//     The key is the first format's, so re-importing rewrites old items in
+//     place. Figures and the profile are in README.md.
+//   - Money and quantities never pass through floats: settings and usage
+//     quantities are stored as the imported decimal text. Quantities keep the
+//     import contract of at most 38 significant digits (DynamoDB's number
+//     precision, which the first format used), checked before anything is
+//     written.
 //   - Times in keys and conditions use resources.UsageTimeLayout, a fixed-width
 //     RFC 3339 form whose byte order is time order (RFC3339Nano is not: it drops
 //     trailing zeros).

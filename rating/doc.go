@@ -9,6 +9,12 @@
 // by customers × items × months, never by the number of events. Result does the
 // math/big.Rat arithmetic once per customer, item and month.
 //
+// A report too large for one invocation is rated in shards (package
+// shardplan): each shard's PartialRater applies Add's rules to its days and
+// yields a Partial, the exact sums per customer, local month and item, stored
+// as "billing-partial v1" text; MergePartials and Rater.AddPartial turn the
+// partials back into the same Result, byte for byte in the CSV.
+//
 // The formatting helpers (FormatCents, FormatUnits and their Append forms) are
 // shared by the CSV writer, the email and the API so that every surface shows the
 // same digits.

@@ -1,6 +1,7 @@
 package rating
 
 import (
+	"fmt"
 	"time"
 
 	billing "github.com/evovoice/billing"
@@ -90,6 +91,7 @@ func StartOfDay(d billing.Date, loc *time.Location) time.Time {
 type month struct {
 	start    time.Time // first instant of the period inside this month
 	fraction ratio     // days of the period in the month / days in the month
+	name     string    // YYYY-MM
 }
 
 // ratio is a small exact fraction; it becomes a big.Rat only in Result.
@@ -112,6 +114,7 @@ func (p Period) months() []month {
 		out = append(out, month{
 			start:    StartOfDay(d, loc),
 			fraction: ratio{num: int64(d.DaysUntil(last) + 1), den: int64(daysInMonth)},
+			name:     fmt.Sprintf("%04d-%02d", d.Year, int(d.Month)),
 		})
 		d = firstOfNext
 	}

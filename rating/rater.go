@@ -38,6 +38,7 @@ type Rater struct {
 	accountID   string
 	monthStarts []int64 // unix second of each month's first instant, then of the period's end
 	fractions   []*big.Rat
+	monthNames  []string // each month as YYYY-MM (local), as partials name them
 
 	customers []customerNode
 	index     map[string]int32
@@ -111,6 +112,7 @@ func NewRater(acct billing.Account, customers []billing.Customer, p Period, cust
 	for _, m := range months {
 		r.monthStarts = append(r.monthStarts, m.start.Unix())
 		r.fractions = append(r.fractions, big.NewRat(m.fraction.num, m.fraction.den))
+		r.monthNames = append(r.monthNames, m.name)
 	}
 	_, to := p.Bounds()
 	r.monthStarts = append(r.monthStarts, to.Unix())
@@ -233,50 +235,11 @@ func (r *Rater) Add(e *billing.UsageEvent) error {
 	if r.result != nil {
 		return billing.Errorf(billing.EINTERNAL, "usage added after the result was taken")
 	}
-	if e.AccountID != r.accountID {
-		r.ignored++
-		return nil
+	ci, slot, qty, intl, counted, err := r.admit(e)
+	if err != nil || !counted {
+		return err
 	}
-	sec := e.Time.Unix()
-	last := len(r.monthStarts) - 1
-	if sec < r.monthStarts[0] || sec >= r.monthStarts[last] {
-		r.ignored++
-		return nil
-	}
-	ci, ok := r.index[e.CustomerID]
-	if !ok {
-		return billing.Errorf(billing.EINVALID, "Usage event %s is of customer %s, which account %s does not have.", e.ID, e.CustomerID, r.accountID)
-	}
-	if !r.customers[ci].inScope {
-		r.ignored++
-		return nil
-	}
-	item := itemIndex(e.Item)
-	if item <= 0 {
-		return billing.Errorf(billing.EINVALID, "Usage event %s has item %q, which is not a usage item.", e.ID, e.Item)
-	}
-	m := 0
-	for m+1 < last && sec >= r.monthStarts[m+1] {
-		m++
-	}
-
-	qty, err := parseAmount(e.RawQuantity)
-	if err != nil {
-		return billing.WrapError(billing.EINVALID, err, "Usage event %s has a malformed rawQuantity %q.", e.ID, e.RawQuantity)
-	}
-	var intl amount
-	if e.InternationalCost != "" {
-		if intl, err = parseAmount(e.InternationalCost); err != nil {
-			return billing.WrapError(billing.EINVALID, err, "Usage event %s has a malformed internationalCost %q.", e.ID, e.InternationalCost)
-		}
-	}
-
-	b := r.blocks[ci]
-	if b == nil {
-		b = &usageBlock{quantities: make([]fixedSum, (len(r.monthStarts)-1)*billing.NumItems)}
-		r.blocks[ci] = b
-	}
-	slot := m*billing.NumItems + item
+	b := r.block(ci)
 	r.addAmount(&b.quantities[slot], spillKey{ci, int32(slot)}, qty)
 	r.addAmount(&b.international, spillKey{ci, internationalSlot}, intl)
 	if e.Recorded {
@@ -284,6 +247,58 @@ func (r *Rater) Add(e *billing.UsageEvent) error {
 	}
 	r.counted++
 	return nil
+}
+
+// admit applies Add's rules to e without changing any sum: it reports whether
+// e counts, and if so its customer, its slot (month*NumItems+item) and its
+// parsed amounts. An ignored event is counted in r.ignored here. Add and
+// PartialRater.Add share it, so a shard filters exactly as a whole report.
+func (r *Rater) admit(e *billing.UsageEvent) (ci int32, slot int, qty, intl amount, counted bool, err error) {
+	if e.AccountID != r.accountID {
+		r.ignored++
+		return 0, 0, qty, intl, false, nil
+	}
+	sec := e.Time.Unix()
+	last := len(r.monthStarts) - 1
+	if sec < r.monthStarts[0] || sec >= r.monthStarts[last] {
+		r.ignored++
+		return 0, 0, qty, intl, false, nil
+	}
+	ci, ok := r.index[e.CustomerID]
+	if !ok {
+		return 0, 0, qty, intl, false, billing.Errorf(billing.EINVALID, "Usage event %s is of customer %s, which account %s does not have.", e.ID, e.CustomerID, r.accountID)
+	}
+	if !r.customers[ci].inScope {
+		r.ignored++
+		return 0, 0, qty, intl, false, nil
+	}
+	item := itemIndex(e.Item)
+	if item <= 0 {
+		return 0, 0, qty, intl, false, billing.Errorf(billing.EINVALID, "Usage event %s has item %q, which is not a usage item.", e.ID, e.Item)
+	}
+	m := 0
+	for m+1 < last && sec >= r.monthStarts[m+1] {
+		m++
+	}
+	if qty, err = parseAmount(e.RawQuantity); err != nil {
+		return 0, 0, qty, intl, false, billing.WrapError(billing.EINVALID, err, "Usage event %s has a malformed rawQuantity %q.", e.ID, e.RawQuantity)
+	}
+	if e.InternationalCost != "" {
+		if intl, err = parseAmount(e.InternationalCost); err != nil {
+			return 0, 0, qty, intl, false, billing.WrapError(billing.EINVALID, err, "Usage event %s has a malformed internationalCost %q.", e.ID, e.InternationalCost)
+		}
+	}
+	return ci, m*billing.NumItems + item, qty, intl, true, nil
+}
+
+// block is customer ci's sums, allocated at its first counted usage.
+func (r *Rater) block(ci int32) *usageBlock {
+	b := r.blocks[ci]
+	if b == nil {
+		b = &usageBlock{quantities: make([]fixedSum, (len(r.monthStarts)-1)*billing.NumItems)}
+		r.blocks[ci] = b
+	}
+	return b
 }
 
 // amount is a parsed decimal: fixed-point when it fits (exact == nil), else exact.

@@ -14,3 +14,4 @@ fuzz-rating:
 	$(GO) test -run '^$$' -fuzz '^FuzzRater$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./rating/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFixed$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./rating/
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendTextCell$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./reportcsv/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePartial$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./rating/

@@ -190,7 +190,9 @@ func (nopQueue) Enqueue(context.Context, billing.Job) (string, error) { return "
 // build/bench-worker/ so repeated runs skip the load.
 func BenchmarkDynaliteGeneration(b *testing.B) {
 	n := benchEvents()
-	dir := filepath.Join(repoRoot(b), "build", "bench-worker", fmt.Sprintf("dynalite-%d", n))
+	// Named after the stored usage format: data cached by an older format
+	// would not be readable.
+	dir := filepath.Join(repoRoot(b), "build", "bench-worker", fmt.Sprintf("dynalite-%s-%d", dynamodb.UsageFormat, n))
 	ctx := context.Background()
 	stack, err := emulators.Start(ctx, emulators.Options{DataDir: filepath.Join(dir, "data")})
 	if err != nil {
