@@ -41,7 +41,7 @@ func Worker(cfg appconfig.Config) (*worker.Worker, error) {
 	w, err := worker.New(worker.Deps{
 		Reports: ddbstore.NewReportStore(db, cfg.ReportsTable),
 		Data:    ddbstore.NewBillingStore(db, cfg.BillingTable),
-		Files: s3files.NewFromConfig(cfg.AWS, cfg.ReportsBucket, func(o *s3files.Options) {
+		Files: s3files.NewFromConfig(cfg.ForS3(), cfg.ReportsBucket, func(o *s3files.Options) {
 			o.UsePathStyle = cfg.S3UsePathStyle
 		}),
 		Mailer: ses.New(sesv2.NewFromConfig(cfg.AWS), cfg.SenderAddress, func(o *ses.Options) {
