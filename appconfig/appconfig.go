@@ -130,10 +130,10 @@ func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
 		return Config{}, fmt.Errorf("loading configuration: %w", errors.Join(errs...))
 	}
 
-	// The deadlines come first so that a test's AWSOptions can still override them.
-	if c.AWS, err = config.LoadDefaultConfig(ctx, append(DeadlineOptions(), o.AWSOptions...)...); err != nil {
+	if c.AWS, err = config.LoadDefaultConfig(ctx, o.AWSOptions...); err != nil {
 		return Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	c.AWS = WithDeadlines(c.AWS)
 	secrets := o.Secrets
 	if secrets == nil {
 		secrets = secretsmanager.NewFromConfig(c.AWS)
@@ -151,24 +151,25 @@ func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
 	return c, nil
 }
 
-// DeadlineOptions are the SDK settings that bound every call to AWS
+// WithDeadlines returns c with the SDK settings that bound every call to AWS
 // (DynamoDB, SQS, SES, S3, Secrets Manager): each HTTP attempt ends after
 // resources.SDKAttemptTimeout (connecting after SDKConnectTimeout), and the
 // standard retryer tries SDKMaxAttempts times with at most SDKMaxBackoff
 // between tries. Without them a paused dependency holds a request until the
 // caller's context ends, which for a Lambda is its whole timeout. This is the
-// one place these settings are made; S3 object transfers get the longer
-// attempt timeout of ForS3.
-func DeadlineOptions() []func(*config.LoadOptions) error {
-	return []func(*config.LoadOptions) error{
-		config.WithHTTPClient(httpClient(resources.SDKAttemptTimeout)),
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = resources.SDKMaxAttempts
-				o.MaxBackoff = resources.SDKMaxBackoff
-			})
-		}),
+// one place these settings are made (Load applies it; tests apply it to an
+// emulator stack's config); S3 object transfers get the longer attempt
+// timeout of ForS3.
+func WithDeadlines(c aws.Config) aws.Config {
+	c = c.Copy()
+	c.HTTPClient = httpClient(resources.SDKAttemptTimeout)
+	c.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = resources.SDKMaxAttempts
+			o.MaxBackoff = resources.SDKMaxBackoff
+		})
 	}
+	return c
 }
 
 // httpClient is the SDK's HTTP client with a per-attempt timeout: the whole
@@ -185,8 +186,11 @@ func httpClient(attempt time.Duration) *awshttp.BuildableClient {
 
 // ForS3 is the AWS configuration for the S3 adapter: the same retries, with a
 // per-attempt timeout long enough for a 5 MiB part (resources.S3TransferTimeout).
-func (c Config) ForS3() aws.Config {
-	s3 := c.AWS.Copy()
+func (c Config) ForS3() aws.Config { return ForS3(c.AWS) }
+
+// ForS3 is cfg with the S3 transfer timeout instead of the API one.
+func ForS3(cfg aws.Config) aws.Config {
+	s3 := cfg.Copy()
 	s3.HTTPClient = httpClient(resources.S3TransferTimeout)
 	return s3
 }

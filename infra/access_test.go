@@ -60,7 +60,8 @@ var functionAdapters = map[string]struct {
 	}},
 	fnRun: {worker.Deps{}, map[string]*adapter{
 		"Reports": &reportStore, "Data": &billingStore, "Files": &reportFiles, "Mailer": &mailer, "Queue": &jobQueue,
-		"Webhooks": nil, // plain HTTPS to the caller's URL, no AWS
+		"Retries":  &jobQueue, // ChangeMessageVisibility: the retry backoff
+		"Webhooks": nil,       // plain HTTPS to the caller's URL, no AWS
 	}},
 }
 
