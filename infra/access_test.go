@@ -405,7 +405,7 @@ func keys(m map[string]bool) []string {
 var wiringOf = map[string]struct{ file, fn string }{
 	fnSubmit: {"../httpapi/wiring/wiring.go", "Submit"},
 	fnStatus: {"../httpapi/wiring/wiring.go", "Status"},
-	fnRun:    {"../worker/wire/wire.go", "Worker"},
+	fnRun:    {"../worker/wire/wire.go", "WorkerWith"}, // Worker is WorkerWith without tuning
 }
 
 // requiredEnv returns the variables fn's wiring passes to cfg.Require, read
