@@ -205,7 +205,9 @@ func (s *Stack) supervise(svc Service, c *child) {
 	var errs []error
 	wait := time.Second
 	for try := 1; try <= s.restartAttempts; try++ {
-		err := s.restart(svc)
+		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+		err := s.restart(ctx, svc)
+		cancel()
 		if err == nil {
 			s.logger.Info("emulator restarted", "service", svc, "try", try, "url", s.url(svc))
 			return
@@ -228,16 +230,15 @@ func (s *Stack) supervise(svc Service, c *child) {
 	}
 }
 
-// restart starts svc again and provisions what it lost.
-func (s *Stack) restart(svc Service) error {
+// restart starts svc again and provisions what it lost (the queues and
+// in-memory tables).
+func (s *Stack) restart(ctx context.Context, svc Service) error {
 	if err := s.startChild(svc); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
 	jobs, dlq, err := Provision(ctx, s.AWS, s.Names)
 	if err != nil {
-		return fmt.Errorf("provisioning after restarting %s: %w", svc, err)
+		return fmt.Errorf("starting %s emulator: %w", svc, err)
 	}
 	s.mu.Lock()
 	s.JobsQueueURL, s.DLQURL = jobs, dlq
@@ -337,17 +338,7 @@ func (s *Stack) StartService(ctx context.Context, svc Service) error {
 	if running {
 		return nil
 	}
-	if err := s.startChild(svc); err != nil {
-		return err
-	}
-	jobs, dlq, err := Provision(ctx, s.AWS, s.Names)
-	if err != nil {
-		return fmt.Errorf("starting %s emulator: %w", svc, err)
-	}
-	s.mu.Lock()
-	s.JobsQueueURL, s.DLQURL = jobs, dlq
-	s.mu.Unlock()
-	return nil
+	return s.restart(ctx, svc)
 }
 
 // Close stops every emulator and its process group. It is safe to call twice.

@@ -1,11 +1,9 @@
 package emulators
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,32 +13,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
-// syncBuffer is a log destination the supervisor's goroutine and the test
-// share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSupervisorRestartsAKilledEmulatorKeepingItsData: dynalite killed with
 // SIGKILL (a crash) is logged with its output tail, restarted on its port,
 // and still has the item written before the crash; the SQS queues lost with
 // a killed fauxqs are provisioned again.
 func TestSupervisorRestartsAKilledEmulatorKeepingItsData(t *testing.T) {
 	ctx := context.Background()
-	var logs syncBuffer
+	var logs LogBuffer
 	s, err := Start(ctx, Options{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +74,7 @@ func TestSupervisorRestartsAKilledEmulatorKeepingItsData(t *testing.T) {
 // TestSupervisorGivesUp: when the emulator cannot be started again, the
 // supervisor says so on Failed after RestartAttempts tries.
 func TestSupervisorGivesUp(t *testing.T) {
-	var logs syncBuffer
+	var logs LogBuffer
 	s, err := Start(context.Background(), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), RestartAttempts: 2})
 	if err != nil {
 		t.Fatal(err)

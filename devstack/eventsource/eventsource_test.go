@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/evovoice/billing/devstack/emulators"
 )
 
 // fakeSQS is a hand-written fake: each test sets the calls it expects.
@@ -304,7 +306,7 @@ func TestRunBacksOffExponentiallyAndLogsStateChanges(t *testing.T) {
 		sleep(ctx, 5*time.Millisecond) // an empty long poll
 		return &sqs.ReceiveMessageOutput{}, nil
 	}}
-	var logs syncBuffer
+	var logs emulators.LogBuffer
 	s, _ := New(Config{Client: f, QueueURL: "http://x/1/q", ErrorBackoff: 50 * time.Millisecond, MaxErrorBackoff: 200 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(&logs, nil)),
 		Handler: func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
@@ -355,22 +357,4 @@ func TestRunBacksOffExponentiallyAndLogsStateChanges(t *testing.T) {
 	if !strings.Contains(log, "failedReceives=6") {
 		t.Errorf("the recovery line does not count the failed receives:\n%s", log)
 	}
-}
-
-// syncBuffer is a log destination shared by Run's goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
