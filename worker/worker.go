@@ -269,7 +269,9 @@ func (w *Worker) reportContext(ctx context.Context) (context.Context, context.Ca
 // is often why it failed). A failure only costs the short retry: the message
 // then comes back after the visibility timeout.
 func (w *Worker) backOff(ctx context.Context, msg events.SQSMessage) {
-	if w.d.Retries == nil || msg.ReceiptHandle == "" {
+	if w.d.Retries == nil || msg.ReceiptHandle == "" || ctx.Err() != nil {
+		// No queue to tell, or the invocation itself is over: a process at its
+		// deadline is about to be frozen and writes nothing, like a crash.
 		return
 	}
 	delay := w.cfg.RetryBackoff(receiveCount(msg))
