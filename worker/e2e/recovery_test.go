@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/devstack/emulators"
 	"github.com/evovoice/billing/devstack/eventsource"
@@ -117,5 +119,47 @@ func TestE2EDeadWorkerIsTakenOverSoonAfterItsLease(t *testing.T) {
 	}
 	if r.Attempt != 2 {
 		t.Errorf("attempt = %d, want 2 (the dead one and the takeover)", r.Attempt)
+	}
+}
+
+// TestE2EDynamoDBPausedBoundsTheSweepAndTheWorker: with dynalite paused, the
+// sweep and a job's handling end on the SDK's deadlines alone (no context
+// deadline given here), with errors, instead of hanging until it continues.
+func TestE2EDynamoDBPausedBoundsTheSweepAndTheWorker(t *testing.T) {
+	e := newEnv(t)
+	if err := e.stack.Pause(emulators.DynamoDB); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := e.stack.Resume(emulators.DynamoDB); err != nil {
+			t.Error(err)
+		}
+	}()
+	// One call: 3 attempts of 3 s and the retryer's pauses; the sweep makes
+	// two queries one after the other.
+	const oneCall = 3*3*time.Second + 3*time.Second
+
+	start := time.Now()
+	_, err := e.worker.Sweep(context.Background())
+	took := time.Since(start)
+	t.Logf("sweep with DynamoDB paused: %v after %v", err != nil, took.Round(100*time.Millisecond))
+	if err == nil {
+		t.Error("the sweep succeeded with DynamoDB paused")
+	}
+	if took > 2*oneCall {
+		t.Errorf("the sweep took %v, want at most %v", took, 2*oneCall)
+	}
+
+	start = time.Now()
+	resp, err := e.worker.HandleSQS(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{
+		MessageId: "m-paused", Body: `{"reportId":"r-paused"}`, Attributes: map[string]string{"ApproximateReceiveCount": "1"},
+	}}})
+	took = time.Since(start)
+	t.Logf("job with DynamoDB paused: %+v after %v", resp.BatchItemFailures, took.Round(100*time.Millisecond))
+	if err != nil || len(resp.BatchItemFailures) != 1 {
+		t.Errorf("HandleSQS = %+v, %v; want the message retried", resp, err)
+	}
+	if took > oneCall {
+		t.Errorf("the job took %v, want at most %v", took, oneCall)
 	}
 }
