@@ -105,6 +105,9 @@ const (
 	S3TransferTimeout = 30 * time.Second
 	APIRequestBudget  = 8 * time.Second  // an API request's total time; its answer comes before 10 s
 	APIAnswerBound    = 10 * time.Second // spec 2.5
+	// APIFunctionTimeout is the submit and status Lambdas' timeout: the
+	// request budget ends before it, so the 503 is written, not cut off.
+	APIFunctionTimeout = APIAnswerBound
 	// Notification deadlines in the worker: each email try and the webhook
 	// have their own timeout; the outcome is recorded on a context that
 	// outlives the attempt, within NotifyRecordTimeout.

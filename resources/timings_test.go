@@ -83,6 +83,9 @@ func TestDeadlines(t *testing.T) {
 	if APIRequestBudget >= APIAnswerBound {
 		t.Errorf("APIRequestBudget %v leaves no time to answer within %v", APIRequestBudget, APIAnswerBound)
 	}
+	if APIRequestBudget >= APIFunctionTimeout {
+		t.Errorf("APIRequestBudget %v does not end before the functions' timeout %v", APIRequestBudget, APIFunctionTimeout)
+	}
 	if SDKAttemptTimeout >= APIRequestBudget {
 		t.Errorf("one SDK attempt (%v) may use the whole request budget %v", SDKAttemptTimeout, APIRequestBudget)
 	}
