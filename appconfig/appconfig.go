@@ -15,12 +15,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -129,10 +133,15 @@ func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
 	if c.AWS, err = config.LoadDefaultConfig(ctx, o.AWSOptions...); err != nil {
 		return Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	c.AWS = WithDeadlines(c.AWS)
 	secrets := o.Secrets
 	if secrets == nil {
 		secrets = secretsmanager.NewFromConfig(c.AWS)
 	}
+	// Secrets Manager is read once per cold start; bound it as an API request
+	// so that a hung endpoint fails the init instead of eating the init phase.
+	ctx, cancel := context.WithTimeout(ctx, resources.APIRequestBudget)
+	defer cancel()
 	if c.SigningKey, err = secret(ctx, secrets, env(resources.EnvSigningSecretARN), o.Getenv(resources.EnvSigningSecret)); err != nil {
 		return Config{}, fmt.Errorf("loading the signing secret: %w", err)
 	}
@@ -140,6 +149,50 @@ func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
 		return Config{}, fmt.Errorf("loading the webhook secret: %w", err)
 	}
 	return c, nil
+}
+
+// WithDeadlines returns c with the SDK settings that bound every call to AWS
+// (DynamoDB, SQS, SES, S3, Secrets Manager): each HTTP attempt ends after
+// resources.SDKAttemptTimeout (connecting after SDKConnectTimeout), and the
+// standard retryer tries SDKMaxAttempts times with at most SDKMaxBackoff
+// between tries. Without them a paused dependency holds a request until the
+// caller's context ends, which for a Lambda is its whole timeout. This is the
+// one place these settings are made (Load applies it; tests apply it to an
+// emulator stack's config); S3 object transfers get the longer attempt
+// timeout of ForS3.
+func WithDeadlines(c aws.Config) aws.Config {
+	c = c.Copy()
+	c.HTTPClient = httpClient(resources.SDKAttemptTimeout)
+	c.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = resources.SDKMaxAttempts
+			o.MaxBackoff = resources.SDKMaxBackoff
+		})
+	}
+	return c
+}
+
+// httpClient is the SDK's HTTP client with a per-attempt timeout: the whole
+// exchange (connect, request, response headers and body) of one attempt.
+func httpClient(attempt time.Duration) *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().
+		WithTimeout(attempt).
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = resources.SDKConnectTimeout }).
+		WithTransportOptions(func(t *http.Transport) {
+			t.TLSHandshakeTimeout = resources.SDKConnectTimeout
+			t.ResponseHeaderTimeout = attempt
+		})
+}
+
+// ForS3 is the AWS configuration for the S3 adapter: the same retries, with a
+// per-attempt timeout long enough for a 5 MiB part (resources.S3TransferTimeout).
+func (c Config) ForS3() aws.Config { return ForS3(c.AWS) }
+
+// ForS3 is cfg with the S3 transfer timeout instead of the API one.
+func ForS3(cfg aws.Config) aws.Config {
+	s3 := cfg.Copy()
+	s3.HTTPClient = httpClient(resources.S3TransferTimeout)
+	return s3
 }
 
 // Require returns an error naming every one of the given settings that is empty,

@@ -60,7 +60,8 @@ var functionAdapters = map[string]struct {
 	}},
 	fnRun: {worker.Deps{}, map[string]*adapter{
 		"Reports": &reportStore, "Data": &billingStore, "Files": &reportFiles, "Mailer": &mailer, "Queue": &jobQueue,
-		"Webhooks": nil, // plain HTTPS to the caller's URL, no AWS
+		"Retries":  &jobQueue, // ChangeMessageVisibility: the retry backoff
+		"Webhooks": nil,       // plain HTTPS to the caller's URL, no AWS
 	}},
 }
 
@@ -404,7 +405,7 @@ func keys(m map[string]bool) []string {
 var wiringOf = map[string]struct{ file, fn string }{
 	fnSubmit: {"../httpapi/wiring/wiring.go", "Submit"},
 	fnStatus: {"../httpapi/wiring/wiring.go", "Status"},
-	fnRun:    {"../worker/wire/wire.go", "Worker"},
+	fnRun:    {"../worker/wire/wire.go", "WorkerWith"}, // Worker is WorkerWith without tuning
 }
 
 // requiredEnv returns the variables fn's wiring passes to cfg.Require, read

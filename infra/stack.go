@@ -53,7 +53,7 @@ const SweepEvent = `{"sweep":true}`
 // API Gateway HTTP APIs give up on an integration after 30 s anyway.
 const (
 	apiFunctionMemoryMB = 256
-	apiFunctionTimeout  = 10 * time.Second
+	apiFunctionTimeout  = resources.APIFunctionTimeout
 )
 
 // Stage throttling: a reseller's clients poll status; the limits keep a runaway

@@ -52,10 +52,15 @@ const (
 	MaxActiveCustomerRoles = 7
 )
 
-// Worker and queue settings. Lambda requires the queue's visibility timeout to be
-// at least the function timeout; AWS recommends 6x so that retries of a batch do
-// not overlap. The lease is longer than one invocation and shorter than the
-// visibility timeout, so a redelivery after a crash finds the lease expired.
+// Worker and queue settings: the one table of the service's timings, checked
+// against each other by TestTimings. Lambda requires the queue's visibility
+// timeout to be at least the function timeout; AWS recommends 6x so that
+// retries of a batch do not overlap. The lease is longer than one invocation,
+// so a live attempt never loses it to a duplicate delivery; a report whose
+// worker died is taken over by the sweep soon after the lease expires
+// (SweepRunningAfter), not after the visibility timeout. A message the worker
+// fails on purpose comes back after RetryBackoff (its visibility is changed),
+// so only a message whose worker was killed waits the full visibility timeout.
 const (
 	WorkerTimeout      = 5 * time.Minute
 	WorkerMemoryMB     = 512
@@ -69,6 +74,66 @@ const (
 	SweepQueuedAfter   = 2 * time.Minute // a Queued report untouched this long is re-enqueued
 	SweepMaxAttempts   = MaxReceiveCount // a Running report whose lease expired this often is failed
 	DLQRetention       = 14 * 24 * time.Hour
+	// SweepRunningAfter: a Running report whose lease has expired and that was
+	// not touched for this long is re-sent by the sweep. It is longer than the
+	// longest RetryBackoff, so a report released for a retry is not sent twice
+	// while its own message is about to come back.
+	SweepRunningAfter = 5 * time.Minute
+	// DeadlineMargin is kept free before the worker invocation's deadline:
+	// generation stops there so the attempt can still record its outcome.
+	DeadlineMargin = 20 * time.Second
+)
+
+// retryBackoffs are the delays before a failed job message is delivered again,
+// by the receive count that failed (1st, 2nd, ...); the last one repeats.
+// Their sum up to MaxReceiveCount is how long a poison message takes to reach
+// the dead-letter queue (about 3.75 minutes plus the attempts themselves).
+var retryBackoffs = []time.Duration{15 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute}
+
+// RetryBackoff is the visibility timeout given to a job message whose
+// receiveCount-th delivery failed with a retryable error: seconds at first,
+// growing to minutes, instead of the full VisibilityTimeout.
+func RetryBackoff(receiveCount int) time.Duration {
+	i := min(max(receiveCount, 1), len(retryBackoffs)) - 1
+	return retryBackoffs[i]
+}
+
+// Deadlines of every call to AWS (DynamoDB, SQS, SES, S3, Secrets Manager),
+// applied by appconfig to the SDK's HTTP client and retryer, and the API's
+// per-request budget. Spec 2.5: every answer within 10 seconds, 503 when a
+// dependency does not answer in time; SDKAttemptTimeout x SDKMaxAttempts plus
+// the retryer's backoff may exceed APIRequestBudget, which then cuts the last
+// attempt short.
+const (
+	SDKConnectTimeout = 2 * time.Second // TCP connect and TLS handshake
+	SDKAttemptTimeout = 3 * time.Second // one HTTP attempt, headers and body
+	SDKMaxAttempts    = 3               // tries of one SDK call, with the standard backoff
+	SDKMaxBackoff     = time.Second     // longest pause between two tries
+	// S3TransferTimeout replaces SDKAttemptTimeout for S3 object uploads and
+	// downloads, whose 5 MiB parts take longer than an API call.
+	S3TransferTimeout = 30 * time.Second
+	APIRequestBudget  = 8 * time.Second  // an API request's total time; its answer comes before 10 s
+	APIAnswerBound    = 10 * time.Second // spec 2.5
+	// APIFunctionTimeout is the submit and status Lambdas' timeout: the
+	// request budget ends before it, so the 503 is written, not cut off.
+	APIFunctionTimeout = APIAnswerBound
+	// Notification deadlines in the worker: each email try and the webhook
+	// have their own timeout; the outcome is recorded on a context that
+	// outlives the attempt, within NotifyRecordTimeout.
+	EmailTryTimeout     = 10 * time.Second
+	NotifyRecordTimeout = 5 * time.Second
+)
+
+// The local stack's timings (devstack/local): shorter than on AWS so that a
+// report whose worker died completes well within 8 minutes of a restart
+// (LocalLeaseDuration + LocalSweepInterval + one run), while keeping the
+// relations of the AWS table (lease > function timeout).
+const (
+	LocalWorkerTimeout  = 3 * time.Minute
+	LocalLeaseDuration  = LocalWorkerTimeout + time.Minute
+	LocalSweepInterval  = 30 * time.Second
+	LocalSweepRunAfter  = 3 * time.Minute
+	LocalRecoveryTarget = 8 * time.Minute
 )
 
 // Reports table: one table for reports, idempotency records and per-account

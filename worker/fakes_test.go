@@ -211,6 +211,9 @@ func (m *memReports) ClaimNotification(ctx context.Context, id string, now time.
 }
 
 func (m *memReports) RecordNotification(ctx context.Context, id, email, hook string, now time.Time) error {
+	if err := unavailableIfDone(ctx); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := m.reports[id]

@@ -53,7 +53,13 @@ func (w *Worker) notify(ctx context.Context, log *slog.Logger, r *billing.Report
 	if wantHook {
 		hookResult = w.sendWebhook(ctx, log, r, gen)
 	}
-	if err := w.d.Reports.RecordNotification(ctx, r.ID, emailResult, hookResult, w.now()); err != nil {
+	// The outcome is written even when ctx ended during the sends (a hung SES
+	// call used the report's time up): on a context of its own, which the
+	// invocation's margin (NotifyRecordTimeout) leaves room for. Without it the
+	// report would show "notified, outcome unknown" for a delivered email.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.NotifyRecordTimeout)
+	defer cancel()
+	if err := w.d.Reports.RecordNotification(rctx, r.ID, emailResult, hookResult, w.now()); err != nil {
 		// The notification went out (or was tried); only its record is missing.
 		log.Error("recording the notification outcome", "err", err, "email", emailResult, "webhook", hookResult)
 	}
@@ -61,7 +67,8 @@ func (w *Worker) notify(ctx context.Context, log *slog.Logger, r *billing.Report
 }
 
 // sendEmail tries the email a few times with backoff and returns the outcome
-// to record. A failed email never fails the report.
+// to record. A failed email never fails the report. Each try has its own
+// EmailTryTimeout, so a hung SES call costs one try, not all of them.
 func (w *Worker) sendEmail(ctx context.Context, log *slog.Logger, r *billing.Report, gen *generated) string {
 	m := w.buildEmail(ctx, log, r, gen)
 	wait := w.cfg.EmailBackoff
@@ -75,7 +82,9 @@ func (w *Worker) sendEmail(ctx context.Context, log *slog.Logger, r *billing.Rep
 			}
 			wait *= 2
 		}
-		id, err := w.d.Mailer.Send(ctx, m)
+		tctx, cancel := context.WithTimeout(ctx, w.cfg.EmailTryTimeout)
+		id, err := w.d.Mailer.Send(tctx, m)
+		cancel()
 		if err == nil {
 			log.Info("email sent", "sesMessageId", id, "tries", try)
 			return "sent " + id

@@ -55,6 +55,17 @@ type Config struct {
 	EmailAttempts int           // tries of one email
 	EmailBackoff  time.Duration // before the second try, doubled after
 	TopCustomers  int           // largest customers listed in the email
+	// EmailTryTimeout bounds one email try, so a hung SES call costs one try,
+	// not the report's whole deadline; NotifyRecordTimeout bounds the write
+	// of the notification's outcome, made on a context that outlives the
+	// attempt's own.
+	EmailTryTimeout     time.Duration
+	NotifyRecordTimeout time.Duration
+
+	// RetryBackoff is how long a message whose receiveCount-th delivery
+	// failed stays hidden before SQS delivers it again (default
+	// resources.RetryBackoff); it needs Deps.Retries.
+	RetryBackoff func(receiveCount int) time.Duration
 }
 
 func (c *Config) defaults() {
@@ -72,18 +83,23 @@ func (c *Config) defaults() {
 	def(&c.LinkTTL, resources.DefaultLinkTTL)
 	def(&c.LeaseDuration, resources.LeaseDuration)
 	def(&c.ProgressInterval, 5*time.Second)
-	def(&c.DeadlineMargin, 20*time.Second)
+	def(&c.DeadlineMargin, resources.DeadlineMargin)
 	defInt(&c.MaxReceiveCount, resources.MaxReceiveCount)
 	defInt(&c.DayReadConcurrency, resources.DayReadConcurrency)
 	def(&c.SweepQueuedAfter, resources.SweepQueuedAfter)
 	def(&c.SweepQueuedMaxWait, time.Hour)
-	// SQS redelivers a failed message after the visibility timeout; only when
-	// that has passed too without a new attempt was the message lost.
-	def(&c.SweepRunningAfter, resources.VisibilityTimeout+resources.LeaseDuration)
+	// A report released for a retry comes back within the longest backoff;
+	// one untouched for longer, with its lease expired, lost its worker.
+	def(&c.SweepRunningAfter, resources.SweepRunningAfter)
 	defInt(&c.SweepMaxAttempts, resources.SweepMaxAttempts)
 	defInt(&c.SweepBatch, 100)
 	defInt(&c.EmailAttempts, 3)
 	def(&c.EmailBackoff, 500*time.Millisecond)
+	def(&c.EmailTryTimeout, resources.EmailTryTimeout)
+	def(&c.NotifyRecordTimeout, resources.NotifyRecordTimeout)
+	if c.RetryBackoff == nil {
+		c.RetryBackoff = resources.RetryBackoff
+	}
 	defInt(&c.TopCustomers, 5)
 	if c.FunctionName == "" {
 		c.FunctionName = "run"
@@ -106,9 +122,18 @@ type Reports interface {
 	ReconcileActive(ctx context.Context, accountID string) error
 }
 
+// MessageVisibility changes how long a received job message stays hidden:
+// the worker shortens it for a message it fails, so that the retry comes
+// after a short backoff instead of the queue's whole visibility timeout
+// (package sqs implements it).
+type MessageVisibility interface {
+	ChangeVisibility(ctx context.Context, receiptHandle string, timeout time.Duration) error
+}
+
 // Deps are what a Worker works with. Reports, Data, Files, Mailer and Queue are
 // required; Webhooks may be nil when no report will ask for one (a report that
-// does gets the outcome "webhooks are not configured").
+// does gets the outcome "webhooks are not configured"); Retries may be nil,
+// and a failed message then waits out the queue's visibility timeout.
 type Deps struct {
 	Reports  Reports
 	Data     billing.BillingData
@@ -116,6 +141,7 @@ type Deps struct {
 	Mailer   billing.Mailer
 	Queue    billing.JobQueue
 	Webhooks WebhookSender
+	Retries  MessageVisibility
 	Clock    func() time.Time // default time.Now
 	Log      *slog.Logger     // default slog.Default()
 	Config   Config
@@ -159,6 +185,13 @@ func (w *Worker) now() time.Time { return w.d.Clock().UTC() }
 // HandleSQS runs the jobs of one SQS batch concurrently and reports the messages
 // to try again as batch item failures. It never returns an error: a top-level
 // error would make SQS retry the whole batch, re-running reports that succeeded.
+//
+// Each message runs on its own context, ending NotifyRecordTimeout before the
+// invocation's deadline so that its last writes and the batch's answer still
+// fit; every dependency call in it is bounded (appconfig's SDK deadlines, the
+// email and webhook tries' timeouts), so one hung dependency delays only the
+// reports that call it, by a bounded time. A message to retry gets a short
+// visibility (RetryBackoff by receive count) before it is reported failed.
 func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	retry := make([]bool, len(ev.Records))
 	var wg sync.WaitGroup
@@ -166,6 +199,8 @@ func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSE
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			mctx, cancel := w.reportContext(ctx)
+			defer cancel()
 			defer func() {
 				// A bug in one report must not take the batch's other reports
 				// down with the process; this one is retried (then DLQ).
@@ -173,8 +208,11 @@ func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSE
 					w.log.Error("panic handling a message", "messageId", msg.MessageId, "panic", p, "stack", string(debug.Stack()))
 					retry[i] = true
 				}
+				if retry[i] {
+					w.backOff(ctx, msg)
+				}
 			}()
-			retry[i] = w.handleMessage(ctx, msg)
+			retry[i] = w.handleMessage(mctx, msg)
 		}()
 	}
 	wg.Wait()
@@ -213,6 +251,38 @@ func (w *Worker) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
 		return w.HandleSQS(ctx, ev)
 	}
 	return nil, errors.New(`unrecognised event: want an SQS event or {"sweep":true}`)
+}
+
+// reportContext is the context of one message of a batch: its own, ending
+// NotifyRecordTimeout before the invocation's deadline.
+func (w *Worker) reportContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, deadline.Add(-w.cfg.NotifyRecordTimeout))
+	}
+	return context.WithCancel(ctx)
+}
+
+// backOff hides a message to retry for RetryBackoff(receive count), so SQS
+// delivers it again after seconds to minutes instead of the queue's whole
+// visibility timeout, and a poison message reaches the DLQ in minutes. It
+// runs on a context that outlives a message's own (which may have ended: that
+// is often why it failed). A failure only costs the short retry: the message
+// then comes back after the visibility timeout.
+func (w *Worker) backOff(ctx context.Context, msg events.SQSMessage) {
+	if w.d.Retries == nil || msg.ReceiptHandle == "" || ctx.Err() != nil {
+		// No queue to tell, or the invocation itself is over: a process at its
+		// deadline is about to be frozen and writes nothing, like a crash.
+		return
+	}
+	delay := w.cfg.RetryBackoff(receiveCount(msg))
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.NotifyRecordTimeout)
+	defer cancel()
+	if err := w.d.Retries.ChangeVisibility(bctx, msg.ReceiptHandle, delay); err != nil {
+		w.log.Warn("shortening the retry of a message failed; it returns after the queue's visibility timeout",
+			"messageId", msg.MessageId, "err", err)
+		return
+	}
+	w.log.Info("message to retry", "messageId", msg.MessageId, "receiveCount", receiveCount(msg), "retryIn", delay)
 }
 
 // beforeDeadline is ctx ending DeadlineMargin before ctx's own deadline, if it
@@ -353,9 +423,9 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, l
 }
 
 // leaseBusy decides about a delivery that found another attempt's live lease.
-// Retrying is the safe answer: it comes back after the visibility timeout,
-// which is longer than the lease, and then finds the report finished
-// (acknowledged) or its lease expired (taken over). On the last receive the
+// Retrying is the safe answer: it comes back after its backoff and then finds
+// the report finished (acknowledged), still running (retried again) or its
+// lease expired (taken over). On the last receive the
 // holder's own message is the one that matters, so this one is dropped instead
 // of feeding the DLQ.
 func (w *Worker) leaseBusy(log *slog.Logger, r *billing.Report, last bool) bool {

@@ -919,7 +919,8 @@ func TestRedeliveredNotificationWaitsForTheUsageStore(t *testing.T) {
 func TestAttemptStopsBeforeTheFunctionTimeout(t *testing.T) {
 	h := newHarness(t)
 	h.seedSmall()
-	h.w.cfg.DeadlineMargin = 150 * time.Millisecond
+	h.w.cfg.DeadlineMargin = 100 * time.Millisecond
+	h.w.cfg.NotifyRecordTimeout = 50 * time.Millisecond // each message's own deadline is this much earlier
 	h.data.pageSize = 1
 	h.data.pageDelay = time.Second // far longer than the invocation has
 	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})

@@ -13,11 +13,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/evovoice/billing/devstack/emulators"
 	"github.com/evovoice/billing/devstack/local"
 )
 
@@ -36,27 +36,10 @@ func buildReportctl(t *testing.T) string {
 // devProcess is a running `reportctl dev`.
 type devProcess struct {
 	cmd    *exec.Cmd
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *emulators.LogBuffer
+	stderr *emulators.LogBuffer
 	ready  chan string // the stdout line that says the stack is up
 	done   chan error
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func startDev(t *testing.T, bin, dataDir string, extra ...string) *devProcess {
@@ -68,7 +51,7 @@ func startDev(t *testing.T, bin, dataDir string, extra ...string) *devProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &devProcess{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, ready: make(chan string, 1), done: make(chan error, 1)}
+	p := &devProcess{cmd: cmd, stdout: &emulators.LogBuffer{}, stderr: &emulators.LogBuffer{}, ready: make(chan string, 1), done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

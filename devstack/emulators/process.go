@@ -107,6 +107,8 @@ func (c *child) stop() {
 	_ = c.stdin.Close()
 	pid := c.cmd.Process.Pid
 	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	// A paused (SIGSTOPped) child only acts on SIGTERM once continued.
+	_ = syscall.Kill(-pid, syscall.SIGCONT)
 	select {
 	case <-c.done:
 	case <-time.After(3 * time.Second):

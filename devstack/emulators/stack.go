@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -33,6 +36,12 @@ type Options struct {
 	Stage    string    // resources.For(Stage) names; default "local"
 	Log      io.Writer // emulators' output (nil = discard)
 	ToolsDir string    // the _tools folder; "" = found by walking up from the working directory
+	// Logger receives the supervisor's messages: an emulator that exited,
+	// its output tail, its restart. nil = discard.
+	Logger *slog.Logger
+	// RestartAttempts is how often the supervisor tries to start an exited
+	// emulator again before it gives up and reports on Failed (default 3).
+	RestartAttempts int
 }
 
 // Ports are the emulators' ports on 127.0.0.1; 0 picks a free one.
@@ -54,6 +63,9 @@ type Stack struct {
 	children                           map[Service]*child
 	s3                                 *s3Server
 	closed                             bool
+	logger                             *slog.Logger
+	restartAttempts                    int
+	failed                             chan error
 }
 
 // Start starts all four emulators, waits until each listens, and provisions the
@@ -88,6 +100,15 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		log:      opts.Log,
 		ports:    map[Service]int{DynamoDB: opts.Ports.DynamoDB, SQS: opts.Ports.SQS, SES: opts.Ports.SES, S3: opts.Ports.S3},
 		children: map[Service]*child{},
+		logger:   opts.Logger,
+		failed:   make(chan error, 1),
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	s.restartAttempts = opts.RestartAttempts
+	if s.restartAttempts <= 0 {
+		s.restartAttempts = 3
 	}
 	defer func() {
 		if err != nil {
@@ -139,20 +160,129 @@ func (s *Stack) url(svc Service) string {
 // which it then keeps so that URLs stay valid across StopService/StartService).
 func (s *Stack) startChild(svc Service) error {
 	s.mu.Lock()
-	port := s.ports[svc]
+	port, toolsDir := s.ports[svc], s.toolsDir
 	s.mu.Unlock()
 	dataDir := ""
 	if svc == DynamoDB {
 		dataDir = s.dataDir
 	}
-	c, actual, err := startChild(s.toolsDir, string(svc), port, dataDir, s.log)
+	c, actual, err := startChild(toolsDir, string(svc), port, dataDir, s.log)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		// Close ran while this child was starting: it must not outlive the stack.
+		go c.stop()
+		return fmt.Errorf("starting %s emulator: the stack is closed", svc)
+	}
 	s.children[svc] = c
 	s.ports[svc] = actual
+	go s.supervise(svc, c)
+	return nil
+}
+
+// Failed reports, once, that an emulator exited and could not be restarted:
+// the stack is broken and its user (reportctl dev) should stop with an error
+// rather than answer 503 forever.
+func (s *Stack) Failed() <-chan error { return s.failed }
+
+// supervise waits for c to exit. An exit nobody asked for (StopService and
+// Close take the child out of s.children first) is logged with the end of the
+// emulator's output and followed by a restart on the same port, keeping
+// dynalite's data folder, and a new Provision (queues are in memory). After
+// RestartAttempts failed starts the error goes to Failed.
+func (s *Stack) supervise(svc Service, c *child) {
+	<-c.done
+	s.mu.Lock()
+	if s.closed || s.children[svc] != c {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.children, svc)
+	s.mu.Unlock()
+	s.logger.Error("emulator exited; restarting it", "service", svc, "err", c.err, "outputTail", c.tail.String())
+	var errs []error
+	wait := time.Second
+	for try := 1; try <= s.restartAttempts; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+		err := s.restart(ctx, svc)
+		cancel()
+		if err == nil {
+			s.logger.Info("emulator restarted", "service", svc, "try", try, "url", s.url(svc))
+			return
+		}
+		if s.isClosed() {
+			return
+		}
+		errs = append(errs, err)
+		s.logger.Warn("restarting the emulator failed", "service", svc, "try", try, "err", err)
+		if try < s.restartAttempts {
+			time.Sleep(wait)
+			wait *= 2
+		}
+	}
+	err := fmt.Errorf("the %s emulator exited and could not be restarted after %d tries: %w", svc, s.restartAttempts, errors.Join(errs...))
+	s.logger.Error("giving up on the emulator", "service", svc, "err", err)
+	select {
+	case s.failed <- err:
+	default:
+	}
+}
+
+// restart starts svc again and provisions what it lost (the queues and
+// in-memory tables).
+func (s *Stack) restart(ctx context.Context, svc Service) error {
+	if err := s.startChild(svc); err != nil {
+		return err
+	}
+	jobs, dlq, err := Provision(ctx, s.AWS, s.Names)
+	if err != nil {
+		return fmt.Errorf("starting %s emulator: %w", svc, err)
+	}
+	s.mu.Lock()
+	s.JobsQueueURL, s.DLQURL = jobs, dlq
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Stack) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Pause stops svc's process with SIGSTOP, the way a hung dependency looks to
+// its clients: connections are accepted by the kernel, nothing answers. It
+// is for fault-injection tests; Resume (SIGCONT) lets it go on.
+func (s *Stack) Pause(svc Service) error { return s.signal(svc, syscall.SIGSTOP) }
+
+// Resume continues a paused emulator.
+func (s *Stack) Resume(svc Service) error { return s.signal(svc, syscall.SIGCONT) }
+
+// Kill ends svc's process with SIGKILL without telling the supervisor: a
+// crash, which the supervisor answers with a restart.
+func (s *Stack) Kill(svc Service) error { return s.signal(svc, syscall.SIGKILL) }
+
+// PID is the process id of svc's emulator (0 if none runs).
+func (s *Stack) PID(svc Service) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.children[svc]; c != nil {
+		return c.cmd.Process.Pid
+	}
+	return 0
+}
+
+func (s *Stack) signal(svc Service, sig syscall.Signal) error {
+	pid := s.PID(svc)
+	if pid == 0 {
+		return fmt.Errorf("signalling the %s emulator: no process runs it", svc)
+	}
+	if err := syscall.Kill(-pid, sig); err != nil {
+		return fmt.Errorf("signalling the %s emulator (%v): %w", svc, sig, err)
+	}
 	return nil
 }
 
@@ -209,17 +339,7 @@ func (s *Stack) StartService(ctx context.Context, svc Service) error {
 	if running {
 		return nil
 	}
-	if err := s.startChild(svc); err != nil {
-		return err
-	}
-	jobs, dlq, err := Provision(ctx, s.AWS, s.Names)
-	if err != nil {
-		return fmt.Errorf("starting %s emulator: %w", svc, err)
-	}
-	s.mu.Lock()
-	s.JobsQueueURL, s.DLQURL = jobs, dlq
-	s.mu.Unlock()
-	return nil
+	return s.restart(ctx, svc)
 }
 
 // Close stops every emulator and its process group. It is safe to call twice.

@@ -1,9 +1,11 @@
 package emulators
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 )
@@ -26,6 +28,26 @@ func StartForTest(t testing.TB) *Stack {
 		}
 	})
 	return s
+}
+
+// LogBuffer is a log destination that a stack's (or any) goroutines and a
+// test share: Options.Logger writes to it while the test reads it.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String is everything written so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // RunTests is the body of a test package's TestMain when the whole package

@@ -2,7 +2,9 @@
 // mapping: it long-polls a queue, gathers messages into batches by size and
 // window, invokes the worker's handler with an events.SQSEvent built the way
 // Lambda builds it, deletes the messages that succeeded and leaves the failed
-// ones (ReportBatchItemFailures) to come back after their visibility timeout.
+// ones (ReportBatchItemFailures) to come back after their visibility timeout,
+// which the worker shortens to its retry backoff with ChangeMessageVisibility
+// on the same queue: the event source never resets it, as on AWS.
 // Redrive to the dead-letter queue is the queue's own business, as on AWS.
 //
 // It also runs the periodic sweep that EventBridge Scheduler triggers on AWS.
@@ -51,9 +53,12 @@ type Config struct {
 	// VisibilityTimeout overrides the queue's for received messages; 0 keeps
 	// the queue's, as the event source mapping does. Tests shorten it.
 	VisibilityTimeout time.Duration
-	// ErrorBackoff is the pause after SQS itself failed, so that a stopped
-	// emulator is not hammered.
-	ErrorBackoff time.Duration
+	// ErrorBackoff is the first pause after SQS itself failed, so that a
+	// stopped emulator is not hammered; it doubles with every failure in a
+	// row up to MaxErrorBackoff (default 30 s) and starts over once SQS
+	// answers again.
+	ErrorBackoff    time.Duration
+	MaxErrorBackoff time.Duration
 	// FunctionName and Timeout describe the function invoked: each invocation
 	// gets a Lambda context (request id, function ARN) and a deadline, as on
 	// Lambda. Defaults "run" and resources.WorkerTimeout.
@@ -65,6 +70,9 @@ type Config struct {
 	// visibility timeout, which the worker's leases are built for.
 	ShutdownGrace time.Duration
 }
+
+// receiveMargin bounds an SQS call beyond its own long-poll wait.
+const receiveMargin = 10 * time.Second
 
 // Source polls one queue for one handler.
 type Source struct {
@@ -87,6 +95,9 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.ErrorBackoff <= 0 {
 		cfg.ErrorBackoff = time.Second
+	}
+	if cfg.MaxErrorBackoff < cfg.ErrorBackoff {
+		cfg.MaxErrorBackoff = max(30*time.Second, cfg.ErrorBackoff)
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
@@ -121,16 +132,32 @@ func QueueARN(queueURL, region string) string {
 
 // Run polls until ctx ends. A batch being handled when ctx ends gets
 // ShutdownGrace to finish and settle its messages before it is cancelled.
+//
+// While SQS is unreachable Run backs off exponentially (ErrorBackoff doubling
+// up to MaxErrorBackoff) and logs once when the queue becomes unreachable and
+// once when it is back, not once per try.
 func (s *Source) Run(ctx context.Context) error {
+	backoff := s.cfg.ErrorBackoff
+	var downSince time.Time
+	failures := 0
 	for ctx.Err() == nil {
 		msgs, err := s.collect(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			s.cfg.Log.Warn("receiving from the jobs queue failed; retrying", "err", err)
-			sleep(ctx, s.cfg.ErrorBackoff)
+			if failures == 0 {
+				downSince = time.Now()
+				s.cfg.Log.Warn("the jobs queue is unreachable; retrying with exponential backoff", "err", err, "maxBackoff", s.cfg.MaxErrorBackoff)
+			}
+			failures++
+			sleep(ctx, backoff)
+			backoff = min(2*backoff, s.cfg.MaxErrorBackoff)
 			continue
+		}
+		if failures > 0 {
+			s.cfg.Log.Info("the jobs queue is reachable again", "failedReceives", failures, "down", time.Since(downSince).Round(time.Millisecond))
+			failures, backoff = 0, s.cfg.ErrorBackoff
 		}
 		if len(msgs) == 0 {
 			continue
@@ -185,7 +212,11 @@ func (s *Source) collect(ctx context.Context) ([]types.Message, error) {
 		if s.cfg.VisibilityTimeout > 0 {
 			in.VisibilityTimeout = int32(s.cfg.VisibilityTimeout / time.Second)
 		}
-		out, err := s.cfg.Client.ReceiveMessage(ctx, in)
+		// A paused SQS accepts the connection and never answers: bound the
+		// long poll by its own wait plus a margin.
+		rctx, cancel := context.WithTimeout(ctx, time.Duration(waitSeconds)*time.Second+receiveMargin)
+		out, err := s.cfg.Client.ReceiveMessage(rctx, in)
+		cancel()
 		if err != nil {
 			if len(batch) > 0 {
 				// Already-received messages are invisible now; hand them over
@@ -195,7 +226,12 @@ func (s *Source) collect(ctx context.Context) ([]types.Message, error) {
 			}
 			return nil, fmt.Errorf("receiving messages: %w", err)
 		}
-		if len(batch) == 0 && len(out.Messages) > 0 {
+		if len(batch) == 0 && len(out.Messages) == 0 {
+			// An empty long poll: SQS answered, which Run needs to know to
+			// end an outage; Run polls again.
+			return nil, nil
+		}
+		if len(batch) == 0 {
 			deadline = time.Now().Add(s.cfg.BatchWindow)
 		}
 		batch = append(batch, out.Messages...)
@@ -257,7 +293,9 @@ func (s *Source) Dispatch(ctx context.Context, msgs []types.Message) {
 	if len(done) == 0 {
 		return
 	}
-	out, derr := s.cfg.Client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(s.cfg.QueueURL), Entries: done})
+	dctx, cancel := context.WithTimeout(ctx, receiveMargin)
+	defer cancel()
+	out, derr := s.cfg.Client.DeleteMessageBatch(dctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(s.cfg.QueueURL), Entries: done})
 	if derr != nil {
 		s.cfg.Log.Error("deleting handled messages failed; they will be delivered again", "err", derr)
 		return

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/evovoice/billing/devstack/emulators"
 )
 
 // fakeSQS is a hand-written fake: each test sets the calls it expects.
@@ -280,5 +284,77 @@ func TestShutdownLetsABatchFinishWithinTheGrace(t *testing.T) {
 				t.Errorf("deleted %v, want deleted=%v", *deleted, c.wantDeleted)
 			}
 		})
+	}
+}
+
+// TestRunBacksOffExponentiallyAndLogsStateChanges: while SQS is unreachable
+// the pauses between receives double up to MaxErrorBackoff, and the log has
+// one line when the queue goes away and one when it is back, per outage.
+func TestRunBacksOffExponentiallyAndLogsStateChanges(t *testing.T) {
+	var mu sync.Mutex
+	var times []time.Time
+	// Two outages: receives 1-6 fail, 7-9 answer, 10-11 fail, then answer.
+	failing := func(n int) bool { return n <= 6 || n == 10 || n == 11 }
+	f := &fakeSQS{receive: func(ctx context.Context, in *sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error) {
+		mu.Lock()
+		times = append(times, time.Now())
+		n := len(times)
+		mu.Unlock()
+		if failing(n) {
+			return nil, fmt.Errorf("dial tcp: connection refused")
+		}
+		sleep(ctx, 5*time.Millisecond) // an empty long poll
+		return &sqs.ReceiveMessageOutput{}, nil
+	}}
+	var logs emulators.LogBuffer
+	s, _ := New(Config{Client: f, QueueURL: "http://x/1/q", ErrorBackoff: 50 * time.Millisecond, MaxErrorBackoff: 200 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(&logs, nil)),
+		Handler: func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+			return events.SQSEventResponse{}, nil
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(times)
+		mu.Unlock()
+		if n >= 14 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d receives in 10 s", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	gap := func(i int) time.Duration { return times[i].Sub(times[i-1]) } // pause after receive i (1-based)
+	// After failures 1..6 the pauses are 50, 100, 200, 200, 200 ms: never
+	// shorter (the sleep), and not already long at the start (the doubling).
+	for i, want := range []time.Duration{50, 100, 200, 200, 200} {
+		if g := gap(i + 1); g < want*time.Millisecond {
+			t.Errorf("pause after failure %d = %v, want at least %vms", i+1, g, want)
+		}
+		if g := gap(i + 1); g > want*time.Millisecond+150*time.Millisecond {
+			t.Errorf("pause after failure %d = %v, want about %vms (capped at 200ms)", i+1, g, want)
+		}
+	}
+	// The second outage starts over at ErrorBackoff.
+	if g := gap(10); g < 50*time.Millisecond || g >= 200*time.Millisecond {
+		t.Errorf("pause after the first failure of the second outage = %v, want about 50ms", g)
+	}
+	log := logs.String()
+	if n := strings.Count(log, "the jobs queue is unreachable"); n != 2 {
+		t.Errorf("%d 'unreachable' lines for 2 outages of 8 failed receives, want 2:\n%s", n, log)
+	}
+	if n := strings.Count(log, "the jobs queue is reachable again"); n != 2 {
+		t.Errorf("%d 'reachable again' lines, want 2:\n%s", n, log)
+	}
+	if !strings.Contains(log, "failedReceives=6") {
+		t.Errorf("the recovery line does not count the failed receives:\n%s", log)
 	}
 }

@@ -41,7 +41,7 @@ const (
 // DefaultSweepInterval is how often the local stack runs the worker's sweep:
 // much shorter than on AWS (resources.SweepInterval) so that recovery can be
 // watched while developing.
-const DefaultSweepInterval = 30 * time.Second
+const DefaultSweepInterval = resources.LocalSweepInterval
 
 // Demo data loaded on first start (reportctl seed's defaults).
 const (
@@ -134,7 +134,8 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	defer emuLog.Close()
 	o.Log.Info("starting the emulators (first start installs the npm packages)", "log", emuLog.Name())
-	st, err := emulators.Start(ctx, emulators.Options{DataDir: dynamoDir, S3File: s3File, Ports: o.Ports, Stage: "local", Log: emuLog, ToolsDir: o.ToolsDir})
+	st, err := emulators.Start(ctx, emulators.Options{DataDir: dynamoDir, S3File: s3File, Ports: o.Ports, Stage: "local", Log: emuLog, ToolsDir: o.ToolsDir,
+		Logger: o.Log.With("component", "emulators")})
 	if err != nil {
 		return fmt.Errorf("starting the emulators (their output is in %s): %w", emuLog.Name(), err)
 	}
@@ -194,6 +195,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		Client: sqs.NewFromConfig(st.AWS), QueueURL: st.JobsQueueURL, Region: emulators.Region,
 		Handler: fns.handleSQS, Log: o.Log.With("component", "sqs-event-source"),
 		FunctionName: "billing-reports-local-run",
+		Timeout:      resources.LocalWorkerTimeout,
 	})
 	if err != nil {
 		return err
@@ -221,6 +223,10 @@ func Run(ctx context.Context, o Options) (err error) {
 	case <-ctx.Done():
 	case err = <-serveErr:
 		err = fmt.Errorf("serving the local API: %w", err)
+	case err = <-st.Failed():
+		// An emulator died and its supervisor could not bring it back: every
+		// request would answer 503 from now on, so the stack stops and says why.
+		err = fmt.Errorf("the local stack cannot go on (emulator output in %s): %w", emuLog.Name(), err)
 	}
 	o.Log.Info("stopping the local stack")
 	stop()

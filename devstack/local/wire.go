@@ -18,6 +18,7 @@ import (
 	ddbstore "github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/httpapi/wiring"
 	"github.com/evovoice/billing/resources"
+	"github.com/evovoice/billing/worker"
 	"github.com/evovoice/billing/worker/wire"
 )
 
@@ -62,7 +63,13 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 		return functions{}, err
 	}
 	fns.status = httpadapter.NewV2(status).ProxyWithContext
-	w, err := wire.Worker(cfg)
+	// The local stack's timings (resources.Local*): a shorter lease and
+	// takeover than on AWS, so a report whose worker died completes well
+	// within 8 minutes of a restart.
+	w, err := wire.WorkerWith(cfg, func(c *worker.Config) {
+		c.LeaseDuration = resources.LocalLeaseDuration
+		c.SweepRunningAfter = resources.LocalSweepRunAfter
+	})
 	if err != nil {
 		return functions{}, err
 	}

@@ -6,6 +6,7 @@
 package wiring
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -30,14 +31,14 @@ func Submit(cfg appconfig.Config) (http.Handler, error) {
 	}
 	db := awsddb.NewFromConfig(cfg.AWS)
 	reports := ddbstore.NewReportStore(db, cfg.ReportsTable)
-	return httpapi.NewSubmitHandler(httpapi.SubmitDeps{
+	return withBudget(httpapi.NewSubmitHandler(httpapi.SubmitDeps{
 		Reports:               reports,
 		Idempotency:           reports,
 		Accounts:              ddbstore.NewBillingStore(db, cfg.BillingTable),
 		Jobs:                  sqs.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL),
 		AllowInsecureWebhooks: cfg.AllowInsecureWebhooks,
 		Logger:                slog.Default(),
-	}), nil
+	})), nil
 }
 
 // Status returns the status function's handler: reports table (read only),
@@ -46,13 +47,28 @@ func Status(cfg appconfig.Config) (http.Handler, error) {
 	if err := cfg.Require(resources.EnvReportsTable, resources.EnvReportsBucket, resources.EnvSigningSecretARN); err != nil {
 		return nil, fmt.Errorf("wiring status: %w", err)
 	}
-	return httpapi.NewStatusHandler(httpapi.StatusDeps{
+	return withBudget(httpapi.NewStatusHandler(httpapi.StatusDeps{
 		Reports: ddbstore.NewReportStore(awsddb.NewFromConfig(cfg.AWS), cfg.ReportsTable),
-		Files: s3files.NewFromConfig(cfg.AWS, cfg.ReportsBucket, func(o *s3files.Options) {
+		Files: s3files.NewFromConfig(cfg.ForS3(), cfg.ReportsBucket, func(o *s3files.Options) {
 			o.UsePathStyle = cfg.S3UsePathStyle
 		}),
 		SigningKey: cfg.SigningKey,
 		LinkTTL:    cfg.LinkTTL,
 		Logger:     slog.Default(),
-	}), nil
+	})), nil
+}
+
+// withBudget gives every request resources.APIRequestBudget in all (spec 2.5:
+// an answer within 10 seconds whatever a dependency does). The SDK's own
+// per-attempt deadline (appconfig.DeadlineOptions) bounds each call; this
+// bounds their sum, so that a request making several calls to a paused
+// dependency still answers in time. A call cut short fails with the
+// context's deadline, which the adapters report as unavailable: 503 with the
+// error body, and for submit a report left Queued that the sweep enqueues.
+func withBudget(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), resources.APIRequestBudget)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }

@@ -26,6 +26,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/appconfig"
 	"github.com/evovoice/billing/devstack/emulators"
 	"github.com/evovoice/billing/devstack/eventsource"
 	"github.com/evovoice/billing/dynamodb"
@@ -135,15 +136,38 @@ type env struct {
 	s3      *awss3.Client
 }
 
-func newEnv(t *testing.T) *env {
+// envOptions change newEnv's defaults for one test.
+type envOptions struct {
+	visibility   time.Duration                    // the event source's visibility timeout (default 2 s)
+	retryBackoff func(receives int) time.Duration // the worker's (default receives x 1 s)
+	emailTry     time.Duration                    // the worker's EmailTryTimeout (default resources')
+	sweepRunning time.Duration                    // the worker's SweepRunningAfter (default resources')
+}
+
+func newEnv(t *testing.T) *env { return newEnvWith(t, envOptions{}) }
+
+// newEnvWith is newEnv with o. The worker's clients carry the production SDK
+// deadlines (appconfig.WithDeadlines), so a paused emulator behaves as a hung
+// AWS service does on Lambda.
+func newEnvWith(t *testing.T, o envOptions) *env {
 	t.Helper()
+	if o.visibility == 0 {
+		o.visibility = 2 * time.Second
+	}
+	if o.retryBackoff == nil {
+		// Whole seconds (SQS's unit), short enough for the poison test.
+		o.retryBackoff = func(n int) time.Duration { return time.Duration(n) * time.Second }
+	}
 	st := sharedStack(t)
-	db := ddb.NewFromConfig(st.AWS)
+	awsCfg := appconfig.WithDeadlines(st.AWS)
+	db := ddb.NewFromConfig(awsCfg)
 	e := &env{t: t, stack: st, reports: dynamodb.NewReportStore(db, st.Names.ReportsTable)}
 	e.s3 = awss3.NewFromConfig(st.AWS, func(o *awss3.Options) { o.UsePathStyle = true })
-	e.files = &hookedFiles{Files: s3files.NewFromConfig(st.AWS, st.Names.ReportsBucket, func(o *s3files.Options) { o.UsePathStyle = true })}
+	e.files = &hookedFiles{Files: s3files.NewFromConfig(appconfig.ForS3(awsCfg), st.Names.ReportsBucket, func(o *s3files.Options) { o.UsePathStyle = true })}
+	// The event source long-polls: its client keeps the stack's config (its
+	// calls are bounded by their own wait); the worker's queue has deadlines.
 	sqsClient := awssqs.NewFromConfig(st.AWS)
-	e.queue = sqs.New(sqsClient, st.JobsQueueURL)
+	e.queue = sqs.New(awssqs.NewFromConfig(awsCfg), st.JobsQueueURL)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	e.api = httptest.NewServer(httpapi.NewStatusHandler(httpapi.StatusDeps{Reports: e.reports, Files: e.files, SigningKey: signingKey, Logger: log}))
 	t.Cleanup(e.api.Close)
@@ -151,19 +175,23 @@ func newEnv(t *testing.T) *env {
 		Reports: e.reports,
 		Data:    dynamodb.NewBillingStore(db, st.Names.BillingTable),
 		Files:   e.files,
-		Mailer:  ses.New(sesv2.NewFromConfig(st.AWS), "Billing Reports <reports@example.com>"),
+		Mailer:  ses.New(sesv2.NewFromConfig(awsCfg), "Billing Reports <reports@example.com>"),
 		Queue:   e.queue,
+		Retries: e.queue,
 		// The local stack's setting: http and loopback receivers allowed.
 		Webhooks: webhook.New(webhook.Options{Key: webhookKey, AllowHTTP: true, AllowLoopback: true, Backoff: 100 * time.Millisecond}),
 		Log:      log,
 		Config: worker.Config{
-			PublicAPIURL:     e.api.URL,
-			SigningKey:       signingKey,
-			FunctionName:     "billing-run-e2e",
-			LeaseDuration:    3 * time.Second,
-			ProgressInterval: 500 * time.Millisecond,
-			EmailBackoff:     100 * time.Millisecond,
-			SweepQueuedAfter: time.Second,
+			PublicAPIURL:      e.api.URL,
+			SigningKey:        signingKey,
+			FunctionName:      "billing-run-e2e",
+			LeaseDuration:     3 * time.Second,
+			ProgressInterval:  500 * time.Millisecond,
+			EmailBackoff:      100 * time.Millisecond,
+			SweepQueuedAfter:  time.Second,
+			RetryBackoff:      o.retryBackoff,
+			EmailTryTimeout:   o.emailTry,
+			SweepRunningAfter: o.sweepRunning,
 		},
 	})
 	if err != nil {
@@ -184,7 +212,7 @@ func newEnv(t *testing.T) *env {
 	}
 	src, err := eventsource.New(eventsource.Config{
 		Client: sqsClient, QueueURL: st.JobsQueueURL, Handler: handler, Log: log,
-		WaitTime: time.Second, BatchWindow: 200 * time.Millisecond, VisibilityTimeout: 2 * time.Second, ErrorBackoff: 200 * time.Millisecond,
+		WaitTime: time.Second, BatchWindow: 200 * time.Millisecond, VisibilityTimeout: o.visibility, ErrorBackoff: 200 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +220,16 @@ func newEnv(t *testing.T) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = src.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if o.visibility > 2*time.Second {
+			// The emulator may still answer the long poll cancelled above with
+			// the next test's message, hiding it for this long visibility:
+			// let that poll (WaitTime) end first.
+			time.Sleep(1500 * time.Millisecond)
+		}
+	})
 	return e
 }
 

@@ -27,7 +27,11 @@ import (
 
 // Worker returns the worker of cfg. It fails when a setting the worker needs
 // is missing, so that a misconfigured function fails at cold start.
-func Worker(cfg appconfig.Config) (*worker.Worker, error) {
+func Worker(cfg appconfig.Config) (*worker.Worker, error) { return WorkerWith(cfg, nil) }
+
+// WorkerWith is Worker with tune applied to the worker's settings: the local
+// stack shortens the lease and the sweep's takeover (resources.Local*).
+func WorkerWith(cfg appconfig.Config, tune func(*worker.Config)) (*worker.Worker, error) {
 	if err := cfg.Require(resources.EnvReportsTable, resources.EnvBillingTable, resources.EnvJobsQueueURL,
 		resources.EnvReportsBucket, resources.EnvSenderAddress, resources.EnvPublicAPIURL,
 		resources.EnvSigningSecretARN, resources.EnvWebhookSecretARN); err != nil {
@@ -38,16 +42,28 @@ func Worker(cfg appconfig.Config) (*worker.Worker, error) {
 	if name == "" {
 		name = "run"
 	}
+	queue := sqs.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL)
+	wcfg := worker.Config{
+		PublicAPIURL: cfg.PublicAPIURL,
+		SigningKey:   cfg.SigningKey,
+		TokenTTL:     cfg.TokenTTL,
+		LinkTTL:      cfg.LinkTTL,
+		FunctionName: name,
+	}
+	if tune != nil {
+		tune(&wcfg)
+	}
 	w, err := worker.New(worker.Deps{
 		Reports: ddbstore.NewReportStore(db, cfg.ReportsTable),
 		Data:    ddbstore.NewBillingStore(db, cfg.BillingTable),
-		Files: s3files.NewFromConfig(cfg.AWS, cfg.ReportsBucket, func(o *s3files.Options) {
+		Files: s3files.NewFromConfig(cfg.ForS3(), cfg.ReportsBucket, func(o *s3files.Options) {
 			o.UsePathStyle = cfg.S3UsePathStyle
 		}),
 		Mailer: ses.New(sesv2.NewFromConfig(cfg.AWS), cfg.SenderAddress, func(o *ses.Options) {
 			o.ConfigurationSet = cfg.SESConfigurationSet
 		}),
-		Queue: sqs.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL),
+		Queue:   queue,
+		Retries: queue,
 		Webhooks: webhook.New(webhook.Options{
 			Key: cfg.WebhookKey,
 			// Only the local stack sets this: http:// and loopback receivers on
@@ -55,14 +71,8 @@ func Worker(cfg appconfig.Config) (*worker.Worker, error) {
 			AllowHTTP:     cfg.AllowInsecureWebhooks,
 			AllowLoopback: cfg.AllowInsecureWebhooks,
 		}),
-		Log: slog.Default(),
-		Config: worker.Config{
-			PublicAPIURL: cfg.PublicAPIURL,
-			SigningKey:   cfg.SigningKey,
-			TokenTTL:     cfg.TokenTTL,
-			LinkTTL:      cfg.LinkTTL,
-			FunctionName: name,
-		},
+		Log:    slog.Default(),
+		Config: wcfg,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("wiring the worker: %w", err)
