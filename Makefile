@@ -1,4 +1,5 @@
-# Billing-reports service. `make run` brings the local stack up; `make test` runs every test.
+# Billing-reports service. `make run` brings the local stack up; `make test` runs every test;
+# `make test-unit` runs the tests that need no emulator, no Node.js and no browser.
 SHELL := /bin/bash
 GO ?= go
 TOOLS := _tools
@@ -6,7 +7,7 @@ NODE_BIN := $(TOOLS)/node_modules/.bin
 FUNCTIONS := submit run status
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 
-.PHONY: tools test run bench build vet
+.PHONY: tools test test-unit run bench build vet
 
 # npm tools (emulators, CDK CLI) pinned by _tools/package-lock.json.
 $(TOOLS)/node_modules/.installed: $(TOOLS)/package.json $(TOOLS)/package-lock.json
@@ -14,11 +15,20 @@ $(TOOLS)/node_modules/.installed: $(TOOLS)/package.json $(TOOLS)/package-lock.js
 	touch $@
 tools: $(TOOLS)/node_modules/.installed
 
+# Tests that start emulators, run Node.js (CDK synth, the ServiceStack client) or a
+# browser carry the build tag `integration`; vet and `make test` include them.
 vet:
-	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
 
 test: tools vet
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout 30m -tags integration ./...
+
+# The fast tier: no tag, so the integration files are not even compiled, and infra/
+# (every test synthesizes the stack through jsii, i.e. Node.js) is left out so the
+# CDK bindings are not built either.
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/infra$$')
+test-unit:
+	$(GO) test -count=1 -timeout 5m $(UNIT_PKGS)
 
 # Built first and exec'd so that Ctrl-C reaches reportctl alone and ends the run cleanly.
 run: tools
