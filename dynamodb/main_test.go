@@ -18,7 +18,7 @@ import (
 // so they can share its tables.
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
+func TestMain(m *testing.M) { emulators.RunTests(m, &stack, emulators.DynamoDB) }
 
 var unique atomic.Int64
 

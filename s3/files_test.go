@@ -24,7 +24,7 @@ import (
 
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
+func TestMain(m *testing.M) { emulators.RunTests(m, &stack, emulators.S3) }
 
 // countingAPI is the real client with UploadPart calls counted, to prove the
 // upload really went multipart.

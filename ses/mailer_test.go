@@ -15,7 +15,7 @@ import (
 
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
+func TestMain(m *testing.M) { emulators.RunTests(m, &stack, emulators.SES) }
 
 func TestSendIsVisibleInTheEmulatorsStore(t *testing.T) {
 	ctx := context.Background()

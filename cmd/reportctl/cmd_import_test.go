@@ -56,7 +56,7 @@ func fakeRunningStack(t *testing.T, st *emulators.Stack) string {
 }
 
 func TestImportAgainstDynalite(t *testing.T) {
-	st := emulators.StartForTest(t)
+	st := emulators.StartForTest(t, emulators.DynamoDB)
 	client := dynamodb.NewFromConfig(st.AWS)
 	table := st.Names.BillingTable
 	dataDir := fakeRunningStack(t, st)
