@@ -29,13 +29,19 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/httpapi"
 	"github.com/evovoice/billing/resources"
 )
 
-// Cognito groups are the roles of spec 2.6; the functions read them from the
-// cognito:groups claim.
-var userGroups = []string{"SystemAdministrator", "Manager", "Customer"}
+// Cognito groups are the roles of spec 2.6 (billing.Roles); the functions read
+// them from the cognito:groups claim.
+var userGroups = func() (groups []string) {
+	for _, r := range billing.Roles() {
+		groups = append(groups, string(r))
+	}
+	return groups
+}()
 
 // Custom attributes carry the caller's scope into the ID token (custom:accountIds,
 // custom:customerId). Only administrators may set them: see the app client's
@@ -44,10 +50,6 @@ const (
 	attrAccountIDs = "accountIds"
 	attrCustomerID = "customerId"
 )
-
-// SweepEvent is the payload the schedule sends to the run function; it tells the
-// sweep apart from an SQS batch.
-const SweepEvent = `{"sweep":true}`
 
 // Sizing of the API functions: they do a few DynamoDB/SQS calls per request, and
 // API Gateway HTTP APIs give up on an integration after 30 s anyway.
@@ -547,7 +549,7 @@ func (s *Stack) defineSweep() {
 		Description: jsii.String("Re-enqueues reports stuck in Queued and fails expired leases"),
 		Schedule:    awsevents.Schedule_Rate(duration(resources.SweepInterval)),
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Functions[fnRun], &awseventstargets.LambdaFunctionProps{
-			Event:         awsevents.RuleTargetInput_FromObject(map[string]any{"sweep": true}),
+			Event:         awsevents.RuleTargetInput_FromObject(map[string]any{resources.SweepEventField: true}),
 			RetryAttempts: jsii.Number(2),
 			MaxEventAge:   duration(resources.SweepInterval),
 		})},

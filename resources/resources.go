@@ -30,26 +30,14 @@ const (
 	EnvLogFormat           = "LOG_FORMAT"              // "json" (Lambda default) or "text"
 )
 
-// Defaults of spec 2.3 and 2.1.
+// Configurable defaults of spec 2.3 and deployment limits. The rules' own
+// limits (active reports, list pages, idempotency) are the domain's: package
+// billing, limits.go.
 const (
 	DefaultLinkTTL      = 15 * time.Minute
 	DefaultTokenTTL     = 7 * 24 * time.Hour
-	MaxActiveReports    = 10
-	IdempotencyTTL      = 24 * time.Hour
-	MaxRequestBody      = 64 << 10
-	DefaultListLimit    = 50
-	MaxListLimit        = 200
-	MaxIdempotencyKey   = 255
-	ReportRetentionDays = 90 // S3 lifecycle expiry of report files, default
-)
-
-// Fair share of the MaxActiveReports slots (spec 2.1): one Customer-role caller
-// holds at most MaxActivePerCustomer, all Customer-role callers of an account
-// together at most MaxActiveCustomerRoles, so that the account's Managers
-// always have the rest.
-const (
-	MaxActivePerCustomer   = 3
-	MaxActiveCustomerRoles = 7
+	MaxRequestBody      = 64 << 10 // API Gateway allows more; submit's body is a few hundred bytes
+	ReportRetentionDays = 90       // S3 lifecycle expiry of report files, default
 )
 
 // Worker and queue settings. Lambda requires the queue's visibility timeout to be
@@ -69,6 +57,14 @@ const (
 	SweepQueuedAfter   = 2 * time.Minute // a Queued report untouched this long is re-enqueued
 	SweepMaxAttempts   = MaxReceiveCount // a Running report whose lease expired this often is failed
 	DLQRetention       = 14 * 24 * time.Hour
+)
+
+// The sweep event: the constant input the schedule sends to the run function
+// (infra/), and the local stack's timer too, which the worker tells apart from
+// an SQS batch by its one field.
+const (
+	SweepEventField = "sweep"
+	SweepEvent      = `{"` + SweepEventField + `":true}`
 )
 
 // Reports table: one table for reports, idempotency records and per-account

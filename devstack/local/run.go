@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/devstack/devauth"
 	"github.com/evovoice/billing/devstack/emulators"
 	"github.com/evovoice/billing/devstack/eventsource"
@@ -205,7 +206,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	defer os.Remove(filepath.Join(o.DataDir, StackFile))
-	token, err := key.Mint(devauth.Claims{Subject: "dev-manager", Roles: []string{"Manager"}, AccountIDs: []string{DemoAccountID}, TTL: 12 * time.Hour}, time.Now())
+	token, err := key.Mint(devauth.Claims{Subject: "dev-manager", Roles: []string{string(billing.RoleManager)}, AccountIDs: []string{DemoAccountID}, TTL: 12 * time.Hour}, time.Now())
 	if err != nil {
 		return err
 	}
