@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"path/filepath"
 	"time"
 
@@ -49,6 +48,15 @@ var userGroups = func() (groups []string) {
 const (
 	attrAccountIDs = "accountIds"
 	attrCustomerID = "customerId"
+)
+
+// Maximum lengths of the custom attributes. Cognito cannot change them once the
+// pool exists, so they are not derived from billing.MaxIDLength; they only have
+// to hold any id (TestCustomAttributesHoldAnyID): customerId one id, accountIds
+// a comma-separated list of them.
+const (
+	attrAccountIDsMaxLen = 2048
+	attrCustomerIDMaxLen = 256
 )
 
 // Sizing of the API functions: they do a few DynamoDB/SQS calls per request, and
@@ -245,7 +253,7 @@ func (s *Stack) defineSecrets() {
 // returns the set and the identity ARNs the worker's ses:SendEmail is limited to.
 func (s *Stack) defineEmail() (awsses.ConfigurationSet, []*string) {
 	configSet := awsses.NewConfigurationSet(s.Stack, jsii.String("EmailConfigurationSet"), &awsses.ConfigurationSetProps{
-		ConfigurationSetName: jsii.String("billing-reports-" + s.Config.Stage),
+		ConfigurationSetName: jsii.String(resources.For(s.Config.Stage).EmailConfigSet),
 		ReputationMetrics:    jsii.Bool(true),
 		SendingEnabled:       jsii.Bool(true),
 		// Report emails carry download links; never send them in clear text between servers.
@@ -295,8 +303,8 @@ func (s *Stack) defineUserPool() {
 		FeaturePlan:                  awscognito.FeaturePlan_PLUS,
 		StandardThreatProtectionMode: awscognito.StandardThreatProtectionMode_FULL_FUNCTION,
 		CustomAttributes: &map[string]awscognito.ICustomAttribute{
-			attrAccountIDs: awscognito.NewStringAttribute(&awscognito.StringAttributeProps{Mutable: jsii.Bool(true), MaxLen: jsii.Number(2048)}),
-			attrCustomerID: awscognito.NewStringAttribute(&awscognito.StringAttributeProps{Mutable: jsii.Bool(true), MaxLen: jsii.Number(256)}),
+			attrAccountIDs: awscognito.NewStringAttribute(&awscognito.StringAttributeProps{Mutable: jsii.Bool(true), MaxLen: jsii.Number(attrAccountIDsMaxLen)}),
+			attrCustomerID: awscognito.NewStringAttribute(&awscognito.StringAttributeProps{Mutable: jsii.Bool(true), MaxLen: jsii.Number(attrCustomerIDMaxLen)}),
 		},
 		DeletionProtection: jsii.Bool(true),
 		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
@@ -399,7 +407,7 @@ func (s *Stack) defineFunctions(names resources.Names, configSet awsses.Configur
 	}
 	for _, fn := range functionNames {
 		spec := specs[fn]
-		name := fmt.Sprintf("billing-reports-%s-%s", cfg.Stage, fn)
+		name := names.FunctionPrefix + fn
 		logGroup := awslogs.NewLogGroup(s.Stack, jsii.String(id(fn)+"Logs"), &awslogs.LogGroupProps{
 			LogGroupName:  jsii.String("/aws/lambda/" + name),
 			Retention:     logRetention[cfg.LogRetentionDays],

@@ -170,7 +170,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		Log:        o.Log.With("component", "gateway"),
 		Region:     emulators.Region,
 		// The same function names as a deployed "local" stage would have.
-		FunctionPrefix: "billing-reports-local-",
+		FunctionPrefix: st.Names.FunctionPrefix,
 	})
 	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
 
@@ -188,7 +188,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	src, err := eventsource.New(eventsource.Config{
 		Client: sqs.NewFromConfig(st.AWS), QueueURL: st.JobsQueueURL, Region: emulators.Region,
 		Handler: fns.handleSQS, Log: o.Log.With("component", "sqs-event-source"),
-		FunctionName: "billing-reports-local-run",
+		FunctionName: st.Names.FunctionPrefix + resources.FunctionRun,
 	})
 	if err != nil {
 		return err
