@@ -6,7 +6,6 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -132,21 +131,12 @@ func tagged(f *ast.File) bool {
 	return false
 }
 
-// moduleRoot is the folder of the go.mod above the working directory.
+// moduleRoot is the repository's root: the folder that holds _tools/ (and go.mod).
 func moduleRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	tools, err := findToolsDir(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return filepath.Dir(tools)
 }
