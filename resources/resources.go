@@ -2,7 +2,8 @@
 // the service's AWS resources. The CDK app in infra/ and the local stack in
 // devstack/ both build their tables, queues and bucket from here, and the
 // functions read the same environment variable names, so that what runs locally
-// is what gets deployed.
+// is what gets deployed. The rules' limits (active reports, list pages,
+// idempotency, ids) are not deployment settings: they are package billing's.
 package resources
 
 import (
