@@ -1,4 +1,5 @@
-# Billing-reports service. `make run` brings the local stack up; `make test` runs every test.
+# Billing-reports service. `make run` brings the local stack up; `make test` runs every test;
+# `make test-unit` runs the tests that need no emulator, no Node.js and no browser.
 SHELL := /bin/bash
 GO ?= go
 TOOLS := _tools
@@ -8,7 +9,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 # cfn-lint 1.51 lives here when _tools/setup.sh had to install it (gitignored).
 export PATH := $(CURDIR)/.local-tools/venv/bin:$(PATH)
 
-.PHONY: tools test run bench build vet setup setup-test
+.PHONY: tools test test-unit run bench build vet setup setup-test
 
 # npm tools (emulators, CDK CLI) pinned by _tools/package-lock.json.
 $(TOOLS)/node_modules/.installed: $(TOOLS)/package.json $(TOOLS)/package-lock.json
@@ -24,17 +25,26 @@ setup:
 setup-test:
 	@$(TOOLS)/setup_test.sh
 
+# Tests that start emulators, run Node.js (CDK synth, the ServiceStack client) or a
+# browser carry the build tag `integration`; vet and `make test` include them.
 vet:
-	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
 
 # Sequential on purpose: setup first, so a missing tool stops the run in
 # seconds rather than after the first (slow) compile.
 test: setup setup-test
 	@$(MAKE) --no-print-directory tools
-	@echo "go vet ./... (the first run compiles the AWS CDK bindings of infra/: several minutes, about 1 GB of memory; later runs are cached)"
-	@$(GO) vet ./...
-	@echo "go test ./... (about 1-3 min with a warm build cache; the first run builds infra/'s tests too, up to 10 min on 2 cores)"
-	$(GO) test -count=1 -timeout 30m ./...
+	@echo "go vet -tags integration ./... (the first run compiles the AWS CDK bindings of infra/: several minutes, about 1 GB of memory; later runs are cached)"
+	@$(GO) vet -tags integration ./...
+	@echo "go test -tags integration ./... (about 1-3 min with a warm build cache; the first run builds infra/'s tests too, up to 10 min on 2 cores)"
+	$(GO) test -count=1 -timeout 30m -tags integration ./...
+
+# The fast tier: no tag, so the integration files are not even compiled, and infra/
+# (every test synthesizes the stack through jsii, i.e. Node.js) is left out so the
+# CDK bindings are not built either.
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/infra$$')
+test-unit:
+	$(GO) test -count=1 -timeout 5m $(UNIT_PKGS)
 
 # Built first and exec'd so that Ctrl-C reaches reportctl alone and ends the run cleanly.
 run: tools

@@ -23,9 +23,12 @@ type Caller struct {
 // Has reports whether the caller holds role.
 func (c Caller) Has(role Role) bool { return slices.Contains(c.Roles, role) }
 
+// Roles are every role, strongest first: the Cognito groups infra/ creates.
+func Roles() []Role { return []Role{RoleSystemAdministrator, RoleManager, RoleCustomer} }
+
 // EffectiveRole is the strongest role the caller holds, or "" for none.
 func (c Caller) EffectiveRole() Role {
-	for _, r := range []Role{RoleSystemAdministrator, RoleManager, RoleCustomer} {
+	for _, r := range Roles() {
 		if c.Has(r) {
 			return r
 		}

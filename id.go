@@ -1,5 +1,10 @@
 package billing
 
+import (
+	"strconv"
+	"strings"
+)
+
 // MaxIDLength is the longest id of an account, customer, usage event, report or
 // schedule (spec 2.6).
 const MaxIDLength = 128
@@ -22,8 +27,13 @@ func ValidID[T ~string | ~[]byte](s T) bool {
 	return true
 }
 
-// IDRule is the id rule in words, for field errors and import problems.
-const IDRule = "1 to 128 characters of A-Z a-z 0-9 . _ : @ -"
+// idPunctuation are the characters other than letters and digits an id may have.
+const idPunctuation = "._:@-"
+
+// IDRule is the id rule in words, for field errors and import problems:
+// "1 to 128 characters of A-Z a-z 0-9 . _ : @ -".
+var IDRule = "1 to " + strconv.Itoa(MaxIDLength) + " characters of A-Z a-z 0-9 " +
+	strings.Join(strings.Split(idPunctuation, ""), " ")
 
 var idByte = func() (t [256]bool) {
 	for c := 'a'; c <= 'z'; c++ {
@@ -32,7 +42,7 @@ var idByte = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = true
 	}
-	for _, c := range "._:@-" {
+	for _, c := range idPunctuation {
 		t[c] = true
 	}
 	return t

@@ -30,13 +30,7 @@ func (s *ReportStore) ListReports(ctx context.Context, f billing.ReportFilter) (
 	if f.Status != "" && !f.Status.Valid() {
 		return billing.ReportPage{}, billing.Errorf(billing.EINVALID, "Unknown status %q.", f.Status)
 	}
-	limit := f.Limit
-	switch {
-	case limit <= 0:
-		limit = resources.DefaultListLimit
-	case limit > resources.MaxListLimit:
-		limit = resources.MaxListLimit
-	}
+	limit := billing.ListLimit(f.Limit)
 	start, err := decodeCursor(f.Cursor, f.AccountID)
 	if err != nil {
 		return billing.ReportPage{}, err

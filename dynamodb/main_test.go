@@ -1,3 +1,5 @@
+//go:build integration
+
 package dynamodb
 
 import (
@@ -16,7 +18,7 @@ import (
 // so they can share its tables.
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
+func TestMain(m *testing.M) { emulators.RunTests(m, &stack, emulators.DynamoDB) }
 
 var unique atomic.Int64
 
@@ -35,8 +37,6 @@ func billingStore(optFns ...func(*Options)) *BillingStore {
 	return NewBillingStore(client(), stack.Names.BillingTable, optFns...)
 }
 
-var t0 = time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
-
 func newReport(accountID string, created time.Time) *billing.Report {
 	start := billing.Date{Year: 2026, Month: 10, Day: 1}
 	end := billing.Date{Year: 2026, Month: 10, Day: 31}
@@ -52,13 +52,6 @@ func newReport(accountID string, created time.Time) *billing.Report {
 		Status:      billing.ReportQueued,
 		DateCreated: created,
 		DateUpdated: created,
-	}
-}
-
-func wantCode(t *testing.T, err error, code string) {
-	t.Helper()
-	if got := billing.ErrorCode(err); got != code {
-		t.Fatalf("error code = %q (%v), want %q", got, err, code)
 	}
 }
 

@@ -1,3 +1,5 @@
+//go:build integration
+
 package dynamodb
 
 import (
@@ -508,8 +510,8 @@ func (f *fakeReportsAPI) Query(_ context.Context, in *ddb.QueryInput, _ ...func(
 	return f.query(in)
 }
 
-// fair are the limits of spec 2.1 (resources), as submit passes them.
-var fair = billing.SlotLimits{Account: resources.MaxActiveReports, CustomerRoles: resources.MaxActiveCustomerRoles, PerCustomer: resources.MaxActivePerCustomer}
+// fair are the limits of spec 2.1, as submit passes them.
+var fair = billing.FairShare()
 
 // customerReport is a report of a Customer-role caller: scoped, by subject.
 func customerReport(accountID, subject string, created time.Time) *billing.Report {

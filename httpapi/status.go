@@ -190,7 +190,7 @@ func (h *statusHandler) listReports(r *http.Request) (ReportList, error) {
 		return ReportList{}, err
 	}
 	q := queryFold(r)
-	filter := billing.ReportFilter{AccountID: strings.TrimSpace(q("accountId")), Limit: resources.DefaultListLimit}
+	filter := billing.ReportFilter{AccountID: strings.TrimSpace(q("accountId")), Limit: billing.DefaultListLimit}
 	var errs []billing.FieldError
 	if fe := checkAccountID(filter.AccountID); fe != nil {
 		errs = append(errs, *fe)
@@ -214,8 +214,8 @@ func (h *statusHandler) listReports(r *http.Request) (ReportList, error) {
 			errs = append(errs, billing.FieldError{ErrorCode: "InvalidFormat", FieldName: "Limit", Message: "'Limit' must be a whole number."})
 		case n < 1:
 			errs = append(errs, billing.FieldError{ErrorCode: "GreaterThanOrEqual", FieldName: "Limit", Message: "'Limit' must be greater than or equal to '1'."})
-		case n > resources.MaxListLimit:
-			errs = append(errs, billing.FieldError{ErrorCode: "LessThanOrEqual", FieldName: "Limit", Message: "'Limit' must be less than or equal to '200'."})
+		case n > billing.MaxListLimit:
+			errs = append(errs, billing.FieldError{ErrorCode: "LessThanOrEqual", FieldName: "Limit", Message: "'Limit' must be less than or equal to '" + strconv.Itoa(billing.MaxListLimit) + "'."})
 		default:
 			filter.Limit = n
 		}

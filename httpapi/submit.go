@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	billing "github.com/evovoice/billing"
-	"github.com/evovoice/billing/resources"
 	"github.com/evovoice/billing/webhook"
 )
 
@@ -99,14 +99,8 @@ func routeNotFound() error {
 	return billing.Errorf(billing.ENOTFOUND, "No route matches this request.")
 }
 
-// slotLimits are the active-report limits of spec 2.1 that submit enforces:
-// 10 per account, of which Customer-role callers hold at most 7 together and
-// 3 each.
-var slotLimits = billing.SlotLimits{
-	Account:       resources.MaxActiveReports,
-	CustomerRoles: resources.MaxActiveCustomerRoles,
-	PerCustomer:   resources.MaxActivePerCustomer,
-}
+// slotLimits are the active-report limits of spec 2.1 that submit enforces.
+var slotLimits = billing.FairShare()
 
 // checkWebhook is the webhook sender's guard with this stage's settings: the
 // local stack (AllowInsecureWebhooks) sends to http and loopback receivers,
@@ -137,8 +131,8 @@ func (h *submitHandler) submit(r *http.Request) (billing.ReportInfo, error) {
 		return billing.ReportInfo{}, err
 	}
 	idemKey := r.Header.Get("Idempotency-Key")
-	if utf8.RuneCountInString(idemKey) > resources.MaxIdempotencyKey {
-		return billing.ReportInfo{}, invalidField("InvalidFormat", "Idempotency-Key", "'Idempotency-Key' must be at most 255 characters.")
+	if utf8.RuneCountInString(idemKey) > billing.MaxIdempotencyKey {
+		return billing.ReportInfo{}, invalidField("InvalidFormat", "Idempotency-Key", "'Idempotency-Key' must be at most "+strconv.Itoa(billing.MaxIdempotencyKey)+" characters.")
 	}
 	if fe := checkAccountID(req.AccountID); fe != nil {
 		return billing.ReportInfo{}, invalidField(fe.ErrorCode, fe.FieldName, fe.Message)
@@ -218,7 +212,7 @@ func (h *submitHandler) claimIdempotencyKey(ctx context.Context, subject, key st
 		Key:         IdempotencyRecordKey(subject, key),
 		RequestHash: requestHash(report),
 		ReportID:    report.ID,
-		ExpiresAt:   now.Add(resources.IdempotencyTTL),
+		ExpiresAt:   now.Add(billing.IdempotencyTTL),
 	}
 	for attempt := 0; attempt < 2; attempt++ {
 		err := h.Idempotency.PutIdempotency(ctx, rec, now)

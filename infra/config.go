@@ -63,9 +63,9 @@ func DefaultConfig() Config {
 var functionNames = []string{fnSubmit, fnRun, fnStatus}
 
 const (
-	fnSubmit = "submit"
-	fnRun    = "run"
-	fnStatus = "status"
+	fnSubmit = resources.FunctionSubmit
+	fnRun    = resources.FunctionRun
+	fnStatus = resources.FunctionStatus
 )
 
 var stagePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)

@@ -1,3 +1,5 @@
+//go:build integration
+
 package main
 
 import (
@@ -8,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	billing "github.com/evovoice/billing"
 )
 
 // contextOf is a context lookup over a map, as cdk.json or -c would supply it
@@ -140,4 +144,14 @@ func readCdkJSONContext(path string) (map[string]any, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return doc.Context, nil
+}
+
+// The Cognito attributes' lengths are fixed for good once a pool exists;
+// custom:customerId must hold any id the domain allows, and custom:accountIds
+// at least one.
+func TestCustomAttributesHoldAnyID(t *testing.T) {
+	if attrCustomerIDMaxLen < billing.MaxIDLength || attrAccountIDsMaxLen < billing.MaxIDLength {
+		t.Errorf("custom:customerId holds %d characters, custom:accountIds %d; an id has up to %d",
+			attrCustomerIDMaxLen, attrAccountIDsMaxLen, billing.MaxIDLength)
+	}
 }

@@ -1,3 +1,5 @@
+//go:build integration
+
 package main
 
 import (
@@ -486,7 +488,7 @@ func TestSweepSchedule(t *testing.T) {
 		"State":              "ENABLED",
 		"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
 			"Arn":   map[string]any{"Fn::GetAtt": []any{run.ID, "Arn"}},
-			"Input": SweepEvent,
+			"Input": resources.SweepEvent,
 		})},
 	})
 	if resources.SweepInterval != 5*time.Minute {

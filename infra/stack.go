@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"path/filepath"
 	"time"
 
@@ -29,13 +28,19 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/httpapi"
 	"github.com/evovoice/billing/resources"
 )
 
-// Cognito groups are the roles of spec 2.6; the functions read them from the
-// cognito:groups claim.
-var userGroups = []string{"SystemAdministrator", "Manager", "Customer"}
+// Cognito groups are the roles of spec 2.6 (billing.Roles); the functions read
+// them from the cognito:groups claim.
+var userGroups = func() (groups []string) {
+	for _, r := range billing.Roles() {
+		groups = append(groups, string(r))
+	}
+	return groups
+}()
 
 // Custom attributes carry the caller's scope into the ID token (custom:accountIds,
 // custom:customerId). Only administrators may set them: see the app client's
@@ -45,9 +50,14 @@ const (
 	attrCustomerID = "customerId"
 )
 
-// SweepEvent is the payload the schedule sends to the run function; it tells the
-// sweep apart from an SQS batch.
-const SweepEvent = `{"sweep":true}`
+// Maximum lengths of the custom attributes. Cognito cannot change them once the
+// pool exists, so they are not derived from billing.MaxIDLength; they only have
+// to hold any id (TestCustomAttributesHoldAnyID): customerId one id, accountIds
+// a comma-separated list of them.
+const (
+	attrAccountIDsMaxLen = 2048
+	attrCustomerIDMaxLen = 256
+)
 
 // Sizing of the API functions: they do a few DynamoDB/SQS calls per request, and
 // API Gateway HTTP APIs give up on an integration after 30 s anyway.
@@ -243,7 +253,7 @@ func (s *Stack) defineSecrets() {
 // returns the set and the identity ARNs the worker's ses:SendEmail is limited to.
 func (s *Stack) defineEmail() (awsses.ConfigurationSet, []*string) {
 	configSet := awsses.NewConfigurationSet(s.Stack, jsii.String("EmailConfigurationSet"), &awsses.ConfigurationSetProps{
-		ConfigurationSetName: jsii.String("billing-reports-" + s.Config.Stage),
+		ConfigurationSetName: jsii.String(resources.For(s.Config.Stage).EmailConfigSet),
 		ReputationMetrics:    jsii.Bool(true),
 		SendingEnabled:       jsii.Bool(true),
 		// Report emails carry download links; never send them in clear text between servers.
@@ -293,8 +303,8 @@ func (s *Stack) defineUserPool() {
 		FeaturePlan:                  awscognito.FeaturePlan_PLUS,
 		StandardThreatProtectionMode: awscognito.StandardThreatProtectionMode_FULL_FUNCTION,
 		CustomAttributes: &map[string]awscognito.ICustomAttribute{
-			attrAccountIDs: awscognito.NewStringAttribute(&awscognito.StringAttributeProps{Mutable: jsii.Bool(true), MaxLen: jsii.Number(2048)}),
-			attrCustomerID: awscognito.NewStringAttribute(&awscognito.StringAttributeProps{Mutable: jsii.Bool(true), MaxLen: jsii.Number(256)}),
+			attrAccountIDs: awscognito.NewStringAttribute(&awscognito.StringAttributeProps{Mutable: jsii.Bool(true), MaxLen: jsii.Number(attrAccountIDsMaxLen)}),
+			attrCustomerID: awscognito.NewStringAttribute(&awscognito.StringAttributeProps{Mutable: jsii.Bool(true), MaxLen: jsii.Number(attrCustomerIDMaxLen)}),
 		},
 		DeletionProtection: jsii.Bool(true),
 		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
@@ -397,7 +407,7 @@ func (s *Stack) defineFunctions(names resources.Names, configSet awsses.Configur
 	}
 	for _, fn := range functionNames {
 		spec := specs[fn]
-		name := fmt.Sprintf("billing-reports-%s-%s", cfg.Stage, fn)
+		name := names.FunctionPrefix + fn
 		logGroup := awslogs.NewLogGroup(s.Stack, jsii.String(id(fn)+"Logs"), &awslogs.LogGroupProps{
 			LogGroupName:  jsii.String("/aws/lambda/" + name),
 			Retention:     logRetention[cfg.LogRetentionDays],
@@ -547,7 +557,7 @@ func (s *Stack) defineSweep() {
 		Description: jsii.String("Re-enqueues reports stuck in Queued and fails expired leases"),
 		Schedule:    awsevents.Schedule_Rate(duration(resources.SweepInterval)),
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Functions[fnRun], &awseventstargets.LambdaFunctionProps{
-			Event:         awsevents.RuleTargetInput_FromObject(map[string]any{"sweep": true}),
+			Event:         awsevents.RuleTargetInput_FromObject(map[string]any{resources.SweepEventField: true}),
 			RetryAttempts: jsii.Number(2),
 			MaxEventAge:   duration(resources.SweepInterval),
 		})},

@@ -1,3 +1,5 @@
+//go:build integration
+
 package s3
 
 import (
@@ -6,7 +8,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"mime"
 	"net/http"
 	"strings"
@@ -23,7 +24,7 @@ import (
 
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
+func TestMain(m *testing.M) { emulators.RunTests(m, &stack, emulators.S3) }
 
 // countingAPI is the real client with UploadPart calls counted, to prove the
 // upload really went multipart.
@@ -35,12 +36,6 @@ type countingAPI struct {
 func (c *countingAPI) UploadPart(ctx context.Context, in *awss3.UploadPartInput, optFns ...func(*awss3.Options)) (*awss3.UploadPartOutput, error) {
 	c.parts.Add(1)
 	return c.Client.UploadPart(ctx, in, optFns...)
-}
-
-// randomStream is n pseudo-random bytes from seed, as a plain io.Reader (no
-// Seek, no Len): a body of unknown length, like a CSV being generated.
-func randomStream(seed uint64, n int64) io.Reader {
-	return io.LimitReader(rand.NewChaCha8([32]byte{byte(seed)}), n)
 }
 
 func download(t *testing.T, key string) (*awss3.GetObjectOutput, []byte) {

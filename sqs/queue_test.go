@@ -1,3 +1,5 @@
+//go:build integration
+
 package sqs
 
 import (
@@ -16,7 +18,7 @@ import (
 
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
+func TestMain(m *testing.M) { emulators.RunTests(m, &stack, emulators.SQS) }
 
 // testQueue makes a queue of the test's own with a DLQ after 5 receives.
 func testQueue(t *testing.T, visibility time.Duration) (queue, dlq *Queue) {

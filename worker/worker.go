@@ -226,16 +226,16 @@ func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSE
 }
 
 // Invoke is the run Lambda's entry point: an SQS event, or the sweep schedule's
-// constant input, exactly {"sweep":true}. Anything else is refused, so that a
+// constant input, exactly resources.SweepEvent. Anything else is refused, so that a
 // misconfigured trigger shows up as errors instead of silently doing nothing.
 func (w *Worker) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return nil, fmt.Errorf("decoding event: %w", err)
 	}
-	if v, ok := fields["sweep"]; ok && len(fields) == 1 {
+	if v, ok := fields[resources.SweepEventField]; ok && len(fields) == 1 {
 		if !bytes.Equal(bytes.TrimSpace(v), []byte("true")) {
-			return nil, errors.New(`the sweep event must be exactly {"sweep":true}`)
+			return nil, errors.New("the sweep event must be exactly " + resources.SweepEvent)
 		}
 		res, err := w.Sweep(ctx)
 		if err != nil {
@@ -250,7 +250,7 @@ func (w *Worker) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
 		}
 		return w.HandleSQS(ctx, ev)
 	}
-	return nil, errors.New(`unrecognised event: want an SQS event or {"sweep":true}`)
+	return nil, errors.New("unrecognised event: want an SQS event or " + resources.SweepEvent)
 }
 
 // reportContext is the context of one message of a batch: its own, ending

@@ -569,9 +569,11 @@ func TestInvokeDispatch(t *testing.T) {
 	if h.reports.get("r-1").Status != billing.ReportCompleted {
 		t.Fatal("SQS event did not run the report")
 	}
-	out, err = h.w.Invoke(context.Background(), json.RawMessage(` {"sweep": true} `))
-	if _, ok := out.(SweepResult); err != nil || !ok {
-		t.Fatalf("sweep: %#v %v", out, err)
+	for _, sweep := range []string{resources.SweepEvent, ` {"sweep": true} `} {
+		out, err = h.w.Invoke(context.Background(), json.RawMessage(sweep))
+		if _, ok := out.(SweepResult); err != nil || !ok {
+			t.Fatalf("sweep %s: %#v %v", sweep, out, err)
+		}
 	}
 	for _, bad := range []string{`{"sweep":false}`, `{"sweep":true,"x":1}`, `{}`, `[]`, `{"detail-type":"Scheduled Event"}`} {
 		if _, err := h.w.Invoke(context.Background(), json.RawMessage(bad)); err == nil {

@@ -1,3 +1,5 @@
+//go:build integration
+
 package main
 
 import (
@@ -18,11 +20,6 @@ import (
 	"github.com/evovoice/billing/resources"
 )
 
-const importHeader = `{"type":"account","id":"acct-imp","name":"Importers","timeZoneId":"UTC","billingSettings":{"Base":{"baseCost":"10"}}}
-{"type":"customer","id":"c-1","accountId":"acct-imp","parentCustomerId":"","name":"Root","overrideBillingSettings":false}
-{"type":"customer","id":"c-2","accountId":"acct-imp","parentCustomerId":"c-1","name":"Child","overrideBillingSettings":false}
-`
-
 func importUsage(n int) string {
 	var b strings.Builder
 	for i := range n {
@@ -30,15 +27,6 @@ func importUsage(n int) string {
 			i, 1+i%2, 1+i%28, i%24)
 	}
 	return b.String()
-}
-
-func writeTemp(t *testing.T, name, content string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 func countItems(t *testing.T, client *dynamodb.Client, table string) int {
@@ -68,7 +56,7 @@ func fakeRunningStack(t *testing.T, st *emulators.Stack) string {
 }
 
 func TestImportAgainstDynalite(t *testing.T) {
-	st := emulators.StartForTest(t)
+	st := emulators.StartForTest(t, emulators.DynamoDB)
 	client := dynamodb.NewFromConfig(st.AWS)
 	table := st.Names.BillingTable
 	dataDir := fakeRunningStack(t, st)
@@ -123,38 +111,4 @@ func TestImportAgainstDynalite(t *testing.T) {
 			t.Errorf("%d items, want 1013", n)
 		}
 	})
-}
-
-func TestImportRefusesWithoutATarget(t *testing.T) {
-	t.Setenv(resources.EnvBillingTable, "")
-	path := writeTemp(t, "x.jsonl", importHeader)
-	var out, errOut bytes.Buffer
-	if err := runImport(context.Background(), []string{path}, &out, &errOut, false); err == nil || !strings.Contains(err.Error(), "--table") {
-		t.Errorf("err = %v, want a hint at --table", err)
-	}
-	if err := runImport(context.Background(), []string{path, "--local", "--data-dir", t.TempDir()}, &out, &errOut, false); err == nil || !strings.Contains(err.Error(), "not running") {
-		t.Errorf("err = %v, want 'not running'", err)
-	}
-	if err := runImport(context.Background(), nil, &out, &errOut, false); err == nil {
-		t.Error("no file accepted")
-	}
-}
-
-func TestProgressBarDrawsOnlyOnATerminal(t *testing.T) {
-	var off, on bytes.Buffer
-	for _, c := range []struct {
-		buf *bytes.Buffer
-		tty bool
-	}{{&off, false}, {&on, true}} {
-		b := newProgressBar(c.buf, c.tty)
-		b.update(local.ImportProgress{Phase: "writing", Done: 50, Total: 100})
-		b.update(local.ImportProgress{Phase: "writing", Done: 100, Total: 100})
-		b.finish()
-	}
-	if off.Len() != 0 {
-		t.Errorf("drew %q without a terminal", off.String())
-	}
-	if !strings.Contains(on.String(), "100%") || !strings.HasPrefix(on.String(), "\r") {
-		t.Errorf("terminal output %q", on.String())
-	}
 }

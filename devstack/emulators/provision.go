@@ -25,15 +25,31 @@ import (
 // AWS. It is idempotent: what exists is left as it is (queue attributes are
 // re-applied), so it can run on every start of a persistent local stack.
 func Provision(ctx context.Context, cfg aws.Config, names resources.Names) (jobsQueueURL, dlqURL string, err error) {
-	if err := provisionTables(ctx, ddb.NewFromConfig(cfg), names); err != nil {
-		return "", "", err
+	all := map[Service]bool{}
+	for _, svc := range AllServices {
+		all[svc] = true
 	}
-	jobsQueueURL, dlqURL, err = ProvisionQueue(ctx, sqs.NewFromConfig(cfg), names.JobsQueue, names.JobsDLQ, resources.VisibilityTimeout, resources.MaxReceiveCount)
-	if err != nil {
-		return "", "", err
+	return provision(ctx, cfg, names, all)
+}
+
+// provision is Provision in the given services only (SES needs nothing); the
+// queue URLs are "" without SQS.
+func provision(ctx context.Context, cfg aws.Config, names resources.Names, services map[Service]bool) (jobsQueueURL, dlqURL string, err error) {
+	if services[DynamoDB] {
+		if err := provisionTables(ctx, ddb.NewFromConfig(cfg), names); err != nil {
+			return "", "", err
+		}
 	}
-	if err := provisionBucket(ctx, s3.NewFromConfig(cfg), names.ReportsBucket); err != nil {
-		return "", "", err
+	if services[SQS] {
+		jobsQueueURL, dlqURL, err = ProvisionQueue(ctx, sqs.NewFromConfig(cfg), names.JobsQueue, names.JobsDLQ, resources.VisibilityTimeout, resources.MaxReceiveCount)
+		if err != nil {
+			return "", "", err
+		}
+	}
+	if services[S3] {
+		if err := provisionBucket(ctx, s3.NewFromConfig(cfg), names.ReportsBucket); err != nil {
+			return "", "", err
+		}
 	}
 	return jobsQueueURL, dlqURL, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -28,6 +29,14 @@ const (
 	SES      Service = "ses"
 )
 
+// AllServices are the four emulators, the default of Options.Services.
+var AllServices = []Service{DynamoDB, SQS, S3, SES}
+
+// notStartedURL is the endpoint a Stack gives the services it did not start:
+// nothing listens on port 1, so a client of such a service fails at once on
+// this machine instead of reaching AWS with the dummy credentials.
+const notStartedURL = "http://127.0.0.1:1"
+
 // Options configure Start.
 type Options struct {
 	DataDir  string    // dynalite persistence folder ("" = in-memory); created if missing
@@ -42,6 +51,11 @@ type Options struct {
 	// RestartAttempts is how often the supervisor tries to start an exited
 	// emulator again before it gives up and reports on Failed (default 3).
 	RestartAttempts int
+	// Services are the emulators to start (nil = AllServices). A test package
+	// starts only what its code talks to: each Node.js emulator costs a
+	// process and a second of a loaded CPU. The others' URLs stay "", and the
+	// stack's aws.Config and Env point them at a closed local port.
+	Services []Service
 }
 
 // Ports are the emulators' ports on 127.0.0.1; 0 picks a free one.
@@ -53,12 +67,13 @@ type Ports struct {
 // Stack is a running set of emulators, provisioned for one stage.
 type Stack struct {
 	Names                              resources.Names
-	DynamoDBURL, SQSURL, S3URL, SESURL string
-	JobsQueueURL, DLQURL               string
+	DynamoDBURL, SQSURL, S3URL, SESURL string     // "" for a service not started
+	JobsQueueURL, DLQURL               string     // "" without SQS
 	AWS                                aws.Config // dummy credentials, us-east-1, per-service endpoints
 	toolsDir, dataDir                  string
 	log                                io.Writer
 	mu                                 sync.Mutex
+	services                           map[Service]bool // the ones started
 	ports                              map[Service]int
 	children                           map[Service]*child
 	s3                                 *s3Server
@@ -68,15 +83,28 @@ type Stack struct {
 	failed                             chan error
 }
 
-// Start starts all four emulators, waits until each listens, and provisions the
-// stage's resources (idempotently, so a persistent DataDir survives restarts).
-// On error nothing is left running.
+// Start starts the emulators of opts.Services (all four by default), waits
+// until each listens, and provisions the stage's resources in them
+// (idempotently, so a persistent DataDir survives restarts). On error nothing
+// is left running.
 func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Stage == "" {
 		opts.Stage = "local"
 	}
+	services := map[Service]bool{}
+	if opts.Services == nil {
+		opts.Services = AllServices
+	}
+	for _, svc := range opts.Services {
+		if !slices.Contains(AllServices, svc) {
+			return nil, fmt.Errorf("starting emulators: unknown service %q", svc)
+		}
+		services[svc] = true
+	}
+	// gofakes3 runs in-process: a stack of S3 alone needs neither Node.js nor _tools.
+	needsNode := services[DynamoDB] || services[SQS] || services[SES]
 	toolsDir := opts.ToolsDir
-	if toolsDir == "" {
+	if toolsDir == "" && needsNode {
 		wd, err := os.Getwd()
 		if err != nil {
 			return nil, fmt.Errorf("starting emulators: %w", err)
@@ -85,8 +113,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, fmt.Errorf("starting emulators: %w", err)
 		}
 	}
-	if err := ensureNodeModules(toolsDir, opts.Log); err != nil {
-		return nil, fmt.Errorf("starting emulators: %w", err)
+	if needsNode {
+		if err := ensureNodeModules(toolsDir, opts.Log); err != nil {
+			return nil, fmt.Errorf("starting emulators: %w", err)
+		}
 	}
 	if opts.DataDir != "" {
 		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
@@ -98,6 +128,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		toolsDir: toolsDir,
 		dataDir:  opts.DataDir,
 		log:      opts.Log,
+		services: services,
 		ports:    map[Service]int{DynamoDB: opts.Ports.DynamoDB, SQS: opts.Ports.SQS, SES: opts.Ports.SES, S3: opts.Ports.S3},
 		children: map[Service]*child{},
 		logger:   opts.Logger,
@@ -116,21 +147,31 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}()
 
-	// Node takes a moment to boot; start the three children side by side.
+	// Node takes a moment to boot; start the children side by side.
 	var wg sync.WaitGroup
-	errs := make([]error, 3)
-	for i, svc := range []Service{DynamoDB, SQS, SES} {
+	var errs []error
+	var mu sync.Mutex
+	for _, svc := range []Service{DynamoDB, SQS, SES} {
+		if !services[svc] {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.startChild(svc)
+			if err := s.startChild(svc); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
 		}()
 	}
-	s3srv, s3err := newS3Server(opts.Ports.S3, opts.S3File)
+	var s3err error
+	if services[S3] {
+		s.s3, s3err = newS3Server(opts.Ports.S3, opts.S3File)
+	}
 	wg.Wait()
-	if s3err == nil {
-		s.s3 = s3srv
-		s.ports[S3] = s3srv.port
+	if s.s3 != nil {
+		s.ports[S3] = s.s3.port
 	}
 	if err := errors.Join(append(errs, s3err)...); err != nil {
 		return nil, err
@@ -141,19 +182,44 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.S3URL = s.url(S3)
 	s.SESURL = s.url(SES)
 	s.AWS = LocalConfig(map[string]string{
-		"DYNAMODB": s.DynamoDBURL,
-		"SQS":      s.SQSURL,
-		"S3":       s.S3URL,
-		"SESV2":    s.SESURL,
+		"DYNAMODB": s.endpoint(DynamoDB),
+		"SQS":      s.endpoint(SQS),
+		"S3":       s.endpoint(S3),
+		"SESV2":    s.endpoint(SES),
 	})
-	if s.JobsQueueURL, s.DLQURL, err = Provision(ctx, s.AWS, s.Names); err != nil {
+	if s.JobsQueueURL, s.DLQURL, err = s.provision(ctx); err != nil {
 		return nil, fmt.Errorf("starting emulators: %w", err)
 	}
 	return s, nil
 }
 
+// url is svc's URL, "" when the stack did not start it.
 func (s *Stack) url(svc Service) string {
+	if !s.services[svc] {
+		return ""
+	}
 	return "http://127.0.0.1:" + strconv.Itoa(s.ports[svc])
+}
+
+// endpoint is where clients of svc are sent: its emulator, or a closed port.
+func (s *Stack) endpoint(svc Service) string {
+	if u := s.url(svc); u != "" {
+		return u
+	}
+	return notStartedURL
+}
+
+// provision creates the stage's resources in the emulators the stack runs.
+func (s *Stack) provision(ctx context.Context) (jobsQueueURL, dlqURL string, err error) {
+	return provision(ctx, s.AWS, s.Names, s.services)
+}
+
+// notStarted is the error of an operation on a service the stack did not start.
+func (s *Stack) notStarted(op string, svc Service) error {
+	if s.services[svc] {
+		return nil
+	}
+	return fmt.Errorf("%s %s emulator: not part of this stack (Options.Services)", op, svc)
 }
 
 // startChild starts svc's process on its port (the first time a random one,
@@ -237,7 +303,7 @@ func (s *Stack) restart(ctx context.Context, svc Service) error {
 	if err := s.startChild(svc); err != nil {
 		return err
 	}
-	jobs, dlq, err := Provision(ctx, s.AWS, s.Names)
+	jobs, dlq, err := s.provision(ctx)
 	if err != nil {
 		return fmt.Errorf("starting %s emulator: %w", svc, err)
 	}
@@ -291,10 +357,10 @@ func (s *Stack) signal(svc Service, sig syscall.Signal) error {
 // settings the S3 emulator needs, and the resources.Env* names.
 func (s *Stack) Env() map[string]string {
 	return map[string]string{
-		"AWS_ENDPOINT_URL_DYNAMODB":        s.DynamoDBURL,
-		"AWS_ENDPOINT_URL_SQS":             s.SQSURL,
-		"AWS_ENDPOINT_URL_S3":              s.S3URL,
-		"AWS_ENDPOINT_URL_SESV2":           s.SESURL,
+		"AWS_ENDPOINT_URL_DYNAMODB":        s.endpoint(DynamoDB),
+		"AWS_ENDPOINT_URL_SQS":             s.endpoint(SQS),
+		"AWS_ENDPOINT_URL_S3":              s.endpoint(S3),
+		"AWS_ENDPOINT_URL_SESV2":           s.endpoint(SES),
 		"AWS_REGION":                       Region,
 		"AWS_DEFAULT_REGION":               Region,
 		"AWS_ACCESS_KEY_ID":                accessKeyID,
@@ -313,6 +379,9 @@ func (s *Stack) Env() map[string]string {
 // its port stays reserved for StartService. S3 objects survive; the npm
 // emulators lose their state unless DynamoDB has a DataDir.
 func (s *Stack) StopService(svc Service) error {
+	if err := s.notStarted("stopping", svc); err != nil {
+		return err
+	}
 	if svc == S3 {
 		return s.s3.stop()
 	}
@@ -330,6 +399,9 @@ func (s *Stack) StopService(svc Service) error {
 // StartService starts a stopped emulator again on its old port and provisions
 // the stack's resources again (the queues and in-memory tables were lost).
 func (s *Stack) StartService(ctx context.Context, svc Service) error {
+	if err := s.notStarted("starting", svc); err != nil {
+		return err
+	}
 	if svc == S3 {
 		return s.s3.start()
 	}

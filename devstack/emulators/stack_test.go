@@ -1,3 +1,5 @@
+//go:build integration
+
 package emulators
 
 import (
@@ -201,5 +203,48 @@ func TestCloseLeavesNoProcess(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+}
+
+// An adapter package starts only the emulator it talks to: one child process
+// (or none for S3, which is in-process), only that service provisioned, and
+// the other services pointed at a closed local port, never at AWS.
+func TestStackOfSomeServicesStartsOnlyThose(t *testing.T) {
+	ctx := context.Background()
+	ddbOnly := StartForTest(t, DynamoDB)
+	if n := len(ddbOnly.children); n != 1 || ddbOnly.children[DynamoDB] == nil {
+		t.Fatalf("DynamoDB-only stack has children %v, want dynalite alone", ddbOnly.children)
+	}
+	if ddbOnly.DynamoDBURL == "" || ddbOnly.SQSURL != "" || ddbOnly.S3URL != "" || ddbOnly.SESURL != "" || ddbOnly.JobsQueueURL != "" {
+		t.Errorf("URLs %q %q %q %q, queue %q: want DynamoDB's alone", ddbOnly.DynamoDBURL, ddbOnly.SQSURL, ddbOnly.S3URL, ddbOnly.SESURL, ddbOnly.JobsQueueURL)
+	}
+	if _, err := ddb.NewFromConfig(ddbOnly.AWS).DescribeTable(ctx, &ddb.DescribeTableInput{TableName: aws.String(ddbOnly.Names.ReportsTable)}); err != nil {
+		t.Errorf("the reports table is not provisioned: %v", err)
+	}
+	if env := ddbOnly.Env(); env["AWS_ENDPOINT_URL_SQS"] != notStartedURL || env["AWS_ENDPOINT_URL_DYNAMODB"] != ddbOnly.DynamoDBURL {
+		t.Errorf("Env endpoints SQS %q, DynamoDB %q", env["AWS_ENDPOINT_URL_SQS"], env["AWS_ENDPOINT_URL_DYNAMODB"])
+	}
+	// A client of a service left out fails here and now, not against AWS.
+	_, err := sqs.NewFromConfig(ddbOnly.AWS, func(o *sqs.Options) { o.RetryMaxAttempts = 1 }).ListQueues(ctx, &sqs.ListQueuesInput{})
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("SQS call on a DynamoDB-only stack = %v, want a refused connection to 127.0.0.1:1", err)
+	}
+	if err := ddbOnly.StopService(SQS); err == nil {
+		t.Error("StopService(SQS) on a DynamoDB-only stack succeeded")
+	}
+	if err := ddbOnly.StartService(ctx, SES); err == nil {
+		t.Error("StartService(SES) on a DynamoDB-only stack succeeded")
+	}
+
+	s3Only := StartForTest(t, S3)
+	if len(s3Only.children) != 0 {
+		t.Errorf("S3-only stack has children %v, want none (gofakes3 is in-process)", s3Only.children)
+	}
+	if _, err := s3.NewFromConfig(s3Only.AWS).HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s3Only.Names.ReportsBucket)}); err != nil {
+		t.Errorf("the bucket is not provisioned: %v", err)
+	}
+
+	if _, err := Start(ctx, Options{Services: []Service{"lambda"}}); err == nil {
+		t.Error("Start accepted an unknown service")
 	}
 }

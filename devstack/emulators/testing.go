@@ -10,15 +10,15 @@ import (
 	"time"
 )
 
-// StartForTest starts an in-memory stack on random ports for a test (or a
-// TestMain-style shared fixture) and closes it in t.Cleanup. It fails the test,
-// never skips it, when an emulator cannot start: a missing emulator is a broken
-// environment, not a reason to pass.
-func StartForTest(t testing.TB) *Stack {
+// StartForTest starts an in-memory stack of the given services (all four when
+// none are given) on random ports for a test and closes it in t.Cleanup. It
+// fails the test, never skips it, when an emulator cannot start: a missing
+// emulator is a broken environment, not a reason to pass.
+func StartForTest(t testing.TB, services ...Service) *Stack {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, err := Start(ctx, Options{})
+	s, err := Start(ctx, Options{Services: services})
 	if err != nil {
 		t.Fatalf("starting the AWS emulators: %v", err)
 	}
@@ -51,12 +51,14 @@ func (l *LogBuffer) String() string {
 }
 
 // RunTests is the body of a test package's TestMain when the whole package
-// shares one stack: it starts the stack, stores it in *shared, runs the tests,
-// stops the stack and exits. It exits 1 (never skips) when the emulators cannot
-// start, since contract tests without them prove nothing.
-func RunTests(m *testing.M, shared **Stack) {
+// shares one stack: it starts the stack of the given services (all four when
+// none are given; an adapter package names only the one it talks to), stores
+// it in *shared, runs the tests, stops the stack and exits. It exits 1 (never
+// skips) when the emulators cannot start, since contract tests without them
+// prove nothing.
+func RunTests(m *testing.M, shared **Stack, services ...Service) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	s, err := Start(ctx, Options{})
+	s, err := Start(ctx, Options{Services: services})
 	cancel()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "starting the AWS emulators: %v\n", err)

@@ -1,3 +1,5 @@
+//go:build integration
+
 package eventsource
 
 import (
@@ -93,7 +95,7 @@ func queueDepth(t *testing.T, client *sqs.Client, queueURL string) (visible, inF
 }
 
 func TestAgainstEmulator(t *testing.T) {
-	st := emulators.StartForTest(t)
+	st := emulators.StartForTest(t, emulators.SQS)
 
 	t.Run("partial batch failures are redelivered, successes deleted", func(t *testing.T) {
 		d := &deliveries{seen: map[string][]int{}}

@@ -37,6 +37,7 @@ import (
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/httpapi"
+	"github.com/evovoice/billing/resources"
 )
 
 // Function is a Lambda handler of API Gateway v2 events.
@@ -53,8 +54,8 @@ type Target string
 
 // The service's functions behind the HTTP API.
 const (
-	Submit Target = "submit"
-	Status Target = "status"
+	Submit Target = resources.FunctionSubmit
+	Status Target = resources.FunctionStatus
 )
 
 // Route is one HTTP API route: Method "ANY" matches every method; a path

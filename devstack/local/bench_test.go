@@ -1,3 +1,5 @@
+//go:build integration
+
 package local
 
 import (
@@ -90,7 +92,7 @@ func rawWrite(ctx context.Context, client *ddb.Client, table string, batches [][
 // fresh table, and reports both rates and their ratio (target >= 0.8).
 func BenchmarkImport(b *testing.B) {
 	ctx := context.Background()
-	st := emulators.StartForTest(b)
+	st := emulators.StartForTest(b, emulators.DynamoDB)
 	client := ddb.NewFromConfig(st.AWS)
 
 	path := filepath.Join(b.TempDir(), "bench.jsonl")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/devstack/devauth"
 	"github.com/evovoice/billing/devstack/emulators"
 	"github.com/evovoice/billing/devstack/eventsource"
@@ -176,7 +177,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		Log:        o.Log.With("component", "gateway"),
 		Region:     emulators.Region,
 		// The same function names as a deployed "local" stage would have.
-		FunctionPrefix: "billing-reports-local-",
+		FunctionPrefix: st.Names.FunctionPrefix,
 	})
 	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
 
@@ -194,7 +195,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	src, err := eventsource.New(eventsource.Config{
 		Client: sqs.NewFromConfig(st.AWS), QueueURL: st.JobsQueueURL, Region: emulators.Region,
 		Handler: fns.handleSQS, Log: o.Log.With("component", "sqs-event-source"),
-		FunctionName: "billing-reports-local-run",
+		FunctionName: st.Names.FunctionPrefix + resources.FunctionRun,
 		Timeout:      resources.LocalWorkerTimeout,
 	})
 	if err != nil {
@@ -213,7 +214,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	defer os.Remove(filepath.Join(o.DataDir, StackFile))
-	token, err := key.Mint(devauth.Claims{Subject: "dev-manager", Roles: []string{"Manager"}, AccountIDs: []string{DemoAccountID}, TTL: 12 * time.Hour}, time.Now())
+	token, err := key.Mint(devauth.Claims{Subject: "dev-manager", Roles: []string{string(billing.RoleManager)}, AccountIDs: []string{DemoAccountID}, TTL: 12 * time.Hour}, time.Now())
 	if err != nil {
 		return err
 	}

@@ -94,7 +94,7 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 		return resp, nil
 	}
 	fns.sweep = func(ctx context.Context) error {
-		res, err := w.Invoke(ctx, json.RawMessage(`{"sweep":true}`))
+		res, err := w.Invoke(ctx, json.RawMessage(resources.SweepEvent))
 		if err == nil {
 			log.Debug("sweep done", "result", res)
 		}

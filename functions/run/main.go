@@ -1,6 +1,7 @@
 // Command run is the run Lambda: SQS batches of report jobs and the sweep
-// schedule's constant input {"sweep":true} (see worker.(*Worker).Invoke). It
-// only wires configuration and adapters; the behaviour lives in package worker.
+// schedule's constant input resources.SweepEvent, {"sweep":true} (see
+// worker.(*Worker).Invoke). It only wires configuration and adapters; the
+// behaviour lives in package worker.
 package main
 
 import (

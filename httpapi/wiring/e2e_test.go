@@ -1,3 +1,5 @@
+//go:build integration
+
 package wiring_test
 
 import (
@@ -267,7 +269,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("429 over 10 active reports", func(t *testing.T) {
 		busy := api.token(t, devauth.Claims{Subject: "busy", Roles: []string{"Manager"}, AccountIDs: []string{"acct-busy"}}, now)
-		for i := 0; i < resources.MaxActiveReports; i++ {
+		for i := 0; i < billing.MaxActiveReports; i++ {
 			info(t, api.do(t, "POST", "/reports/billing", busy, `{"startDate":"2026-10-01","endDate":"2026-10-02"}`))
 		}
 		r := api.do(t, "POST", "/reports/billing", busy, `{"startDate":"2026-10-01","endDate":"2026-10-02"}`)

@@ -1,3 +1,5 @@
+//go:build integration
+
 package e2e
 
 import (
@@ -247,7 +249,7 @@ func (e *env) submit(req billing.ReportRequest, scope string, enqueue bool) stri
 	now := time.Now().UTC()
 	r := &billing.Report{ID: httpapi.NewReportID(), AccountID: req.AccountID, Request: req, CustomerScope: scope,
 		Name: billing.ReportName(req.StartDate, req.EndDate), Status: billing.ReportQueued, DateCreated: now, DateUpdated: now}
-	if err := e.reports.CreateReport(ctx, r, billing.SlotLimits{Account: resources.MaxActiveReports}); err != nil {
+	if err := e.reports.CreateReport(ctx, r, billing.SlotLimits{Account: billing.MaxActiveReports}); err != nil {
 		e.t.Fatal(err)
 	}
 	if enqueue {
