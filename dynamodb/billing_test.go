@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"reflect"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/resources"
 )
 
 func TestAccountsAndCustomersRoundTripExactly(t *testing.T) {
@@ -256,5 +258,37 @@ func TestQueryUsageOfAMalformedItemIsPermanent(t *testing.T) {
 	err := s.QueryUsage(ctx, billing.UsageQuery{AccountID: acct, Day: day}, func([]billing.UsageEvent) error { return nil })
 	if err == nil || billing.IsRetryable(err) || !strings.Contains(billing.ErrorMessage(err), "u-bad") {
 		t.Fatalf("QueryUsage = %v (retryable %v), want a permanent error naming the event", err, billing.IsRetryable(err))
+	}
+}
+
+// Against the emulator: the stored item is the compact one (the key, u, d),
+// the description is kept, and QueryUsage returns the exact imported text.
+func TestPutUsageStoresCompactItems(t *testing.T) {
+	s, ctx, acct := billingStore(), context.Background(), uniq("acct")
+	ev := usageEvent(acct, "u-1", t0, "1.50")
+	ev.InternationalCost, ev.Recorded, ev.Description = "0.0100", true, "International call to +44 20 7946 0958"
+	if err := s.PutUsage(ctx, []billing.UsageEvent{ev}); err != nil {
+		t.Fatalf("PutUsage: %v", err)
+	}
+	out, err := client().GetItem(ctx, &ddb.GetItemInput{
+		TableName: aws.String(stack.Names.BillingTable), ConsistentRead: aws.Bool(true),
+		Key: billingKey(UsagePartition(acct, billing.DateOf(t0)), usageSortKey(t0, "u-1")),
+	})
+	if err != nil {
+		t.Fatalf("GetItem: %v", err)
+	}
+	names := slices.Sorted(maps.Keys(out.Item))
+	if want := []string{attrUsageDesc, resources.BillingPK, resources.BillingSK, attrUsage}; !slices.Equal(names, want) {
+		t.Fatalf("stored attributes %v, want %v", names, want)
+	}
+	if got := getS(out.Item, attrUsageDesc); got != ev.Description {
+		t.Fatalf("description stored as %q", got)
+	}
+	got := readDay(t, s, acct, billing.DateOf(t0))
+	if len(got) != 1 || !exactlySame(got[0], ev) || got[0].Description != "" {
+		t.Fatalf("read %+v, want %+v without its description", got, ev)
+	}
+	if !strings.Contains(getS(out.Item, attrUsage), "1.50|0.0100|r|") {
+		t.Fatalf("u = %q, want the imported decimal text", getS(out.Item, attrUsage))
 	}
 }

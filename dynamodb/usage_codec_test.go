@@ -1,16 +1,10 @@
 package dynamodb
 
 import (
-	"context"
-	"maps"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/resources"
@@ -136,36 +130,4 @@ func FuzzDecodeUsage(f *testing.F) {
 			t.Fatalf("decoded %q %q, encodes back as %q %q", sk, u, getS(back, resources.BillingSK), getS(back, attrUsage))
 		}
 	})
-}
-
-// Against the emulator: the stored item is the compact one (the key, u, d),
-// the description is kept, and QueryUsage returns the exact imported text.
-func TestPutUsageStoresCompactItems(t *testing.T) {
-	s, ctx, acct := billingStore(), context.Background(), uniq("acct")
-	ev := usageEvent(acct, "u-1", t0, "1.50")
-	ev.InternationalCost, ev.Recorded, ev.Description = "0.0100", true, "International call to +44 20 7946 0958"
-	if err := s.PutUsage(ctx, []billing.UsageEvent{ev}); err != nil {
-		t.Fatalf("PutUsage: %v", err)
-	}
-	out, err := client().GetItem(ctx, &ddb.GetItemInput{
-		TableName: aws.String(stack.Names.BillingTable), ConsistentRead: aws.Bool(true),
-		Key: billingKey(UsagePartition(acct, billing.DateOf(t0)), usageSortKey(t0, "u-1")),
-	})
-	if err != nil {
-		t.Fatalf("GetItem: %v", err)
-	}
-	names := slices.Sorted(maps.Keys(out.Item))
-	if want := []string{attrUsageDesc, resources.BillingPK, resources.BillingSK, attrUsage}; !slices.Equal(names, want) {
-		t.Fatalf("stored attributes %v, want %v", names, want)
-	}
-	if got := getS(out.Item, attrUsageDesc); got != ev.Description {
-		t.Fatalf("description stored as %q", got)
-	}
-	got := readDay(t, s, acct, billing.DateOf(t0))
-	if len(got) != 1 || !exactlySame(got[0], ev) || got[0].Description != "" {
-		t.Fatalf("read %+v, want %+v without its description", got, ev)
-	}
-	if !strings.Contains(getS(out.Item, attrUsage), "1.50|0.0100|r|") {
-		t.Fatalf("u = %q, want the imported decimal text", getS(out.Item, attrUsage))
-	}
 }

@@ -1,13 +1,13 @@
 package emulators
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/evovoice/billing/devstack/logbuf"
 )
 
 // StartForTest starts an in-memory stack of the given services (all four when
@@ -30,25 +30,8 @@ func StartForTest(t testing.TB, services ...Service) *Stack {
 	return s
 }
 
-// LogBuffer is a log destination that a stack's (or any) goroutines and a
-// test share: Options.Logger writes to it while the test reads it.
-type LogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *LogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String is everything written so far.
-func (l *LogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// LogBuffer is logbuf.Buffer, kept under this name for the emulator tests.
+type LogBuffer = logbuf.Buffer
 
 // RunTests is the body of a test package's TestMain when the whole package
 // shares one stack: it starts the stack of the given services (all four when

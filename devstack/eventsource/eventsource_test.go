@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/evovoice/billing/devstack/emulators"
+	"github.com/evovoice/billing/devstack/logbuf"
 )
 
 // fakeSQS is a hand-written fake: each test sets the calls it expects.
@@ -306,7 +306,7 @@ func TestRunBacksOffExponentiallyAndLogsStateChanges(t *testing.T) {
 		sleep(ctx, 5*time.Millisecond) // an empty long poll
 		return &sqs.ReceiveMessageOutput{}, nil
 	}}
-	var logs emulators.LogBuffer
+	var logs logbuf.Buffer
 	s, _ := New(Config{Client: f, QueueURL: "http://x/1/q", ErrorBackoff: 50 * time.Millisecond, MaxErrorBackoff: 200 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(&logs, nil)),
 		Handler: func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
