@@ -141,4 +141,6 @@ func invalidField(code, field, msg string) error { return reports.InvalidField(c
 
 // IdempotencyRecordKey is the stored key of a caller's Idempotency-Key
 // (reports.IdempotencyRecordKey).
-func IdempotencyRecordKey(subject, key string) string { return reports.IdempotencyRecordKey(subject, key) }
+func IdempotencyRecordKey(subject, key string) string {
+	return reports.IdempotencyRecordKey(subject, key)
+}
