@@ -38,22 +38,43 @@ func Provision(ctx context.Context, cfg aws.Config, names resources.Names) (jobs
 	return jobsQueueURL, dlqURL, nil
 }
 
+func str(n string) ddbtypes.AttributeDefinition {
+	return ddbtypes.AttributeDefinition{AttributeName: aws.String(n), AttributeType: ddbtypes.ScalarAttributeTypeS}
+}
+
+func gsi(name, pk, sk string) ddbtypes.GlobalSecondaryIndex {
+	return ddbtypes.GlobalSecondaryIndex{
+		IndexName: aws.String(name),
+		KeySchema: []ddbtypes.KeySchemaElement{
+			{AttributeName: aws.String(pk), KeyType: ddbtypes.KeyTypeHash},
+			{AttributeName: aws.String(sk), KeyType: ddbtypes.KeyTypeRange},
+		},
+		Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
+	}
+}
+
+// SchedulesTableInput is the CreateTable input of the schedules table: pk,
+// the byAccount GSI and the sparse due GSI (spec 2.7).
+func SchedulesTableInput(name string) *ddb.CreateTableInput {
+	return &ddb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{
+			str(resources.SchedulesPK),
+			str(resources.SchedulesByAccountPK), str(resources.SchedulesByAccountSK),
+			str(resources.SchedulesDuePK), str(resources.SchedulesDueSK),
+		},
+		KeySchema: []ddbtypes.KeySchemaElement{{AttributeName: aws.String(resources.SchedulesPK), KeyType: ddbtypes.KeyTypeHash}},
+		GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{
+			gsi(resources.SchedulesByAccount, resources.SchedulesByAccountPK, resources.SchedulesByAccountSK),
+			gsi(resources.SchedulesDue, resources.SchedulesDuePK, resources.SchedulesDueSK),
+		},
+	}
+}
+
 // ReportsTableInput is the CreateTable input of the reports table: pk, the
 // byAccount GSI (newest first per account) and the sparse byStatus GSI.
 func ReportsTableInput(name string) *ddb.CreateTableInput {
-	str := func(n string) ddbtypes.AttributeDefinition {
-		return ddbtypes.AttributeDefinition{AttributeName: aws.String(n), AttributeType: ddbtypes.ScalarAttributeTypeS}
-	}
-	gsi := func(name, pk, sk string) ddbtypes.GlobalSecondaryIndex {
-		return ddbtypes.GlobalSecondaryIndex{
-			IndexName: aws.String(name),
-			KeySchema: []ddbtypes.KeySchemaElement{
-				{AttributeName: aws.String(pk), KeyType: ddbtypes.KeyTypeHash},
-				{AttributeName: aws.String(sk), KeyType: ddbtypes.KeyTypeRange},
-			},
-			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
-		}
-	}
 	return &ddb.CreateTableInput{
 		TableName:   aws.String(name),
 		BillingMode: ddbtypes.BillingModePayPerRequest,
@@ -87,7 +108,7 @@ func BillingTableInput(name string) *ddb.CreateTableInput {
 }
 
 func provisionTables(ctx context.Context, client *ddb.Client, names resources.Names) error {
-	for _, in := range []*ddb.CreateTableInput{ReportsTableInput(names.ReportsTable), BillingTableInput(names.BillingTable)} {
+	for _, in := range []*ddb.CreateTableInput{ReportsTableInput(names.ReportsTable), BillingTableInput(names.BillingTable), SchedulesTableInput(names.SchedulesTable)} {
 		if err := CreateTable(ctx, client, in); err != nil {
 			return err
 		}
