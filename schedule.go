@@ -270,13 +270,24 @@ func (s ScheduleSpec) firesOn(d Date) bool {
 // FireAt is the instant the schedule fires on local day d: its time of day
 // in its zone. A time that a spring-forward skips fires at the first valid
 // instant after it (the instant the clocks jump); a time that a fall-back
-// repeats is one instant (Go picks one of the two), so it fires once.
+// repeats fires once, at its first occurrence.
 func (s ScheduleSpec) FireAt(d Date) time.Time {
 	loc := s.Location()
 	t := time.Date(d.Year, d.Month, d.Day, s.Hour, s.Minute, 0, 0, loc)
 	want := time.Date(d.Year, d.Month, d.Day, s.Hour, s.Minute, 0, 0, time.UTC)
 	got := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), 0, 0, time.UTC)
 	if got.Equal(want) {
+		// A wall time that a fall-back repeats has two instants, and
+		// time.Date may pick the second: fire at the first, as cron does.
+		start, _ := t.ZoneBounds()
+		if !start.IsZero() {
+			_, before := start.Add(-time.Nanosecond).Zone()
+			if _, cur := t.Zone(); before > cur {
+				if e := t.Add(-time.Duration(before-cur) * time.Second); e.Before(start) {
+					return e
+				}
+			}
+		}
 		return t
 	}
 	// The wall time does not exist: time.Date moved it out of the gap, to
@@ -352,4 +363,14 @@ func (s *Schedule) Request(p Period) BillingReport {
 		EmailAddressToNotify: s.Spec.EmailAddressToNotify,
 		WebhookURL:           s.Spec.WebhookURL,
 	}
+}
+
+// LatestPeriod is the most recent whole period at now: the one of the
+// latest firing day on or before now's local day.
+func (s ScheduleSpec) LatestPeriod(now time.Time) Period {
+	d := DateOf(now.In(s.Location()))
+	for !s.firesOn(d) {
+		d = d.AddDays(-1)
+	}
+	return s.PeriodFor(s.FireAt(d))
 }

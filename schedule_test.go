@@ -85,10 +85,13 @@ func TestScheduleNextRunDST(t *testing.T) {
 		{"NY the week after", BillingReportSchedule{Frequency: "Weekly", DayOfWeek: "Sunday", TimeOfDay: "02:30", TimeZoneID: "America/New_York"}, "2026-03-08T07:00:00Z", "2026-03-15T06:30:00Z"},
 		{"NY the week before", BillingReportSchedule{Frequency: "Weekly", DayOfWeek: "Sunday", TimeOfDay: "02:30", TimeZoneID: "America/New_York"}, "2026-02-28T00:00:00Z", "2026-03-01T07:30:00Z"},
 		// 02:30 happens twice in Berlin on 2026-10-25 (03:00 CEST -> 02:00 CET):
-		// one firing that day, and the next one a week later.
-		{"Berlin fall-back", BillingReportSchedule{Frequency: "Weekly", DayOfWeek: "Sunday", TimeOfDay: "02:30", TimeZoneID: "Europe/Berlin"}, "2026-10-24T12:00:00Z", "2026-10-25T01:30:00Z"},
-		{"Berlin once only", BillingReportSchedule{Frequency: "Weekly", DayOfWeek: "Sunday", TimeOfDay: "02:30", TimeZoneID: "Europe/Berlin"}, "2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z"},
-		{"Berlin not again", BillingReportSchedule{Frequency: "Weekly", DayOfWeek: "Sunday", TimeOfDay: "02:30", TimeZoneID: "Europe/Berlin"}, "2026-10-25T01:30:00Z", "2026-11-01T01:30:00Z"},
+		// it fires at the first, 02:30 CEST = 00:30Z, and not at the second
+		// (01:30Z): the next firing is a week later.
+		{"Berlin fall-back", BillingReportSchedule{Frequency: "Weekly", DayOfWeek: "Sunday", TimeOfDay: "02:30", TimeZoneID: "Europe/Berlin"}, "2026-10-24T12:00:00Z", "2026-10-25T00:30:00Z"},
+		{"Berlin once only", BillingReportSchedule{Frequency: "Weekly", DayOfWeek: "Sunday", TimeOfDay: "02:30", TimeZoneID: "Europe/Berlin"}, "2026-10-25T00:30:00Z", "2026-11-01T01:30:00Z"},
+		{"Berlin 02:00 repeated", BillingReportSchedule{Frequency: "Weekly", DayOfWeek: "Sunday", TimeOfDay: "02:00", TimeZoneID: "Europe/Berlin"}, "2026-10-24T12:00:00Z", "2026-10-25T00:00:00Z"},
+		{"Berlin 03:00 after", BillingReportSchedule{Frequency: "Weekly", DayOfWeek: "Sunday", TimeOfDay: "03:00", TimeZoneID: "Europe/Berlin"}, "2026-10-24T12:00:00Z", "2026-10-25T02:00:00Z"},
+		{"NY 01:30 repeated", BillingReportSchedule{Frequency: "Weekly", DayOfWeek: "Sunday", TimeOfDay: "01:30", TimeZoneID: "America/New_York"}, "2026-10-31T12:00:00Z", "2026-11-01T05:30:00Z"},
 		{"monthly NY", BillingReportSchedule{Frequency: "Monthly", DayOfMonth: 8, TimeOfDay: "02:30", TimeZoneID: "America/New_York"}, "2026-02-10T00:00:00Z", "2026-03-08T07:00:00Z"},
 		{"year end", BillingReportSchedule{Frequency: "Monthly", TimeOfDay: "06:00", TimeZoneID: "America/New_York"}, "2026-12-01T11:00:00Z", "2027-01-01T11:00:00Z"},
 		{"same day later", BillingReportSchedule{Frequency: "Monthly", TimeOfDay: "06:00"}, "2026-11-01T05:59:59Z", "2026-11-01T06:00:00Z"},
