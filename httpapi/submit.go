@@ -9,6 +9,7 @@ import (
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/reports"
+	"github.com/evovoice/billing/schedules"
 	"github.com/evovoice/billing/webhook"
 )
 
@@ -30,6 +31,8 @@ type SubmitDeps struct {
 	Idempotency billing.IdempotencyStore
 	Accounts    AccountGetter
 	Jobs        billing.JobQueue
+	// Schedules are the report schedules (spec 2.7); nil serves no schedule routes.
+	Schedules SubmitSchedules
 
 	Now   func() time.Time // default time.Now
 	NewID func() string    // report ids; default NewReportID
@@ -40,7 +43,8 @@ type SubmitDeps struct {
 
 type submitHandler struct {
 	SubmitDeps
-	svc *reports.Service
+	svc   *reports.Service
+	sched *schedules.Service
 }
 
 // NewSubmitHandler serves the submit routes (SubmitRoutes): BillingReport at
@@ -55,12 +59,23 @@ func NewSubmitHandler(d SubmitDeps) http.Handler {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	return &submitHandler{SubmitDeps: d, svc: d.service()}
+	h := &submitHandler{SubmitDeps: d, svc: d.service()}
+	if d.Schedules != nil {
+		h.sched = schedules.New(schedules.Deps{Get: d.Schedules, Write: d.Schedules, Submit: h.svc, Accounts: d.Accounts,
+			Now: d.Now, CheckWebhook: d.checkWebhook, Logger: d.Logger})
+	}
+	return h
 }
 
 func (h *submitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	secureHeaders(w)
 	f, path, err := negotiate(r)
+	if id, action, ok := scheduleSegments(path); err == nil && ok {
+		if err := h.serveSchedules(w, r, f, id, action); err != nil {
+			writeError(w, r, f, h.Logger, err)
+		}
+		return
+	}
 	if err == nil {
 		path, f = replyRoute(path, f)
 		if !isSubmitPath(path) {

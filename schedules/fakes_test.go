@@ -43,7 +43,7 @@ func newWorld(t *testing.T, now time.Time) *world {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sub := reports.New(reports.Deps{Reports: w, Idempotency: w, Accounts: w, Jobs: w, Now: w.clock, Logger: logger})
-	w.svc = New(Deps{Store: w.store, Submit: sub, Accounts: w, Now: w.clock, NewID: w.newID, Logger: logger})
+	w.svc = New(Deps{Get: w.store, List: w.store, Write: w.store, Fire: w.store, Submit: sub, Accounts: w, Now: w.clock, NewID: w.newID, Logger: logger})
 	return w
 }
 

@@ -25,9 +25,36 @@ type AccountGetter interface {
 	GetAccount(ctx context.Context, id string) (*billing.Account, error)
 }
 
-// Deps are the service's dependencies.
+// Getter, Lister, Writer and Firer split billing.ScheduleStore by use, so
+// that each function is given (and granted) only what it calls: the submit
+// function writes, the status function reads, the run function fires.
+type (
+	Getter interface {
+		GetSchedule(ctx context.Context, id string) (*billing.Schedule, error)
+	}
+	Lister interface {
+		ListSchedules(ctx context.Context, f billing.ScheduleFilter) (billing.SchedulePage, error)
+	}
+	Writer interface {
+		CreateSchedule(ctx context.Context, s *billing.Schedule, max int) error
+		ReplaceSchedule(ctx context.Context, s *billing.Schedule) error
+		DeleteSchedule(ctx context.Context, id string) error
+	}
+	Firer interface {
+		DueSchedules(ctx context.Context, now time.Time, limit int) ([]*billing.Schedule, error)
+		AdvanceSchedule(ctx context.Context, id string, from time.Time, a billing.ScheduleAdvance) error
+	}
+)
+
+// Deps are the service's dependencies. Each use case needs only some:
+// Get always; List for List; Write and Accounts for Create, Replace and
+// Delete; Submit for RunNow and Tick; Fire for Tick. Calling a use case
+// whose dependency is nil is a wiring bug and panics.
 type Deps struct {
-	Store    billing.ScheduleStore
+	Get      Getter
+	List     Lister
+	Write    Writer
+	Fire     Firer
 	Submit   Submitter
 	Accounts AccountGetter
 
@@ -72,9 +99,9 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// accountFor resolves the account of a request (the token's only account
+// AccountFor resolves the account of a request (the token's only account
 // when none is given) and the caller's scope in it.
-func accountFor(caller billing.Caller, accountID string) (string, string, error) {
+func AccountFor(caller billing.Caller, accountID string) (string, string, error) {
 	if fe := reports.CheckAccountID(accountID); fe != nil {
 		return "", "", reports.InvalidField(fe.ErrorCode, fe.FieldName, fe.Message)
 	}
@@ -100,7 +127,7 @@ func (s *Service) Create(ctx context.Context, caller billing.Caller, dto billing
 	if err != nil {
 		return nil, err
 	}
-	account, scope, err := accountFor(caller, spec.AccountID)
+	account, scope, err := AccountFor(caller, spec.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +143,7 @@ func (s *Service) Create(ctx context.Context, caller billing.Caller, dto billing
 	if spec.Enabled {
 		sc.NextRunAt = spec.NextRunAfter(now)
 	}
-	if err := s.d.Store.CreateSchedule(ctx, sc, billing.MaxSchedulesPerAccount); err != nil {
+	if err := s.d.Write.CreateSchedule(ctx, sc, billing.MaxSchedulesPerAccount); err != nil {
 		return nil, err
 	}
 	return sc, nil
@@ -149,7 +176,7 @@ func (s *Service) Get(ctx context.Context, caller billing.Caller, id string) (*b
 	if !billing.ValidID(id) {
 		return nil, notFound(id)
 	}
-	sc, err := s.d.Store.GetSchedule(ctx, id)
+	sc, err := s.d.Get.GetSchedule(ctx, id)
 	if billing.ErrorCode(err) == billing.ENOTFOUND || err == nil && !caller.CanReadSchedule(sc) {
 		return nil, notFound(id)
 	}
@@ -161,12 +188,12 @@ func (s *Service) List(ctx context.Context, caller billing.Caller, f billing.Sch
 	if err := requireRole(caller); err != nil {
 		return billing.SchedulePage{}, err
 	}
-	account, scope, err := accountFor(caller, f.AccountID)
+	account, scope, err := AccountFor(caller, f.AccountID)
 	if err != nil {
 		return billing.SchedulePage{}, err
 	}
 	f.AccountID, f.CustomerScope = account, scope
-	return s.d.Store.ListSchedules(ctx, f)
+	return s.d.List.ListSchedules(ctx, f)
 }
 
 // Replace replaces a schedule's settings. Its account cannot change (a
@@ -193,7 +220,7 @@ func (s *Service) Replace(ctx context.Context, caller billing.Caller, id string,
 	if spec.Enabled {
 		sc.NextRunAt = spec.NextRunAfter(now)
 	}
-	if err := s.d.Store.ReplaceSchedule(ctx, sc); err != nil {
+	if err := s.d.Write.ReplaceSchedule(ctx, sc); err != nil {
 		return nil, err
 	}
 	return sc, nil
@@ -204,7 +231,7 @@ func (s *Service) Delete(ctx context.Context, caller billing.Caller, id string) 
 	if _, err := s.Get(ctx, caller, id); err != nil {
 		return err
 	}
-	err := s.d.Store.DeleteSchedule(ctx, id)
+	err := s.d.Write.DeleteSchedule(ctx, id)
 	if billing.ErrorCode(err) == billing.ENOTFOUND {
 		return notFound(id)
 	}

@@ -33,7 +33,7 @@ func (r *TickResult) add(o TickResult) {
 // without holding up the healthy schedules.
 func (s *Service) Tick(ctx context.Context, now time.Time) (TickResult, error) {
 	log := s.d.Logger.With("op", "tick", "at", now.UTC().Format(time.RFC3339))
-	due, err := s.d.Store.DueSchedules(ctx, now, resources.ScheduleTickBatch)
+	due, err := s.d.Fire.DueSchedules(ctx, now, resources.ScheduleTickBatch)
 	if err != nil {
 		return TickResult{}, fmt.Errorf("listing due schedules: %w", err)
 	}
@@ -63,7 +63,7 @@ func (s *Service) Tick(ctx context.Context, now time.Time) (TickResult, error) {
 func (s *Service) catchUp(ctx context.Context, id string, now time.Time) (TickResult, error) {
 	var res TickResult
 	for {
-		sc, err := s.d.Store.GetSchedule(ctx, id)
+		sc, err := s.d.Get.GetSchedule(ctx, id)
 		if billing.ErrorCode(err) == billing.ENOTFOUND {
 			return res, nil // deleted meanwhile: it never fires
 		}
@@ -86,7 +86,7 @@ func (s *Service) catchUp(ctx context.Context, id string, now time.Time) (TickRe
 			// (say, a webhook target the guard now refuses): every later
 			// period would fail the same way.
 			reason := "Disabled at " + now.UTC().Format(time.RFC3339) + ": " + billing.ErrorMessage(err)
-			if derr := s.d.Store.AdvanceSchedule(ctx, sc.ID, sc.NextRunAt, billing.ScheduleAdvance{DisabledReason: reason, Now: now}); derr != nil && !benign(derr) {
+			if derr := s.d.Fire.AdvanceSchedule(ctx, sc.ID, sc.NextRunAt, billing.ScheduleAdvance{DisabledReason: reason, Now: now}); derr != nil && !benign(derr) {
 				return res, fmt.Errorf("disabling the schedule: %w", derr)
 			}
 			res.Disabled++
@@ -97,7 +97,7 @@ func (s *Service) catchUp(ctx context.Context, id string, now time.Time) (TickRe
 		}
 		res.Fired++
 		next := sc.Spec.NextRunAfter(sc.NextRunAt)
-		err = s.d.Store.AdvanceSchedule(ctx, sc.ID, sc.NextRunAt, billing.ScheduleAdvance{
+		err = s.d.Fire.AdvanceSchedule(ctx, sc.ID, sc.NextRunAt, billing.ScheduleAdvance{
 			NextRunAt: next, LastRunAt: now, LastReportID: report.ID, Now: now,
 		})
 		if err != nil && !benign(err) {
