@@ -294,3 +294,73 @@ func TestScheduleValidationAndLimits(t *testing.T) {
 		t.Fatalf("an unknown schedule action: %d", resp.StatusCode)
 	}
 }
+
+// TestScheduleResponsesMatchOpenAPI checks real answers of every schedule
+// route, success and error, against openapi.json.
+func TestScheduleResponsesMatchOpenAPI(t *testing.T) {
+	router := openAPIRouter(t)
+	m := manager("acct-acme")
+	full := func(w *world) {
+		for i := 0; i < 10; i++ {
+			w.put(billing.Report{ID: "busy" + string(rune('a'+i)), AccountID: "acct-acme", Status: billing.ReportQueued})
+		}
+	}
+	calls := []struct {
+		r      req
+		submit bool
+		status int
+		setup  func(w *world)
+	}{
+		{r: req{method: "POST", path: "/reports/schedules", body: monthlyJSON, claims: m}, submit: true, status: 201},
+		{r: req{method: "POST", path: "/reports/schedules.csv", body: monthlyJSON, claims: m}, submit: true, status: 201},
+		{r: req{method: "POST", path: "/reports/schedules", body: `{"frequency":"Monthly","dayOfMonth":31}`, claims: m}, submit: true, status: 400},
+		{r: req{method: "POST", path: "/reports/schedules", body: monthlyJSON}, submit: true, status: 401},
+		{r: req{method: "POST", path: "/reports/schedules", body: monthlyJSON, claims: manager("acct-other")}, submit: true, status: 403},
+		{r: req{method: "POST", path: "/reports/schedules", body: `{"accountId":"nope","frequency":"Monthly"}`, claims: sysadmin()}, submit: true, status: 404},
+		{r: req{method: "POST", path: "/reports/schedules", query: "format=xml", body: monthlyJSON, claims: m}, submit: true, status: 406},
+		{r: req{method: "POST", path: "/reports/schedules", body: `{"x":"` + strings.Repeat("a", 70000) + `"}`, claims: m}, submit: true, status: 413},
+		{r: req{method: "POST", path: "/reports/schedules", body: monthlyJSON, claims: m}, submit: true, status: 429, setup: func(w *world) {
+			for i := 0; i < billing.MaxSchedulesPerAccount; i++ {
+				sc := &billing.Schedule{ID: fmt.Sprintf("fill%d", i), Spec: billing.ScheduleSpec{AccountID: "acct-acme", Frequency: billing.Monthly, DayOfMonth: 1}, DateCreated: w.now}
+				w.schedules.CreateSchedule(context.Background(), sc, billing.MaxSchedulesPerAccount)
+			}
+		}},
+		{r: req{path: "/reports/schedules", claims: m}, status: 200},
+		{r: req{path: "/reports/schedules.csv", claims: m}, status: 200},
+		{r: req{path: "/reports/schedules.json", query: "limit=1", claims: m}, status: 200},
+		{r: req{path: "/reports/schedules", query: "limit=500", claims: m}, status: 400},
+		{r: req{path: "/reports/schedules", query: "accountId=acct-other", claims: m}, status: 403},
+		{r: req{path: "/reports/schedules/schedacme", claims: m}, status: 200},
+		{r: req{path: "/reports/schedules/schedacme.csv", claims: m}, status: 200},
+		{r: req{path: "/reports/schedules/schedother", claims: m}, status: 404},
+		{r: req{method: "PUT", path: "/reports/schedules/schedacme", body: `{"frequency":"Weekly","dayOfWeek":"Sunday"}`, claims: m}, submit: true, status: 200},
+		{r: req{method: "PUT", path: "/reports/schedules/schedacme", body: `{"frequency":"Weekly"}`, claims: m}, submit: true, status: 400},
+		{r: req{method: "DELETE", path: "/reports/schedules/schedacme", claims: m}, submit: true, status: 204},
+		{r: req{method: "DELETE", path: "/reports/schedules/schedother", claims: m}, submit: true, status: 404},
+		{r: req{method: "POST", path: "/reports/schedules/schedacme/run", claims: m}, submit: true, status: 200},
+		{r: req{method: "POST", path: "/reports/schedules/schedacme/run", query: "period=2026-10-01..2026-10-30", claims: m}, submit: true, status: 400},
+		{r: req{method: "POST", path: "/reports/schedules/schedacme/run", claims: m}, submit: true, status: 429, setup: full},
+	}
+	for _, c := range calls {
+		w := newWorld()
+		seed(w)
+		seedSchedules(t, w)
+		if c.setup != nil {
+			c.setup(w)
+		}
+		var h http.Handler = NewStatusHandler(w.statusDeps())
+		if c.submit {
+			h = NewSubmitHandler(w.submitDeps())
+		}
+		resp := invoke(t, h, c.r.event())
+		if resp.StatusCode != c.status {
+			t.Errorf("%s %s: status %d, want %d: %s", c.r.method, c.r.path, resp.StatusCode, c.status, body(resp))
+			continue
+		}
+		method := c.r.method
+		if method == "" {
+			method = "GET"
+		}
+		validateAgainstOpenAPI(t, router, method, c.r.path, c.r.query, resp.StatusCode, proxyHeader(resp), []byte(body(resp)))
+	}
+}
