@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -18,6 +19,7 @@ import (
 	ddbstore "github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/httpapi/wiring"
 	"github.com/evovoice/billing/resources"
+	"github.com/evovoice/billing/schedules"
 	"github.com/evovoice/billing/worker/wire"
 )
 
@@ -62,7 +64,7 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 		return functions{}, err
 	}
 	fns.status = httpadapter.NewV2(status).ProxyWithContext
-	w, err := wire.Worker(cfg)
+	run, err := wire.Run(cfg)
 	if err != nil {
 		return functions{}, err
 	}
@@ -72,7 +74,7 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 		if err != nil {
 			return resp, fmt.Errorf("encoding the SQS event: %w", err)
 		}
-		out, err := w.Invoke(ctx, raw)
+		out, err := run(ctx, raw)
 		if err != nil {
 			return resp, err
 		}
@@ -86,10 +88,16 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 		}
 		return resp, nil
 	}
+	// The sweep's tick is the EventBridge rule's event: it fires the report
+	// schedules due now, then sweeps.
 	fns.sweep = func(ctx context.Context) error {
-		res, err := w.Invoke(ctx, json.RawMessage(`{"sweep":true}`))
+		ev, err := json.Marshal(schedules.TickEvent{Sweep: true, Time: time.Now().UTC().Format(time.RFC3339)})
+		if err != nil {
+			return fmt.Errorf("encoding the tick event: %w", err)
+		}
+		res, err := run(ctx, ev)
 		if err == nil {
-			log.Debug("sweep done", "result", res)
+			log.Debug("sweep and tick done", "result", res)
 		}
 		return err
 	}

@@ -1,6 +1,8 @@
 // Command run is the run Lambda: SQS batches of report jobs and the sweep
-// schedule's constant input {"sweep":true} (see worker.(*Worker).Invoke). It
-// only wires configuration and adapters; the behaviour lives in package worker.
+// rule's input {"sweep":true,"time":<the event's time>}, which fires the due
+// report schedules and then sweeps (schedules.(*Service).WithTicks,
+// worker.(*Worker).Invoke). It only wires configuration and adapters; the
+// behaviour lives in packages worker and schedules.
 package main
 
 import (
@@ -13,6 +15,6 @@ import (
 )
 
 func main() {
-	w := appconfig.MustBuild("run", wire.Worker)
-	lambda.Start(w.Invoke)
+	h := appconfig.MustBuild("run", wire.Run)
+	lambda.Start(h)
 }
