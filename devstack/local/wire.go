@@ -38,6 +38,7 @@ type functions struct {
 	handleSQS eventsource.Handler
 	sweep     func(context.Context) error
 	billing   billingStore
+	schedules scheduleCreator
 }
 
 // buildFunctions wires the handlers from the process environment with the
@@ -53,7 +54,11 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 	if err := cfg.Require(resources.EnvBillingTable); err != nil {
 		return functions{}, err
 	}
-	fns := functions{billing: ddbstore.NewBillingStore(dynamodb.NewFromConfig(cfg.AWS), cfg.BillingTable)}
+	if err := cfg.Require(resources.EnvSchedulesTable); err != nil {
+		return functions{}, err
+	}
+	db := dynamodb.NewFromConfig(cfg.AWS)
+	fns := functions{billing: ddbstore.NewBillingStore(db, cfg.BillingTable), schedules: ddbstore.NewScheduleStore(db, cfg.SchedulesTable)}
 	submit, err := wiring.Submit(cfg)
 	if err != nil {
 		return functions{}, err
