@@ -35,6 +35,7 @@ func (s *Service) Tick(ctx context.Context, now time.Time) (TickResult, error) {
 	log := s.d.Logger.With("op", "tick", "at", now.UTC().Format(time.RFC3339))
 	due, err := s.d.Fire.DueSchedules(ctx, now, resources.ScheduleTickBatch)
 	if err != nil {
+		log.ErrorContext(ctx, "listing due schedules failed; the next tick retries", "err", err)
 		return TickResult{}, fmt.Errorf("listing due schedules: %w", err)
 	}
 	res := TickResult{Due: len(due)}
