@@ -130,10 +130,8 @@ func (s *Schedule) Caller() Caller {
 // an EINVALID *Error listing every failed field. AccountID is not required
 // here: it may come from the token. checkWebhook is as for BillingReport.
 func (b BillingReportSchedule) Validate(checkWebhook func(string) error) (ScheduleSpec, error) {
-	var errs []FieldError
-	add := func(code, field, msg string) {
-		errs = append(errs, FieldError{ErrorCode: code, FieldName: field, Message: msg})
-	}
+	var errs fieldErrors
+	add := errs.add
 	spec := ScheduleSpec{
 		AccountID:            strings.TrimSpace(b.AccountID),
 		TimeZoneID:           strings.TrimSpace(b.TimeZoneID),
@@ -203,8 +201,8 @@ func (b BillingReportSchedule) Validate(checkWebhook func(string) error) (Schedu
 	if spec.WebhookURL != "" && !validWebhookURL(spec.WebhookURL, checkWebhook) {
 		add("InvalidFormat", "WebhookUrl", "'WebhookUrl' must be an absolute https URL of a public host.")
 	}
-	if len(errs) > 0 {
-		return ScheduleSpec{}, &Error{Code: EINVALID, ErrorCode: errs[0].ErrorCode, Message: errs[0].Message, FieldErrors: errs}
+	if err := errs.err(); err != nil {
+		return ScheduleSpec{}, err
 	}
 	return spec, nil
 }

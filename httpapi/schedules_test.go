@@ -39,20 +39,7 @@ const monthlyJSON = `{"accountId":"acct-acme","frequency":"Monthly","dayOfMonth"
 // subtree's schedule is 404), and no answer names a schedule the caller
 // may not read.
 func TestScheduleAuthorizationMatrix(t *testing.T) {
-	type caller struct {
-		name   string
-		claims map[string]string
-	}
-	callers := []caller{{"no token", nil}}
-	for _, role := range []string{"SystemAdministrator", "Manager", "Customer", "Viewer"} {
-		for _, acct := range []struct{ name, ids string }{{"own", "acct-acme"}, {"other", "acct-third"}, {"none", ""}} {
-			c := map[string]string{"sub": role + "-" + acct.name, "cognito:groups": "[" + role + "]", "custom:customerId": "c-law"}
-			if acct.ids != "" {
-				c["custom:accountIds"] = acct.ids
-			}
-			callers = append(callers, caller{role + "/" + acct.name, c})
-		}
-	}
+	callers := matrixCallers()
 	viewer403 := map[string]int{"Viewer/own": 403, "Viewer/other": 403, "Viewer/none": 403, "no token": 401}
 	with := func(base map[string]int, extra map[string]int) map[string]int {
 		m := map[string]int{}
@@ -115,20 +102,7 @@ func TestScheduleAuthorizationMatrix(t *testing.T) {
 					h = NewSubmitHandler(w.submitDeps())
 				}
 				resp := invoke(t, h, r.event())
-				want, ok := rt.want[c.name]
-				if !ok {
-					want = rt.want["*"]
-				}
-				if resp.StatusCode != want {
-					t.Fatalf("status %d, want %d: %s", resp.StatusCode, want, body(resp))
-				}
-				if resp.StatusCode >= 400 {
-					decodeError(t, resp)
-				}
-				var who billing.Caller
-				if c.claims != nil {
-					who, _ = CallerFromClaims(c.claims)
-				}
+				who := checkMatrixStatus(t, resp, rt.want, c)
 				for _, id := range []string{"schedacme", "schedlaw", "schedother"} {
 					sc, err := w.schedules.GetSchedule(context.Background(), id)
 					if err != nil {
@@ -298,19 +272,13 @@ func TestScheduleValidationAndLimits(t *testing.T) {
 // TestScheduleResponsesMatchOpenAPI checks real answers of every schedule
 // route, success and error, against openapi.json.
 func TestScheduleResponsesMatchOpenAPI(t *testing.T) {
-	router := openAPIRouter(t)
 	m := manager("acct-acme")
 	full := func(w *world) {
 		for i := 0; i < 10; i++ {
 			w.put(billing.Report{ID: "busy" + string(rune('a'+i)), AccountID: "acct-acme", Status: billing.ReportQueued})
 		}
 	}
-	calls := []struct {
-		r      req
-		submit bool
-		status int
-		setup  func(w *world)
-	}{
+	calls := []apiCall{
 		{r: req{method: "POST", path: "/reports/schedules", body: monthlyJSON, claims: m}, submit: true, status: 201},
 		{r: req{method: "POST", path: "/reports/schedules.csv", body: monthlyJSON, claims: m}, submit: true, status: 201},
 		{r: req{method: "POST", path: "/reports/schedules", body: `{"frequency":"Monthly","dayOfMonth":31}`, claims: m}, submit: true, status: 400},
@@ -341,26 +309,5 @@ func TestScheduleResponsesMatchOpenAPI(t *testing.T) {
 		{r: req{method: "POST", path: "/reports/schedules/schedacme/run", query: "period=2026-10-01..2026-10-30", claims: m}, submit: true, status: 400},
 		{r: req{method: "POST", path: "/reports/schedules/schedacme/run", claims: m}, submit: true, status: 429, setup: full},
 	}
-	for _, c := range calls {
-		w := newWorld()
-		seed(w)
-		seedSchedules(t, w)
-		if c.setup != nil {
-			c.setup(w)
-		}
-		var h http.Handler = NewStatusHandler(w.statusDeps())
-		if c.submit {
-			h = NewSubmitHandler(w.submitDeps())
-		}
-		resp := invoke(t, h, c.r.event())
-		if resp.StatusCode != c.status {
-			t.Errorf("%s %s: status %d, want %d: %s", c.r.method, c.r.path, resp.StatusCode, c.status, body(resp))
-			continue
-		}
-		method := c.r.method
-		if method == "" {
-			method = "GET"
-		}
-		validateAgainstOpenAPI(t, router, method, c.r.path, c.r.query, resp.StatusCode, proxyHeader(resp), []byte(body(resp)))
-	}
+	checkCallsAgainstOpenAPI(t, calls, func(w *world) { seedSchedules(t, w) })
 }

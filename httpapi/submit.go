@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -13,17 +12,12 @@ import (
 	"github.com/evovoice/billing/webhook"
 )
 
-// SubmitReports is what submit needs of billing.ReportStore.
-type SubmitReports interface {
-	CreateReport(ctx context.Context, r *billing.Report, limits billing.SlotLimits) error
-	GetReport(ctx context.Context, id string) (*billing.Report, error)
-	SetJobID(ctx context.Context, id, jobID string, now time.Time) error
-}
+// SubmitReports is what submit needs of billing.ReportStore: what the submit
+// use case needs (reports.Store).
+type SubmitReports = reports.Store
 
 // AccountGetter is what submit needs of billing.BillingData.
-type AccountGetter interface {
-	GetAccount(ctx context.Context, id string) (*billing.Account, error)
-}
+type AccountGetter = reports.AccountGetter
 
 // SubmitDeps are the submit function's dependencies, and nothing more.
 type SubmitDeps struct {
@@ -50,12 +44,7 @@ type submitHandler struct {
 // NewSubmitHandler serves the submit routes (SubmitRoutes): BillingReport at
 // /reports/billing, /api/BillingReport and /json/reply/BillingReport, every verb.
 func NewSubmitHandler(d SubmitDeps) http.Handler {
-	if d.Now == nil {
-		d.Now = time.Now
-	}
-	if d.NewID == nil {
-		d.NewID = NewReportID
-	}
+	// reports.New and schedules.New fill in Now and NewID.
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}

@@ -155,18 +155,17 @@ func (s *Stack) defineTables(names resources.Names) {
 	rp := common(names.ReportsTable, jsii.String(resources.ReportsPK), nil)
 	rp.TimeToLiveAttribute = jsii.String(resources.TTLAttribute)
 	s.ReportsTable = awsdynamodb.NewTable(s.Stack, jsii.String("ReportsTable"), rp)
-	s.ReportsTable.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-		IndexName:      jsii.String(resources.ReportsByAccount),
-		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(resources.ReportsByAccountPK), Type: str},
-		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(resources.ReportsByAccountSK), Type: str},
-		ProjectionType: awsdynamodb.ProjectionType_ALL,
-	})
-	s.ReportsTable.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-		IndexName:      jsii.String(resources.ReportsByStatus),
-		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(resources.ReportsByStatusPK), Type: str},
-		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(resources.ReportsByStatusSK), Type: str},
-		ProjectionType: awsdynamodb.ProjectionType_ALL,
-	})
+	// addGSI adds a string-keyed index projecting ALL.
+	addGSI := func(table awsdynamodb.Table, name, pk, sk string) {
+		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(name),
+			PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(pk), Type: str},
+			SortKey:        &awsdynamodb.Attribute{Name: jsii.String(sk), Type: str},
+			ProjectionType: awsdynamodb.ProjectionType_ALL,
+		})
+	}
+	addGSI(s.ReportsTable, resources.ReportsByAccount, resources.ReportsByAccountPK, resources.ReportsByAccountSK)
+	addGSI(s.ReportsTable, resources.ReportsByStatus, resources.ReportsByStatusPK, resources.ReportsByStatusSK)
 	s.BillingTable = awsdynamodb.NewTable(s.Stack, jsii.String("BillingDataTable"),
 		common(names.BillingTable, jsii.String(resources.BillingPK), jsii.String(resources.BillingSK)))
 	// Schedules (spec 2.7): byAccount lists an account's schedules; the
@@ -174,18 +173,8 @@ func (s *Stack) defineTables(names resources.Names) {
 	// so a tick reads the due ones with one Query and never scans.
 	s.SchedulesTable = awsdynamodb.NewTable(s.Stack, jsii.String("SchedulesTable"),
 		common(names.SchedulesTable, jsii.String(resources.SchedulesPK), nil))
-	s.SchedulesTable.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-		IndexName:      jsii.String(resources.SchedulesByAccount),
-		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(resources.SchedulesByAccountPK), Type: str},
-		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(resources.SchedulesByAccountSK), Type: str},
-		ProjectionType: awsdynamodb.ProjectionType_ALL,
-	})
-	s.SchedulesTable.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-		IndexName:      jsii.String(resources.SchedulesDue),
-		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(resources.SchedulesDuePK), Type: str},
-		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(resources.SchedulesDueSK), Type: str},
-		ProjectionType: awsdynamodb.ProjectionType_ALL,
-	})
+	addGSI(s.SchedulesTable, resources.SchedulesByAccount, resources.SchedulesByAccountPK, resources.SchedulesByAccountSK)
+	addGSI(s.SchedulesTable, resources.SchedulesDue, resources.SchedulesDuePK, resources.SchedulesDueSK)
 }
 
 func (s *Stack) defineBucket() {
