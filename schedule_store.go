@@ -35,10 +35,10 @@ type ScheduleStore interface {
 // the schedule (it leaves the due index) with DisabledReason.
 type ScheduleAdvance struct {
 	NextRunAt      time.Time
-	LastRunAt      time.Time // zero keeps the stored one
+	LastRunAt      time.Time // the tick's instant; zero keeps the stored one
 	LastReportID   string    // "" keeps the stored one
 	DisabledReason string
-	Now            time.Time
+	Now            time.Time // the wall clock of the write: DateUpdated
 }
 
 // ScheduleFilter selects an account's schedules.

@@ -87,7 +87,7 @@ func (s *Service) catchUp(ctx context.Context, id string, now time.Time) (TickRe
 			// (say, a webhook target the guard now refuses): every later
 			// period would fail the same way.
 			reason := "Disabled at " + now.UTC().Format(time.RFC3339) + ": " + billing.ErrorMessage(err)
-			if derr := s.d.Fire.AdvanceSchedule(ctx, sc.ID, sc.NextRunAt, billing.ScheduleAdvance{DisabledReason: reason, Now: now}); derr != nil && !benign(derr) {
+			if derr := s.d.Fire.AdvanceSchedule(ctx, sc.ID, sc.NextRunAt, billing.ScheduleAdvance{DisabledReason: reason, Now: s.d.Now()}); derr != nil && !benign(derr) {
 				return res, fmt.Errorf("disabling the schedule: %w", derr)
 			}
 			res.Disabled++
@@ -99,7 +99,7 @@ func (s *Service) catchUp(ctx context.Context, id string, now time.Time) (TickRe
 		res.Fired++
 		next := sc.Spec.NextRunAfter(sc.NextRunAt)
 		err = s.d.Fire.AdvanceSchedule(ctx, sc.ID, sc.NextRunAt, billing.ScheduleAdvance{
-			NextRunAt: next, LastRunAt: now, LastReportID: report.ID, Now: now,
+			NextRunAt: next, LastRunAt: now, LastReportID: report.ID, Now: s.d.Now(),
 		})
 		if err != nil && !benign(err) {
 			return res, fmt.Errorf("advancing past period %s: %w", p, err)

@@ -94,6 +94,11 @@ func TestCatchUpAfterOutage(t *testing.T) {
 	if res, _ := w.svc.Tick(ctx, utc(t, "2026-11-01T12:00:00Z")); res.Fired != 0 {
 		t.Fatalf("second tick fired %d", res.Fired)
 	}
+	// lastRunAt is the tick's instant; dateUpdated the wall clock of the write.
+	page, _ := w.store.ListSchedules(ctx, billing.ScheduleFilter{AccountID: "acct-1"})
+	if sc := page.Schedules[0]; !sc.LastRunAt.Equal(utc(t, "2026-11-01T12:00:00Z")) || !sc.DateUpdated.Equal(w.clock()) {
+		t.Fatalf("lastRunAt %v, dateUpdated %v", sc.LastRunAt, sc.DateUpdated)
+	}
 }
 
 // TestCatchUpStaysUnderTheActiveLimit: 15 missed weekly periods stop at
