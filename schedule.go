@@ -298,7 +298,9 @@ func (s ScheduleSpec) FireAt(d Date) time.Time {
 	return start
 }
 
-// NextRunAfter is the first firing instant strictly after t.
+// NextRunAfter is the first firing instant strictly after t, or the zero
+// time for a spec that never fires (only a corrupt stored one: Validate
+// refuses such specs).
 func (s ScheduleSpec) NextRunAfter(t time.Time) time.Time {
 	d := DateOf(t.In(s.Location()))
 	// At most 31 days to the next firing day, plus the day itself.
@@ -310,7 +312,7 @@ func (s ScheduleSpec) NextRunAfter(t time.Time) time.Time {
 		}
 		d = d.AddDays(1)
 	}
-	panic("billing: schedule never fires") // unreachable for a validated spec
+	return time.Time{}
 }
 
 // PeriodFor is the previous whole period of a firing at instant at: for
@@ -364,11 +366,15 @@ func (s *Schedule) Request(p Period) BillingReport {
 }
 
 // LatestPeriod is the most recent whole period at now: the one of the
-// latest firing day on or before now's local day.
-func (s ScheduleSpec) LatestPeriod(now time.Time) Period {
+// latest firing day on or before now's local day. ok is false for a spec
+// that never fires (as NextRunAfter's zero time).
+func (s ScheduleSpec) LatestPeriod(now time.Time) (p Period, ok bool) {
 	d := DateOf(now.In(s.Location()))
-	for !s.firesOn(d) {
+	for i := 0; i < 64; i++ {
+		if s.firesOn(d) {
+			return s.PeriodFor(s.FireAt(d)), true
+		}
 		d = d.AddDays(-1)
 	}
-	return s.PeriodFor(s.FireAt(d))
+	return Period{}, false
 }

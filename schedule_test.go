@@ -174,3 +174,15 @@ func TestScheduleCallerAndKey(t *testing.T) {
 		t.Fatal("CanReadSchedule")
 	}
 }
+
+// A stored spec that cannot fire (never made by Validate) has no next run
+// instead of looping or panicking.
+func TestNextRunOfACorruptSpec(t *testing.T) {
+	bad := ScheduleSpec{Frequency: Monthly, DayOfMonth: 0}
+	if got := bad.NextRunAfter(time.Now()); !got.IsZero() {
+		t.Fatalf("NextRunAfter = %v, want zero", got)
+	}
+	if _, ok := bad.LatestPeriod(time.Now()); ok {
+		t.Fatal("LatestPeriod of a spec that never fires")
+	}
+}

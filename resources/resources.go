@@ -96,8 +96,9 @@ const (
 // Schedules table (spec 2.7): schedules and per-account schedule counters,
 // told apart by the pk prefix. The due index is sparse: only enabled
 // schedules carry its keys, so a tick reads exactly the due ones with one
-// Query and never scans. All of it has one partition key value: an account
-// has at most 20 schedules, and a tick reads only the due head of it.
+// Query and never scans. The due index has one partition key value, "DUE":
+// a tick reads only its due head, and each schedule writes it once a period
+// (far below a partition's write limit for any number of resellers).
 const (
 	SchedulesPK          = "pk" // SCHEDULE#<id> | SCHEDULECOUNT#<accountId>
 	SchedulesByAccount   = "byAccount"

@@ -250,7 +250,10 @@ func (s *Service) RunNow(ctx context.Context, caller billing.Caller, id, period 
 	now := s.d.Now()
 	var p billing.Period
 	if period == "" {
-		p = sc.Spec.LatestPeriod(now)
+		var ok bool
+		if p, ok = sc.Spec.LatestPeriod(now); !ok {
+			return nil, billing.Errorf(billing.ECONFLICT, "Schedule '%s' names no day it can fire on; replace it.", sc.ID)
+		}
 	} else {
 		var ok bool
 		if p, ok = billing.ParsePeriod(period); !ok {

@@ -97,10 +97,14 @@ func (s *Service) catchUp(ctx context.Context, id string, now time.Time) (TickRe
 			return res, fmt.Errorf("submitting period %s: %w", p, err)
 		}
 		res.Fired++
+		// A zero next run (settings that never fire, only from a corrupt
+		// item) disables the schedule rather than firing it forever.
 		next := sc.Spec.NextRunAfter(sc.NextRunAt)
-		err = s.d.Fire.AdvanceSchedule(ctx, sc.ID, sc.NextRunAt, billing.ScheduleAdvance{
-			NextRunAt: next, LastRunAt: now, LastReportID: report.ID, Now: s.d.Now(),
-		})
+		a := billing.ScheduleAdvance{NextRunAt: next, LastRunAt: now, LastReportID: report.ID, Now: s.d.Now()}
+		if next.IsZero() {
+			a.DisabledReason = "Disabled at " + now.UTC().Format(time.RFC3339) + ": its settings name no day it can fire on."
+		}
+		err = s.d.Fire.AdvanceSchedule(ctx, sc.ID, sc.NextRunAt, a)
 		if err != nil && !benign(err) {
 			return res, fmt.Errorf("advancing past period %s: %w", p, err)
 		}
