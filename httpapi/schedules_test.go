@@ -311,3 +311,13 @@ func TestScheduleResponsesMatchOpenAPI(t *testing.T) {
 	}
 	checkCallsAgainstOpenAPI(t, calls, func(w *world) { seedSchedules(t, w) })
 }
+
+// A schedule's text cells are user text: CSV defuses formulas in them too.
+func TestScheduleCSVEscapesFormulas(t *testing.T) {
+	w := newWorld()
+	seedSchedules(t, w)
+	resp := invoke(t, NewStatusHandler(w.statusDeps()), req{path: "/reports/schedules/schedacme.csv", claims: manager("acct-acme")}.event())
+	if resp.StatusCode != 200 || !strings.Contains(body(resp), ",'=cmd@example.com,") || strings.Contains(body(resp), ",=cmd") {
+		t.Fatalf("CSV %d: %s", resp.StatusCode, body(resp))
+	}
+}

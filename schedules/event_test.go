@@ -1,10 +1,14 @@
 package schedules
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"testing"
+
+	billing "github.com/evovoice/billing"
 )
 
 func TestParseTickEvent(t *testing.T) {
@@ -61,4 +65,46 @@ func TestWithTicks(t *testing.T) {
 	if _, err := h(ctx, json.RawMessage(`{"sweep":true,"time":"2026-12-01T11:00:00Z"}`)); err == nil || len(got) != 3 {
 		t.Fatalf("a failed tick: err %v, sweep calls %d (the sweep must still run)", err, len(got))
 	}
+}
+
+// TestTickFailureLogLine: the ScheduleTickFailures metric filter of infra/
+// matches { $.op = "tick" && $.level = "ERROR" }; a failed tick must log
+// exactly such a JSON line, with the cause and no more than ids.
+func TestTickFailureLogLine(t *testing.T) {
+	for _, breakIt := range []string{"listing", "firing"} {
+		w := newWorld(t, utc(t, "2026-10-15T12:00:00Z"))
+		sc := mustCreate(t, w, monthly)
+		var buf bytes.Buffer
+		w.svc.d.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+		if breakIt == "listing" {
+			w.store.Err = errors.New("store down")
+		} else {
+			w.svc.d.Submit = failingSubmitter{}
+		}
+		if _, err := w.svc.Tick(context.Background(), utc(t, "2026-11-01T12:00:00Z")); err == nil {
+			t.Fatalf("%s: the tick did not fail", breakIt)
+		}
+		found := false
+		for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+			var rec map[string]any
+			if err := json.Unmarshal(line, &rec); err != nil {
+				t.Fatalf("not a JSON log line: %s", line)
+			}
+			if rec["op"] == "tick" && rec["level"] == "ERROR" {
+				found = true
+				if breakIt == "firing" && rec["scheduleId"] != sc.ID {
+					t.Errorf("the error line does not name the schedule: %s", line)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no {op: tick, level: ERROR} line in:\n%s", breakIt, buf.String())
+		}
+	}
+}
+
+type failingSubmitter struct{}
+
+func (failingSubmitter) SubmitWithID(context.Context, billing.Caller, billing.BillingReport, string, string) (*billing.Report, error) {
+	return nil, billing.Errorf(billing.EUNAVAILABLE, "The job queue is unavailable.")
 }
