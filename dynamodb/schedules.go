@@ -169,15 +169,16 @@ func (s *ScheduleStore) CreateSchedule(ctx context.Context, sc *billing.Schedule
 	if sc.ID == "" || sc.Spec.AccountID == "" || sc.DateCreated.IsZero() {
 		return billing.Errorf(billing.EINVALID, "A new schedule needs an id, an account and a creation time.")
 	}
-	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       scheduleCountKey(sc.Spec.AccountID),
-		UpdateExpression:          aws.String("ADD #n :one"),
-		ConditionExpression:       aws.String("attribute_not_exists(#n) OR #n < :max"),
-		ExpressionAttributeNames:  map[string]string{"#n": attrCount},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": avInt(1), ":max": avInt(int64(max))},
-	})
-	if err = translate(err, "counting the schedules of account "+sc.Spec.AccountID); isConflict(err) {
+	err := s.takeSlot(ctx, sc.Spec.AccountID, max)
+	if isConflict(err) {
+		// The counter may be too high (a release that failed after a
+		// failed put or a delete): recount and try once more, so that such
+		// a leak cannot lock an account out.
+		if fixed, rerr := s.recount(ctx, sc.Spec.AccountID); rerr == nil && fixed {
+			err = s.takeSlot(ctx, sc.Spec.AccountID, max)
+		}
+	}
+	if isConflict(err) {
 		return billing.WrapError(billing.ETOOMANY, err, "Account '%s' already has %d schedules, the most an account may; delete one first.", sc.Spec.AccountID, max)
 	}
 	if err != nil {
@@ -198,6 +199,69 @@ func (s *ScheduleStore) CreateSchedule(ctx context.Context, sc *billing.Schedule
 		return billing.WrapError(billing.ECONFLICT, err, "A schedule with id %q already exists.", sc.ID)
 	}
 	return err
+}
+
+// takeSlot counts one more schedule of the account if it has fewer than max
+// (ECONFLICT otherwise).
+func (s *ScheduleStore) takeSlot(ctx context.Context, accountID string, max int) error {
+	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       scheduleCountKey(accountID),
+		UpdateExpression:          aws.String("ADD #n :one"),
+		ConditionExpression:       aws.String("attribute_not_exists(#n) OR #n < :max"),
+		ExpressionAttributeNames:  map[string]string{"#n": attrCount},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": avInt(1), ":max": avInt(int64(max))},
+	})
+	return translate(err, "counting the schedules of account "+accountID)
+}
+
+// recount sets the account's counter to its real number of schedules (a
+// Query of byAccount) if the counter is higher, with a condition on the
+// value it read so that a concurrent create or delete is not overwritten;
+// fixed says whether it lowered the counter. (A create that took its slot
+// but has not written its item yet is not counted: in that rare race the
+// account may get one schedule over the limit, never one fewer.)
+func (s *ScheduleStore) recount(ctx context.Context, accountID string) (fixed bool, err error) {
+	cur, err := s.client.GetItem(ctx, &ddb.GetItemInput{TableName: aws.String(s.table), Key: scheduleCountKey(accountID), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, translate(err, "reading the schedule count of account "+accountID)
+	}
+	counted := getInt(cur.Item, attrCount)
+	in := &ddb.QueryInput{
+		TableName:                 aws.String(s.table),
+		IndexName:                 aws.String(resources.SchedulesByAccount),
+		KeyConditionExpression:    aws.String("#account = :account"),
+		ExpressionAttributeNames:  map[string]string{"#account": resources.SchedulesByAccountPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":account": avS(accountID)},
+		Select:                    types.SelectCount,
+	}
+	var real int64
+	for {
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return false, translate(err, "counting the schedules of account "+accountID)
+		}
+		real += int64(out.Count)
+		if in.ExclusiveStartKey = out.LastEvaluatedKey; len(in.ExclusiveStartKey) == 0 {
+			break
+		}
+	}
+	if real >= counted {
+		return false, nil
+	}
+	_, err = s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       scheduleCountKey(accountID),
+		UpdateExpression:          aws.String("SET #n = :real"),
+		ConditionExpression:       aws.String("#n = :counted"),
+		ExpressionAttributeNames:  map[string]string{"#n": attrCount},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":real": avInt(real), ":counted": avInt(counted)},
+	})
+	if err = translate(err, "repairing the schedule count of account "+accountID); err != nil {
+		return false, err
+	}
+	s.o.Logger.WarnContext(ctx, "repaired an account's schedule count left too high", "accountId", accountID, "counted", counted, "real", real)
+	return true, nil
 }
 
 // release gives an account's schedule slot back. A failure leaves the count
