@@ -91,3 +91,19 @@ var errPermanent = errors.New("permanent")
 
 // Permanent marks err as not worth retrying even if it is not an *Error.
 func Permanent(err error) error { return fmt.Errorf("%w: %w", errPermanent, err) }
+
+// fieldErrors collects the failed rules of a DTO's validation, in order.
+type fieldErrors []FieldError
+
+func (e *fieldErrors) add(code, field, msg string) {
+	*e = append(*e, FieldError{ErrorCode: code, FieldName: field, Message: msg})
+}
+
+// err is the EINVALID *Error listing every failed rule, the first as the
+// top-level error (spec 2.5), or nil when none failed.
+func (e fieldErrors) err() error {
+	if len(e) == 0 {
+		return nil
+	}
+	return &Error{Code: EINVALID, ErrorCode: e[0].ErrorCode, Message: e[0].Message, FieldErrors: e}
+}

@@ -46,10 +46,8 @@ type ReportRequest struct {
 // on the zone, which may be the account's: PeriodBoundsError checks them once
 // the zone is known.
 func (b BillingReport) Validate(checkWebhook func(string) error) (ReportRequest, error) {
-	var errs []FieldError
-	add := func(code, field, msg string) {
-		errs = append(errs, FieldError{ErrorCode: code, FieldName: field, Message: msg})
-	}
+	var errs fieldErrors
+	add := errs.add
 	req := ReportRequest{
 		AccountID:            strings.TrimSpace(b.AccountID),
 		TimeZoneID:           strings.TrimSpace(b.TimeZoneID),
@@ -97,8 +95,8 @@ func (b BillingReport) Validate(checkWebhook func(string) error) (ReportRequest,
 	if req.WebhookURL != "" && !validWebhookURL(req.WebhookURL, checkWebhook) {
 		add("InvalidFormat", "WebhookUrl", "'WebhookUrl' must be an absolute https URL of a public host.")
 	}
-	if len(errs) > 0 {
-		return ReportRequest{}, &Error{Code: EINVALID, ErrorCode: errs[0].ErrorCode, Message: errs[0].Message, FieldErrors: errs}
+	if err := errs.err(); err != nil {
+		return ReportRequest{}, err
 	}
 	return req, nil
 }

@@ -40,6 +40,7 @@ type Config struct {
 	Stage               string
 	ReportsTable        string
 	BillingTable        string
+	SchedulesTable      string
 	JobsQueueURL        string
 	ReportsBucket       string
 	SenderAddress       string
@@ -65,6 +66,7 @@ type Config struct {
 func (c Config) Names() resources.Names {
 	n := resources.For(c.Stage)
 	n.ReportsTable, n.BillingTable, n.ReportsBucket = c.ReportsTable, c.BillingTable, c.ReportsBucket
+	n.SchedulesTable = c.SchedulesTable
 	return n
 }
 
@@ -103,6 +105,7 @@ func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
 		Stage:               env("STAGE"),
 		ReportsTable:        env(resources.EnvReportsTable),
 		BillingTable:        env(resources.EnvBillingTable),
+		SchedulesTable:      env(resources.EnvSchedulesTable),
 		JobsQueueURL:        env(resources.EnvJobsQueueURL),
 		ReportsBucket:       env(resources.EnvReportsBucket),
 		SenderAddress:       env(resources.EnvSenderAddress),
@@ -201,6 +204,7 @@ func (c Config) Require(names ...string) error {
 	values := map[string]string{
 		resources.EnvReportsTable:        c.ReportsTable,
 		resources.EnvBillingTable:        c.BillingTable,
+		resources.EnvSchedulesTable:      c.SchedulesTable,
 		resources.EnvJobsQueueURL:        c.JobsQueueURL,
 		resources.EnvReportsBucket:       c.ReportsBucket,
 		resources.EnvSenderAddress:       c.SenderAddress,

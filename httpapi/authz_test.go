@@ -17,20 +17,7 @@ import (
 // authorizer, and the local gateway, reject them with 401; see the gateway's
 // tests and the end-to-end test.)
 func TestAuthorizationMatrix(t *testing.T) {
-	type caller struct {
-		name   string
-		claims map[string]string
-	}
-	callers := []caller{{"no token", nil}}
-	for _, role := range []string{"SystemAdministrator", "Manager", "Customer", "Viewer"} {
-		for _, acct := range []struct{ name, ids string }{{"own", "acct-acme"}, {"other", "acct-third"}, {"none", ""}} {
-			c := map[string]string{"sub": role + "-" + acct.name, "cognito:groups": "[" + role + "]", "custom:customerId": "c-law"}
-			if acct.ids != "" {
-				c["custom:accountIds"] = acct.ids
-			}
-			callers = append(callers, caller{role + "/" + acct.name, c})
-		}
-	}
+	callers := matrixCallers()
 	type route struct {
 		name string
 		r    req
@@ -65,20 +52,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, c := range callers {
 			t.Run(rt.name+"/"+c.name, func(t *testing.T) {
 				w, r, resp := runAs(t, rt.r, c.claims, rt.name == "submit")
-				want, ok := rt.want[c.name]
-				if !ok {
-					want = rt.want["*"]
-				}
-				if resp.StatusCode != want {
-					t.Fatalf("status %d, want %d: %s", resp.StatusCode, want, body(resp))
-				}
-				if resp.StatusCode >= 400 {
-					decodeError(t, resp)
-				}
-				var who billing.Caller
-				if c.claims != nil {
-					who, _ = CallerFromClaims(c.claims)
-				}
+				who := checkMatrixStatus(t, resp, rt.want, c)
 				for id, rep := range w.reports {
 					if strings.Contains(body(resp), id) && !who.CanRead(rep) && !strings.Contains(r.path, id) {
 						t.Errorf("the response names report %s of %s, which %s may not read: %s", id, rep.AccountID, c.name, body(resp))
@@ -87,6 +61,50 @@ func TestAuthorizationMatrix(t *testing.T) {
 			})
 		}
 	}
+}
+
+// matrixCaller is one caller of the authorization matrices.
+type matrixCaller struct {
+	name   string
+	claims map[string]string
+}
+
+// matrixCallers are no token, and each role (and a non-role) with its own
+// account, another account and no account, all with custom:customerId c-law.
+func matrixCallers() []matrixCaller {
+	callers := []matrixCaller{{"no token", nil}}
+	for _, role := range []string{"SystemAdministrator", "Manager", "Customer", "Viewer"} {
+		for _, acct := range []struct{ name, ids string }{{"own", "acct-acme"}, {"other", "acct-third"}, {"none", ""}} {
+			c := map[string]string{"sub": role + "-" + acct.name, "cognito:groups": "[" + role + "]", "custom:customerId": "c-law"}
+			if acct.ids != "" {
+				c["custom:accountIds"] = acct.ids
+			}
+			callers = append(callers, matrixCaller{role + "/" + acct.name, c})
+		}
+	}
+	return callers
+}
+
+// checkMatrixStatus checks one answer of a matrix: the status wanted for
+// the caller (or for "*"), and the error shape of a refusal. It returns the
+// caller the claims name.
+func checkMatrixStatus(t *testing.T, resp events.APIGatewayV2HTTPResponse, want map[string]int, c matrixCaller) billing.Caller {
+	t.Helper()
+	w, ok := want[c.name]
+	if !ok {
+		w = want["*"]
+	}
+	if resp.StatusCode != w {
+		t.Fatalf("status %d, want %d: %s", resp.StatusCode, w, body(resp))
+	}
+	if resp.StatusCode >= 400 {
+		decodeError(t, resp)
+	}
+	var who billing.Caller
+	if c.claims != nil {
+		who, _ = CallerFromClaims(c.claims)
+	}
+	return who
 }
 
 func TestCallerFromClaims(t *testing.T) {

@@ -84,16 +84,31 @@ func fieldNamed(name string) *dtoField {
 	return nil
 }
 
-// bindBillingReport fills the DTO in ServiceStack's order: JSON body, then query
-// string, then form body, later sources overriding earlier ones; names are
-// case-insensitive and unknown names are ignored. A body starting with '{' is
-// JSON whatever its Content-Type.
+// bindBillingReport fills the DTO in ServiceStack's order (bindFields).
 func bindBillingReport(r *http.Request, body []byte) (billing.BillingReport, error) {
 	var b billing.BillingReport
+	err := bindFields(r, body, func(name string) string {
+		if f := fieldNamed(name); f != nil {
+			return f.name
+		}
+		return ""
+	}, func(name, value string) *billing.FieldError {
+		return fieldNamed(name).set(&b, value)
+	})
+	return b, err
+}
+
+// bindFields binds a request DTO in ServiceStack's order: JSON body, then
+// query string, then form body, later sources overriding earlier ones; names
+// are case-insensitive and unknown names are ignored. A body starting with
+// '{' is JSON whatever its Content-Type. known returns a name's canonical
+// (PascalCase) field name, or "" for an unknown name; set stores a value of a
+// known one.
+func bindFields(r *http.Request, body []byte, known func(string) string, set func(name, value string) *billing.FieldError) error {
 	var errs []billing.FieldError
 	apply := func(name, value string) {
-		if f := fieldNamed(name); f != nil {
-			if fe := f.set(&b, value); fe != nil {
+		if known(name) != "" {
+			if fe := set(name, value); fe != nil {
 				errs = append(errs, *fe)
 			}
 		}
@@ -101,26 +116,26 @@ func bindBillingReport(r *http.Request, body []byte) (billing.BillingReport, err
 	trimmed := bytes.TrimLeft(body, " \t\r\n\ufeff")
 	isJSON := len(trimmed) > 0 && trimmed[0] == '{'
 	if isJSON {
-		if err := bindJSON(trimmed, apply, &errs); err != nil {
-			return b, err
+		if err := bindJSON(trimmed, known, apply, &errs); err != nil {
+			return err
 		}
 	} else if len(trimmed) > 0 && isJSONContent(r) {
 		// Declared JSON that is not an object (an array, a bare value) would
 		// otherwise be dropped silently and reported as missing fields.
-		return b, badJSON(errors.New("a JSON body must be an object"))
+		return badJSON(errors.New("a JSON body must be an object"))
 	}
 	// Malformed query pairs are skipped, as net/url's Query does.
 	_ = forEachPair(r.URL.RawQuery, apply)
 	if !isJSON && len(body) > 0 && isForm(r) {
 		if err := forEachPair(string(body), func(string, string) {}); err != nil {
-			return b, &billing.Error{Code: billing.EINVALID, ErrorCode: "InvalidFormat", Message: "The form body is not valid application/x-www-form-urlencoded.", FieldErrors: []billing.FieldError{}, Err: err}
+			return &billing.Error{Code: billing.EINVALID, ErrorCode: "InvalidFormat", Message: "The form body is not valid application/x-www-form-urlencoded.", FieldErrors: []billing.FieldError{}, Err: err}
 		}
 		_ = forEachPair(string(body), apply)
 	}
 	if len(errs) > 0 {
-		return b, &billing.Error{Code: billing.EINVALID, ErrorCode: errs[0].ErrorCode, Message: errs[0].Message, FieldErrors: errs}
+		return &billing.Error{Code: billing.EINVALID, ErrorCode: errs[0].ErrorCode, Message: errs[0].Message, FieldErrors: errs}
 	}
-	return b, nil
+	return nil
 }
 
 // forEachPair calls fn with each name and value of a query string or form
@@ -166,7 +181,7 @@ func isForm(r *http.Request) bool {
 // bindJSON reads a JSON object's members as text: strings as they are, numbers
 // and booleans as their literal, null as empty. Objects and arrays have no
 // meaning for any field and are a field error.
-func bindJSON(body []byte, apply func(name, value string), errs *[]billing.FieldError) error {
+func bindJSON(body []byte, known func(string) string, apply func(name, value string), errs *[]billing.FieldError) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return badJSON(err)
@@ -183,8 +198,8 @@ func bindJSON(body []byte, apply func(name, value string), errs *[]billing.Field
 		if err := dec.Decode(&raw); err != nil {
 			return badJSON(err)
 		}
-		f := fieldNamed(name)
-		if f == nil {
+		canonical := known(name)
+		if canonical == "" {
 			continue
 		}
 		switch {
@@ -202,7 +217,7 @@ func bindJSON(body []byte, apply func(name, value string), errs *[]billing.Field
 			}
 			apply(name, s)
 		case raw[0] == '{' || raw[0] == '[':
-			*errs = append(*errs, billing.FieldError{ErrorCode: "InvalidFormat", FieldName: f.name, Message: "'" + f.name + "' must be a single value."})
+			*errs = append(*errs, billing.FieldError{ErrorCode: "InvalidFormat", FieldName: canonical, Message: "'" + canonical + "' must be a single value."})
 		default: // number, true, false
 			apply(name, string(raw))
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/schedules/memstore"
 )
 
 // fakeReports is a hand-written fake of the report store: each method calls its
@@ -95,16 +96,18 @@ type world struct {
 	accountFake *fakeAccounts
 	queueFake   *fakeQueue
 	presignFake *fakePresigner
+	schedules   *memstore.Store
 }
 
 var testKey = []byte("0123456789abcdef0123456789abcdef-test-signing-key")
 
 func newWorld() *world {
 	w := &world{
-		reports:  map[string]*billing.Report{},
-		idem:     map[string]billing.IdempotencyRecord{},
-		accounts: map[string]bool{"acct-acme": true, "acct-other": true, "acct-third": true},
-		now:      time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC),
+		reports:   map[string]*billing.Report{},
+		idem:      map[string]billing.IdempotencyRecord{},
+		accounts:  map[string]bool{"acct-acme": true, "acct-other": true, "acct-third": true},
+		now:       time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC),
+		schedules: memstore.New(),
 	}
 	w.reportsFake = &fakeReports{
 		create: func(_ context.Context, r *billing.Report, limits billing.SlotLimits) error {
@@ -244,11 +247,11 @@ func (w *world) sentJobs() []billing.Job {
 }
 
 func (w *world) submitDeps() SubmitDeps {
-	return SubmitDeps{Reports: w.reportsFake, Idempotency: w.idemFake, Accounts: w.accountFake, Jobs: w.queueFake, Now: w.clock, NewID: w.newID, Logger: discard}
+	return SubmitDeps{Reports: w.reportsFake, Idempotency: w.idemFake, Accounts: w.accountFake, Jobs: w.queueFake, Schedules: w.schedules, Now: w.clock, NewID: w.newID, Logger: discard}
 }
 
 func (w *world) statusDeps() StatusDeps {
-	return StatusDeps{Reports: w.reportsFake, Files: w.presignFake, SigningKey: testKey, Now: w.clock, Logger: discard}
+	return StatusDeps{Reports: w.reportsFake, Files: w.presignFake, Schedules: w.schedules, SigningKey: testKey, Now: w.clock, Logger: discard}
 }
 
 // put stores a report directly, as the worker would have left it.

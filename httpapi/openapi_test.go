@@ -91,14 +91,48 @@ func TestOpenAPIValidatorCatchesDrift(t *testing.T) {
 	}
 }
 
-func TestResponsesMatchOpenAPI(t *testing.T) {
+// apiCall is one request of an OpenAPI check, its handler and its status.
+type apiCall struct {
+	r      req
+	submit bool
+	status int
+	setup  func(w *world)
+}
+
+// checkCallsAgainstOpenAPI sends each call to a fresh seeded world (seed,
+// then prepare, then the call's own setup) and validates the real answer
+// against openapi.json.
+func checkCallsAgainstOpenAPI(t *testing.T, calls []apiCall, prepare func(w *world)) {
+	t.Helper()
 	router := openAPIRouter(t)
-	type call struct {
-		r      req
-		submit bool
-		status int
-		setup  func(w *world)
+	for _, c := range calls {
+		w := newWorld()
+		seed(w)
+		if prepare != nil {
+			prepare(w)
+		}
+		if c.setup != nil {
+			c.setup(w)
+		}
+		var h http.Handler = NewStatusHandler(w.statusDeps())
+		if c.submit {
+			h = NewSubmitHandler(w.submitDeps())
+		}
+		resp := invoke(t, h, c.r.event())
+		if resp.StatusCode != c.status {
+			t.Errorf("%s %s: status %d, want %d: %s", c.r.method, c.r.path, resp.StatusCode, c.status, body(resp))
+			continue
+		}
+		method := c.r.method
+		if method == "" {
+			method = "GET"
+		}
+		validateAgainstOpenAPI(t, router, method, c.r.path, c.r.query, resp.StatusCode, proxyHeader(resp), []byte(body(resp)))
 	}
+}
+
+func TestResponsesMatchOpenAPI(t *testing.T) {
+	type call = apiCall
 	queueDown := func(w *world) {
 		w.queueFake.enqueue = func(context.Context, billing.Job) (string, error) { return "", errors.New("down") }
 	}
@@ -140,27 +174,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		{r: req{path: "/reports/acmerun/download", query: "token=" + url.QueryEscape(runTok)}, status: 409},
 		{r: req{path: "/openapi.json"}, status: 200},
 	}
-	for _, c := range calls {
-		w := newWorld()
-		seed(w)
-		if c.setup != nil {
-			c.setup(w)
-		}
-		var h http.Handler = NewStatusHandler(w.statusDeps())
-		if c.submit {
-			h = NewSubmitHandler(w.submitDeps())
-		}
-		resp := invoke(t, h, c.r.event())
-		if resp.StatusCode != c.status {
-			t.Errorf("%s %s: status %d, want %d: %s", c.r.method, c.r.path, resp.StatusCode, c.status, body(resp))
-			continue
-		}
-		method := c.r.method
-		if method == "" {
-			method = "GET"
-		}
-		validateAgainstOpenAPI(t, router, method, c.r.path, c.r.query, resp.StatusCode, proxyHeader(resp), []byte(body(resp)))
-	}
+	checkCallsAgainstOpenAPI(t, calls, nil)
 }
 
 func proxyHeader(resp events.APIGatewayV2HTTPResponse) http.Header {

@@ -28,6 +28,13 @@ func SubmitRoutes() []Route {
 		{Method: "ANY", Path: "/api/BillingReport.csv"},
 		{Method: "ANY", Path: "/json/reply/BillingReport"},
 		{Method: "ANY", Path: "/csv/reply/BillingReport"},
+		// Schedules (spec 2.7): the writes and "run one period now".
+		{Method: "POST", Path: "/reports/schedules"},
+		{Method: "POST", Path: "/reports/schedules.json"},
+		{Method: "POST", Path: "/reports/schedules.csv"},
+		{Method: "PUT", Path: "/reports/schedules/{id}"},
+		{Method: "DELETE", Path: "/reports/schedules/{id}"},
+		{Method: "POST", Path: "/reports/schedules/{id}/run"},
 	}
 }
 
@@ -40,6 +47,11 @@ func StatusRoutes() []Route {
 		{Method: "GET", Path: "/reports.csv"},
 		{Method: "GET", Path: "/reports/{id}"},
 		{Method: "GET", Path: "/reports/{id}/download", Public: true},
+		// Schedules (spec 2.7): the reads.
+		{Method: "GET", Path: "/reports/schedules"},
+		{Method: "GET", Path: "/reports/schedules.json"},
+		{Method: "GET", Path: "/reports/schedules.csv"},
+		{Method: "GET", Path: "/reports/schedules/{id}"},
 		{Method: "GET", Path: "/openapi.json", Public: true},
 	}
 }

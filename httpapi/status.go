@@ -29,6 +29,8 @@ type Presigner interface {
 type StatusDeps struct {
 	Reports StatusReports
 	Files   Presigner
+	// Schedules are the report schedules (spec 2.7); nil serves no schedule routes.
+	Schedules StatusSchedules
 	// SigningKey verifies download tokens and signs list cursors.
 	SigningKey []byte
 	LinkTTL    time.Duration    // presigned URL lifetime; default resources.DefaultLinkTTL
@@ -65,6 +67,12 @@ func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f, path, err := negotiate(r)
 	if err != nil {
 		writeError(w, r, f, h.Logger, err)
+		return
+	}
+	if id, action, ok := scheduleSegments(path); ok {
+		if err := h.serveSchedules(w, r, f, id, action); err != nil {
+			writeError(w, r, f, h.Logger, err)
+		}
 		return
 	}
 	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
@@ -207,18 +215,10 @@ func (h *statusHandler) listReports(r *http.Request) (ReportList, error) {
 		}
 		filter.Status = st
 	}
-	if s := strings.TrimSpace(q("limit")); s != "" {
-		n, err := strconv.Atoi(s)
-		switch {
-		case err != nil:
-			errs = append(errs, billing.FieldError{ErrorCode: "InvalidFormat", FieldName: "Limit", Message: "'Limit' must be a whole number."})
-		case n < 1:
-			errs = append(errs, billing.FieldError{ErrorCode: "GreaterThanOrEqual", FieldName: "Limit", Message: "'Limit' must be greater than or equal to '1'."})
-		case n > billing.MaxListLimit:
-			errs = append(errs, billing.FieldError{ErrorCode: "LessThanOrEqual", FieldName: "Limit", Message: "'Limit' must be less than or equal to '" + strconv.Itoa(billing.MaxListLimit) + "'."})
-		default:
-			filter.Limit = n
-		}
+	if n, fe := parseLimit(q("limit")); fe != nil {
+		errs = append(errs, *fe)
+	} else if n > 0 {
+		filter.Limit = n
 	}
 	// Reports are partitioned by account (a cross-account listing would be a
 	// table scan), so an account is required of every role.
@@ -259,6 +259,24 @@ func (h *statusHandler) listReports(r *http.Request) (ReportList, error) {
 	}
 	list.NextToken = sealCursor(h.SigningKey, page.Cursor, filter)
 	return list, nil
+}
+
+// parseLimit reads a list's limit parameter: 0 when it is absent.
+func parseLimit(s string) (int, *billing.FieldError) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	switch {
+	case err != nil:
+		return 0, &billing.FieldError{ErrorCode: "InvalidFormat", FieldName: "Limit", Message: "'Limit' must be a whole number."}
+	case n < 1:
+		return 0, &billing.FieldError{ErrorCode: "GreaterThanOrEqual", FieldName: "Limit", Message: "'Limit' must be greater than or equal to '1'."}
+	case n > billing.MaxListLimit:
+		return 0, &billing.FieldError{ErrorCode: "LessThanOrEqual", FieldName: "Limit", Message: "'Limit' must be less than or equal to '200'."}
+	}
+	return n, nil
 }
 
 // queryFold reads query parameters with case-insensitive names, the last

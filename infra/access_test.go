@@ -15,6 +15,7 @@ import (
 
 	"github.com/evovoice/billing/httpapi"
 	"github.com/evovoice/billing/resources"
+	"github.com/evovoice/billing/schedules"
 	"github.com/evovoice/billing/worker"
 )
 
@@ -26,7 +27,8 @@ import (
 // The derivation has three steps, each failing loudly when the code grows
 // something it does not know:
 //  1. the interfaces a function's handler depends on (the interface-typed
-//     fields of httpapi.SubmitDeps, httpapi.StatusDeps and worker.Deps) and the
+//     fields of httpapi.SubmitDeps, httpapi.StatusDeps, worker.Deps and
+//     schedules.TickDeps, the run function's tick) and the
 //     adapter the wiring packages plug into each field (functionAdapters);
 //  2. the SDK calls each adapter method makes, found by reading the adapters'
 //     source: every call through the adapter's client fields, followed through
@@ -40,30 +42,34 @@ type adapter struct {
 }
 
 var (
-	reportStore  = adapter{"dynamodb", "ReportStore", "dynamodb"}
-	billingStore = adapter{"dynamodb", "BillingStore", "dynamodb"}
-	reportFiles  = adapter{"s3", "Files", "s3"}
-	jobQueue     = adapter{"sqs", "Queue", "sqs"}
-	mailer       = adapter{"ses", "Mailer", "ses"}
+	reportStore   = adapter{"dynamodb", "ReportStore", "dynamodb"}
+	billingStore  = adapter{"dynamodb", "BillingStore", "dynamodb"}
+	scheduleStore = adapter{"dynamodb", "ScheduleStore", "dynamodb"}
+	reportFiles   = adapter{"s3", "Files", "s3"}
+	jobQueue      = adapter{"sqs", "Queue", "sqs"}
+	mailer        = adapter{"ses", "Mailer", "ses"}
 )
 
 // functionAdapters mirrors httpapi/wiring (Submit, Status) and worker/wire
-// (Worker): which adapter each interface field of a function's Deps gets. A
-// nil adapter is a dependency that is not an AWS call.
+// (Worker, Ticker): which adapter each interface field of a function's Deps
+// structs gets (the fields of one function share names and adapters). A nil
+// adapter is a dependency that is not an AWS call.
 var functionAdapters = map[string]struct {
-	deps   any
+	deps   []any
 	fields map[string]*adapter
 }{
-	fnSubmit: {httpapi.SubmitDeps{}, map[string]*adapter{
-		"Reports": &reportStore, "Idempotency": &reportStore, "Accounts": &billingStore, "Jobs": &jobQueue,
+	fnSubmit: {[]any{httpapi.SubmitDeps{}}, map[string]*adapter{
+		"Reports": &reportStore, "Idempotency": &reportStore, "Accounts": &billingStore, "Jobs": &jobQueue, "Schedules": &scheduleStore,
 	}},
-	fnStatus: {httpapi.StatusDeps{}, map[string]*adapter{
-		"Reports": &reportStore, "Files": &reportFiles,
+	fnStatus: {[]any{httpapi.StatusDeps{}}, map[string]*adapter{
+		"Reports": &reportStore, "Files": &reportFiles, "Schedules": &scheduleStore,
 	}},
-	fnRun: {worker.Deps{}, map[string]*adapter{
+	fnRun: {[]any{worker.Deps{}, schedules.TickDeps{}}, map[string]*adapter{
 		"Reports": &reportStore, "Data": &billingStore, "Files": &reportFiles, "Mailer": &mailer, "Queue": &jobQueue,
 		"Retries":  &jobQueue, // ChangeMessageVisibility: the retry backoff
 		"Webhooks": nil,       // plain HTTPS to the caller's URL, no AWS
+		// The tick: schedules, and a firing's submit.
+		"Schedules": &scheduleStore, "Idempotency": &reportStore, "Accounts": &billingStore, "Jobs": &jobQueue,
 	}},
 }
 
@@ -97,8 +103,10 @@ var iamActionOf = map[string][]string{
 
 // indexNames are the resources constants a Query may name as IndexName.
 var indexNames = map[string]string{
-	"ReportsByAccount": resources.ReportsByAccount,
-	"ReportsByStatus":  resources.ReportsByStatus,
+	"ReportsByAccount":   resources.ReportsByAccount,
+	"ReportsByStatus":    resources.ReportsByStatus,
+	"SchedulesByAccount": resources.SchedulesByAccount,
+	"SchedulesDue":       resources.SchedulesDue,
 }
 
 // sdkCall is one call an adapter method may make; index is the DynamoDB index
@@ -237,13 +245,22 @@ func neededAccess(t *testing.T, fn string, a arns) map[string]bool {
 	spec := functionAdapters[fn]
 	need := map[string]bool{}
 	parsed := map[adapter]map[string][]sdkCall{}
-	deps := reflect.TypeOf(spec.deps)
+	for _, d := range spec.deps {
+		addNeeded(t, fn, reflect.TypeOf(d), spec.fields, parsed, a, need)
+	}
+	return need
+}
+
+// addNeeded adds to need what the interface fields of one Deps struct may
+// request.
+func addNeeded(t *testing.T, fn string, deps reflect.Type, fields map[string]*adapter, parsed map[adapter]map[string][]sdkCall, a arns, need map[string]bool) {
+	t.Helper()
 	for i := range deps.NumField() {
 		field := deps.Field(i)
 		if field.Type.Kind() != reflect.Interface {
 			continue
 		}
-		ad, known := spec.fields[field.Name]
+		ad, known := fields[field.Name]
 		if !known {
 			t.Errorf("%s: dependency %s (%s) has no adapter in functionAdapters; which AWS calls does it make?", fn, field.Name, field.Type)
 			continue
@@ -275,16 +292,18 @@ func neededAccess(t *testing.T, fn string, a arns) map[string]bool {
 			}
 		}
 	}
-	return need
 }
 
 // resourcesOfCall is where an adapter's call lands in this stack.
 func resourcesOfCall(ad adapter, c sdkCall, a arns) []string {
 	switch ad {
-	case reportStore, billingStore:
+	case reportStore, billingStore, scheduleStore:
 		table := a.reports
-		if ad == billingStore {
+		switch ad {
+		case billingStore:
 			table = a.billing
+		case scheduleStore:
+			table = a.schedules
 		}
 		if c.index != "" {
 			return []string{table + "/index/" + c.index}
@@ -364,8 +383,9 @@ func TestDerivedAccessIsPlausible(t *testing.T) {
 	a := stackARNs(t)
 	for fn, reqs := range map[string][]string{
 		fnSubmit: {"dynamodb:PutItem " + a.reports, "dynamodb:UpdateItem " + a.reports, "dynamodb:GetItem " + a.billing, "sqs:SendMessage " + a.jobs},
-		fnStatus: {"dynamodb:Query " + a.reportsByAccount, "s3:GetObject " + a.reportObjects},
+		fnStatus: {"dynamodb:Query " + a.reportsByAccount, "s3:GetObject " + a.reportObjects, "dynamodb:Query " + a.schedulesByAccount},
 		fnRun: {
+			"dynamodb:Query " + a.schedulesDue, "dynamodb:UpdateItem " + a.schedules, "dynamodb:PutItem " + a.reports,
 			"dynamodb:Query " + a.reportsByStatus, "dynamodb:Query " + a.reportsByAccount, "dynamodb:Query " + a.billing,
 			"s3:PutObject " + a.reportObjects, "s3:AbortMultipartUpload " + a.reportObjects, "ses:SendEmail " + a.configSet,
 		},
@@ -404,17 +424,28 @@ func keys(m map[string]bool) []string {
 
 // wiringOf is where each function's main builds its handler; the Require call
 // there lists the variables without which the function refuses to start.
-var wiringOf = map[string]struct{ file, fn string }{
-	fnSubmit: {"../httpapi/wiring/wiring.go", "Submit"},
-	fnStatus: {"../httpapi/wiring/wiring.go", "Status"},
-	fnRun:    {"../worker/wire/wire.go", "WorkerWith"}, // Worker is WorkerWith without tuning
+var wiringOf = map[string][]struct{ file, fn string }{
+	fnSubmit: {{"../httpapi/wiring/wiring.go", "Submit"}},
+	fnStatus: {{"../httpapi/wiring/wiring.go", "Status"}},
+	fnRun:    {{"../worker/wire/wire.go", "WorkerWith"}, {"../worker/wire/run.go", "Ticker"}},
 }
 
 // requiredEnv returns the variables fn's wiring passes to cfg.Require, read
 // from the source so that a new requirement cannot be forgotten here.
 func requiredEnv(t *testing.T, fn string) []string {
 	t.Helper()
-	w := wiringOf[fn]
+	var out []string
+	for _, w := range wiringOf[fn] {
+		out = append(out, requiredBy(t, w.file, w.fn)...)
+	}
+	return out
+}
+
+// requiredBy returns the variables that function fnName of file passes to
+// cfg.Require.
+func requiredBy(t *testing.T, file, fnName string) []string {
+	t.Helper()
+	w := struct{ file, fn string }{file, fnName}
 	f, err := parser.ParseFile(token.NewFileSet(), w.file, nil, 0)
 	if err != nil {
 		t.Fatalf("parsing %s: %v", w.file, err)

@@ -23,6 +23,11 @@ func (s *Stack) reportsIndex(name string) *string {
 	return jsii.String(*s.ReportsTable.TableArn() + "/index/" + name)
 }
 
+// schedulesIndex is the ARN of one GSI of the schedules table.
+func (s *Stack) schedulesIndex(name string) *string {
+	return jsii.String(*s.SchedulesTable.TableArn() + "/index/" + name)
+}
+
 // reportObjects is where report CSVs live (resources.ReportObjectKey).
 func (s *Stack) reportObjects() *string {
 	return s.Bucket.ArnForObjects(jsii.String("reports/*"))
@@ -35,6 +40,11 @@ func (s *Stack) grantSubmit(role awsiam.Role) {
 		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, s.ReportsTable.TableArn()))
 	role.AddToPolicy(allow("BillingAccountLookup", []string{"dynamodb:GetItem"}, s.BillingTable.TableArn()))
 	role.AddToPolicy(allow("EnqueueJobs", []string{"sqs:SendMessage"}, s.JobsQueue.QueueArn()))
+	// Create (with the account's counter), replace and delete schedules,
+	// all by key; byAccount only to recount a counter left too high.
+	role.AddToPolicy(allow("SchedulesReadWrite",
+		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, s.SchedulesTable.TableArn()))
+	role.AddToPolicy(allow("RecountAccountSchedules", []string{"dynamodb:Query"}, s.schedulesIndex(resources.SchedulesByAccount)))
 }
 
 // grantStatus: read reports, presign GETs of their files (a presigned URL works
@@ -44,14 +54,22 @@ func (s *Stack) grantStatus(role awsiam.Role) {
 	role.AddToPolicy(allow("ListAccountReports", []string{"dynamodb:Query"}, s.reportsIndex(resources.ReportsByAccount)))
 	role.AddToPolicy(allow("PresignReportFiles", []string{"s3:GetObject"}, s.reportObjects()))
 	role.AddToPolicy(allow("ReadSigningSecret", []string{"secretsmanager:GetSecretValue"}, s.SigningSecret.SecretArn()))
+	role.AddToPolicy(allow("SchedulesRead", []string{"dynamodb:GetItem"}, s.SchedulesTable.TableArn()))
+	role.AddToPolicy(allow("ListAccountSchedules", []string{"dynamodb:Query"}, s.schedulesIndex(resources.SchedulesByAccount)))
 }
 
 // grantRun: the worker and the sweep. It is the only writer of report files and
 // the only sender of mail, and it may send only as the configured address.
 func (s *Stack) grantRun(role awsiam.Role, configSet awsses.ConfigurationSet, sesIdentityArns []*string) {
-	// Updates only (worker.Reports): the worker never creates or deletes reports.
+	// The worker updates reports; PutItem is a schedule firing's submit (the
+	// Queued report and its idempotency record, both conditional puts). No
+	// function deletes reports.
 	role.AddToPolicy(allow("ReportsReadWrite",
-		[]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, s.ReportsTable.TableArn()))
+		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, s.ReportsTable.TableArn()))
+	// The tick: due schedules from the sparse index, each re-read and
+	// advanced (or disabled) by a conditional update.
+	role.AddToPolicy(allow("FireSchedules", []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, s.SchedulesTable.TableArn()))
+	role.AddToPolicy(allow("QueryDueSchedules", []string{"dynamodb:Query"}, s.schedulesIndex(resources.SchedulesDue)))
 	// byStatus: the sweep's stale reports; byAccount: ReconcileActive's open reports.
 	role.AddToPolicy(allow("QueryReportIndexes", []string{"dynamodb:Query"},
 		s.reportsIndex(resources.ReportsByStatus), s.reportsIndex(resources.ReportsByAccount)))

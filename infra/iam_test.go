@@ -5,6 +5,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/evovoice/billing/resources"
 )
 
 // access is one request a role may or may not make.
@@ -20,6 +22,7 @@ type arns struct {
 	reportObject, otherObject                             string
 	reportObjects                                         string // the grant's pattern
 	signing, webhook                                      string
+	schedules, schedulesByAccount, schedulesDue           string
 	sesIdentity, senderIdentity, otherIdentity, configSet string
 }
 
@@ -28,22 +31,26 @@ func stackARNs(t *testing.T) arns {
 	reports := "<" + tableRes(t, names.ReportsTable).ID + ".Arn>"
 	bucket := "<" + reportsBucket(t).ID + ".Arn>"
 	ses := "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:"
+	schedules := "<" + tableRes(t, names.SchedulesTable).ID + ".Arn>"
 	return arns{
-		reports:          reports,
-		reportsByAccount: reports + "/index/byAccount",
-		reportsByStatus:  reports + "/index/byStatus",
-		billing:          "<" + tableRes(t, names.BillingTable).ID + ".Arn>",
-		jobs:             "<" + queueRes(t, names.JobsQueue).ID + ".Arn>",
-		dlq:              "<" + queueRes(t, names.JobsDLQ).ID + ".Arn>",
-		reportObject:     bucket + "/reports/acct-acme/r-1.csv",
-		reportObjects:    bucket + "/reports/*",
-		otherObject:      bucket + "/other/file",
-		signing:          "<" + signingSecretID(t) + ">",
-		webhook:          "<" + webhookSecretID(t) + ">",
-		sesIdentity:      ses + "identity/" + synth.cfg.SenderDomain,
-		senderIdentity:   ses + "identity/" + synth.cfg.SenderAddress,
-		otherIdentity:    ses + "identity/attacker.example",
-		configSet:        ses + "configuration-set/<" + only(t, "AWS::SES::ConfigurationSet", nil).ID + ">",
+		schedules:          schedules,
+		schedulesByAccount: schedules + "/index/" + resources.SchedulesByAccount,
+		schedulesDue:       schedules + "/index/" + resources.SchedulesDue,
+		reports:            reports,
+		reportsByAccount:   reports + "/index/byAccount",
+		reportsByStatus:    reports + "/index/byStatus",
+		billing:            "<" + tableRes(t, names.BillingTable).ID + ".Arn>",
+		jobs:               "<" + queueRes(t, names.JobsQueue).ID + ".Arn>",
+		dlq:                "<" + queueRes(t, names.JobsDLQ).ID + ".Arn>",
+		reportObject:       bucket + "/reports/acct-acme/r-1.csv",
+		reportObjects:      bucket + "/reports/*",
+		otherObject:        bucket + "/other/file",
+		signing:            "<" + signingSecretID(t) + ">",
+		webhook:            "<" + webhookSecretID(t) + ">",
+		sesIdentity:        ses + "identity/" + synth.cfg.SenderDomain,
+		senderIdentity:     ses + "identity/" + synth.cfg.SenderAddress,
+		otherIdentity:      ses + "identity/attacker.example",
+		configSet:          ses + "configuration-set/<" + only(t, "AWS::SES::ConfigurationSet", nil).ID + ">",
 	}
 }
 
@@ -67,6 +74,8 @@ func TestRolePolicies(t *testing.T) {
 				{"dynamodb:GetItem", a.billing},
 				{"sqs:SendMessage", a.jobs},
 				{"logs:PutLogEvents", logArn(fnSubmit)},
+				{"dynamodb:PutItem", a.schedules}, {"dynamodb:UpdateItem", a.schedules}, {"dynamodb:DeleteItem", a.schedules}, {"dynamodb:GetItem", a.schedules},
+				{"dynamodb:Query", a.schedulesByAccount},
 			},
 			mayNot: []access{
 				{"s3:GetObject", a.reportObject}, {"s3:PutObject", a.reportObject},
@@ -78,6 +87,8 @@ func TestRolePolicies(t *testing.T) {
 				{"dynamodb:Query", a.reports}, {"dynamodb:Query", a.reportsByAccount}, {"dynamodb:Query", a.reportsByStatus},
 				{"sqs:ReceiveMessage", a.jobs}, {"sqs:SendMessage", a.dlq},
 				{"logs:PutLogEvents", logArn(fnRun)},
+				// Submit writes schedules by key (byAccount only to recount); the due index is not its.
+				{"dynamodb:Query", a.schedulesDue}, {"dynamodb:Query", a.schedules}, {"dynamodb:Scan", a.schedules},
 			},
 		},
 		fnStatus: {
@@ -86,6 +97,7 @@ func TestRolePolicies(t *testing.T) {
 				{"s3:GetObject", a.reportObject},
 				{"secretsmanager:GetSecretValue", a.signing},
 				{"logs:PutLogEvents", logArn(fnStatus)},
+				{"dynamodb:GetItem", a.schedules}, {"dynamodb:Query", a.schedulesByAccount},
 			},
 			mayNot: []access{
 				{"dynamodb:PutItem", a.reports}, {"dynamodb:UpdateItem", a.reports}, {"dynamodb:DeleteItem", a.reports},
@@ -96,6 +108,8 @@ func TestRolePolicies(t *testing.T) {
 				{"ses:SendEmail", a.sesIdentity},
 				{"secretsmanager:GetSecretValue", a.webhook},
 				{"sqs:SendMessage", a.jobs},
+				{"dynamodb:PutItem", a.schedules}, {"dynamodb:UpdateItem", a.schedules}, {"dynamodb:DeleteItem", a.schedules},
+				{"dynamodb:Query", a.schedulesDue},
 			},
 		},
 		fnRun: {
@@ -109,11 +123,17 @@ func TestRolePolicies(t *testing.T) {
 				{"sqs:SendMessage", a.jobs},
 				{"sqs:ReceiveMessage", a.jobs}, {"sqs:DeleteMessage", a.jobs}, {"sqs:ChangeMessageVisibility", a.jobs},
 				{"logs:PutLogEvents", logArn(fnRun)},
+				// The tick, and its firings' submits (conditional puts of Queued reports).
+				{"dynamodb:PutItem", a.reports},
+				{"dynamodb:GetItem", a.schedules}, {"dynamodb:UpdateItem", a.schedules}, {"dynamodb:Query", a.schedulesDue},
 			},
 			mayNot: []access{
 				{"dynamodb:PutItem", a.billing}, {"dynamodb:UpdateItem", a.billing}, {"dynamodb:DeleteItem", a.billing},
 				{"dynamodb:Scan", a.billing}, {"dynamodb:Scan", a.reports},
-				{"dynamodb:PutItem", a.reports}, {"dynamodb:DeleteItem", a.reports}, {"dynamodb:Query", a.reports},
+				{"dynamodb:DeleteItem", a.reports}, {"dynamodb:Query", a.reports},
+				// It fires schedules; it never creates, replaces, deletes or lists them.
+				{"dynamodb:PutItem", a.schedules}, {"dynamodb:DeleteItem", a.schedules},
+				{"dynamodb:Query", a.schedulesByAccount}, {"dynamodb:Scan", a.schedules},
 				{"s3:PutObject", a.otherObject}, {"s3:DeleteObject", a.reportObject},
 				{"ses:SendEmail", a.otherIdentity}, {"ses:SendEmail", a.sesIdentity + "x"}, {"ses:SendRawEmail", a.sesIdentity},
 				{"sqs:SendMessage", a.dlq}, {"sqs:PurgeQueue", a.jobs},

@@ -82,6 +82,52 @@ func TestReportsTable(t *testing.T) {
 	}
 }
 
+// TestSchedulesTable: the schedules table with its byAccount index and the
+// sparse due index the tick queries (spec 2.7).
+func TestSchedulesTable(t *testing.T) {
+	gsi := func(name, pk, sk string) map[string]any {
+		return map[string]any{
+			"IndexName": name,
+			"KeySchema": []any{
+				map[string]any{"AttributeName": pk, "KeyType": "HASH"},
+				map[string]any{"AttributeName": sk, "KeyType": "RANGE"},
+			},
+			"Projection": map[string]any{"ProjectionType": "ALL"},
+		}
+	}
+	has(t, "AWS::DynamoDB::Table", map[string]any{
+		"TableName":                        names.SchedulesTable,
+		"KeySchema":                        []any{map[string]any{"AttributeName": resources.SchedulesPK, "KeyType": "HASH"}},
+		"BillingMode":                      "PAY_PER_REQUEST",
+		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+		"SSESpecification":                 map[string]any{"SSEEnabled": true},
+		"DeletionProtectionEnabled":        true,
+		"GlobalSecondaryIndexes": []any{
+			gsi(resources.SchedulesByAccount, resources.SchedulesByAccountPK, resources.SchedulesByAccountSK),
+			gsi(resources.SchedulesDue, resources.SchedulesDuePK, resources.SchedulesDueSK),
+		},
+	})
+	if p := tableRes(t, names.SchedulesTable).Body["DeletionPolicy"]; p != "Retain" {
+		t.Errorf("schedules table DeletionPolicy = %v, want Retain", p)
+	}
+}
+
+// TestScheduleTickAlarm: a tick's ERROR log lines are counted and alarm.
+func TestScheduleTickAlarm(t *testing.T) {
+	has(t, "AWS::Logs::MetricFilter", map[string]any{
+		"FilterPattern": `{ $.op = "tick" && $.level = "ERROR" }`,
+		"MetricTransformations": []any{assertions.Match_ObjectLike(&map[string]any{
+			"MetricName": "ScheduleTickFailures", "MetricValue": "1",
+		})},
+	})
+	has(t, "AWS::CloudWatch::Alarm", map[string]any{
+		"MetricName":         "ScheduleTickFailures",
+		"Threshold":          0,
+		"ComparisonOperator": "GreaterThanThreshold",
+		"AlarmActions":       assertions.Match_AnyValue(),
+	})
+}
+
 func TestBillingTable(t *testing.T) {
 	has(t, "AWS::DynamoDB::Table", map[string]any{
 		"TableName": names.BillingTable,
@@ -242,18 +288,21 @@ func TestLogRetention(t *testing.T) {
 // it reads, with values pointing at this stack's resources.
 func TestFunctionEnvironment(t *testing.T) {
 	reports, billing := tableRes(t, names.ReportsTable).ID, tableRes(t, names.BillingTable).ID
+	schedules := tableRes(t, names.SchedulesTable).ID
 	jobs, bucket := queueRes(t, names.JobsQueue).ID, reportsBucket(t).ID
 	api := only(t, "AWS::ApiGatewayV2::Api", nil).ID
 	configSet := only(t, "AWS::SES::ConfigurationSet", nil).ID
 	common := map[string]string{"STAGE": "test", resources.EnvLogFormat: "json"}
 	want := map[string]map[string]string{
 		fnSubmit: {
-			resources.EnvReportsTable: "<" + reports + ">",
-			resources.EnvBillingTable: "<" + billing + ">",
-			resources.EnvJobsQueueURL: "<" + jobs + ">",
+			resources.EnvReportsTable:   "<" + reports + ">",
+			resources.EnvBillingTable:   "<" + billing + ">",
+			resources.EnvJobsQueueURL:   "<" + jobs + ">",
+			resources.EnvSchedulesTable: "<" + schedules + ">",
 		},
 		fnStatus: {
 			resources.EnvReportsTable:     "<" + reports + ">",
+			resources.EnvSchedulesTable:   "<" + schedules + ">",
 			resources.EnvReportsBucket:    "<" + bucket + ">",
 			resources.EnvSigningSecretARN: "<" + signingSecretID(t) + ">",
 			resources.EnvLinkTTL:          "15m0s",
@@ -271,6 +320,7 @@ func TestFunctionEnvironment(t *testing.T) {
 			resources.EnvWebhookSecretARN:    "<" + webhookSecretID(t) + ">",
 			resources.EnvLinkTTL:             "15m0s",
 			resources.EnvTokenTTL:            "168h0m0s",
+			resources.EnvSchedulesTable:      "<" + schedules + ">",
 		},
 	}
 	for fn, vars := range want {
@@ -426,6 +476,17 @@ func TestRoutes(t *testing.T) {
 		"GET /reports/{id}":             {fnStatus, true},
 		"GET /reports/{id}/download":    {fnStatus, false},
 		"GET /openapi.json":             {fnStatus, false},
+		// Schedules (spec 2.7): writes on submit, reads on status.
+		"POST /reports/schedules":          {fnSubmit, true},
+		"POST /reports/schedules.json":     {fnSubmit, true},
+		"POST /reports/schedules.csv":      {fnSubmit, true},
+		"PUT /reports/schedules/{id}":      {fnSubmit, true},
+		"DELETE /reports/schedules/{id}":   {fnSubmit, true},
+		"POST /reports/schedules/{id}/run": {fnSubmit, true},
+		"GET /reports/schedules":           {fnStatus, true},
+		"GET /reports/schedules.json":      {fnStatus, true},
+		"GET /reports/schedules.csv":       {fnStatus, true},
+		"GET /reports/schedules/{id}":      {fnStatus, true},
 	}
 	routes := resourcesOf("AWS::ApiGatewayV2::Route")
 	if len(routes) != len(want) {
@@ -486,9 +547,14 @@ func TestSweepSchedule(t *testing.T) {
 	has(t, "AWS::Events::Rule", map[string]any{
 		"ScheduleExpression": "rate(5 minutes)",
 		"State":              "ENABLED",
+		// The scheduled event's own time goes into the tick event
+		// (schedules.TickEvent): "now" of the schedules' tick.
 		"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
-			"Arn":   map[string]any{"Fn::GetAtt": []any{run.ID, "Arn"}},
-			"Input": resources.SweepEvent,
+			"Arn": map[string]any{"Fn::GetAtt": []any{run.ID, "Arn"}},
+			"InputTransformer": map[string]any{
+				"InputPathsMap": map[string]any{"time": "$.time"},
+				"InputTemplate": SweepEvent,
+			},
 		})},
 	})
 	if resources.SweepInterval != 5*time.Minute {
@@ -541,7 +607,7 @@ func TestAlarms(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	outputs := synth.doc["Outputs"].(map[string]any)
-	for _, name := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "ReportsBucketName", "ReportsTableName", "BillingTableName"} {
+	for _, name := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "ReportsBucketName", "ReportsTableName", "BillingTableName", "SchedulesTableName"} {
 		if _, ok := outputs[name]; !ok {
 			t.Errorf("output %s is missing", name)
 		}

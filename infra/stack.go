@@ -59,6 +59,12 @@ const (
 	attrCustomerIDMaxLen = 256
 )
 
+// SweepEvent is the payload the rule sends to the run function: it tells the
+// sweep apart from an SQS batch, and carries the scheduled event's own time,
+// which the schedules' tick takes as "now" (schedules.TickEvent), so that a
+// late or retried delivery fires what was due at that instant.
+const SweepEvent = `{"` + resources.SweepEventField + `":true,"time":<time>}`
+
 // Sizing of the API functions: they do a few DynamoDB/SQS calls per request, and
 // API Gateway HTTP APIs give up on an integration after 30 s anyway.
 const (
@@ -86,20 +92,21 @@ const workerMaxConcurrency = 10
 // Stack is the deployed service with handles the tests and outputs use.
 type Stack struct {
 	awscdk.Stack
-	Config        Config
-	ReportsTable  awsdynamodb.Table
-	BillingTable  awsdynamodb.Table
-	Bucket        awss3.Bucket
-	JobsQueue     awssqs.Queue
-	JobsDLQ       awssqs.Queue
-	Functions     map[string]awslambda.Function
-	Roles         map[string]awsiam.Role
-	API           awsapigatewayv2.HttpApi
-	UserPool      awscognito.UserPool
-	Client        awscognito.UserPoolClient
-	SigningSecret awssecretsmanager.Secret
-	WebhookSecret awssecretsmanager.Secret
-	OpsTopic      awssns.Topic
+	Config         Config
+	ReportsTable   awsdynamodb.Table
+	BillingTable   awsdynamodb.Table
+	SchedulesTable awsdynamodb.Table
+	Bucket         awss3.Bucket
+	JobsQueue      awssqs.Queue
+	JobsDLQ        awssqs.Queue
+	Functions      map[string]awslambda.Function
+	Roles          map[string]awsiam.Role
+	API            awsapigatewayv2.HttpApi
+	UserPool       awscognito.UserPool
+	Client         awscognito.UserPoolClient
+	SigningSecret  awssecretsmanager.Secret
+	WebhookSecret  awssecretsmanager.Secret
+	OpsTopic       awssns.Topic
 }
 
 // StackName is the CloudFormation stack of stage.
@@ -162,20 +169,26 @@ func (s *Stack) defineTables(names resources.Names) {
 	rp := common(names.ReportsTable, jsii.String(resources.ReportsPK), nil)
 	rp.TimeToLiveAttribute = jsii.String(resources.TTLAttribute)
 	s.ReportsTable = awsdynamodb.NewTable(s.Stack, jsii.String("ReportsTable"), rp)
-	s.ReportsTable.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-		IndexName:      jsii.String(resources.ReportsByAccount),
-		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(resources.ReportsByAccountPK), Type: str},
-		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(resources.ReportsByAccountSK), Type: str},
-		ProjectionType: awsdynamodb.ProjectionType_ALL,
-	})
-	s.ReportsTable.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-		IndexName:      jsii.String(resources.ReportsByStatus),
-		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(resources.ReportsByStatusPK), Type: str},
-		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(resources.ReportsByStatusSK), Type: str},
-		ProjectionType: awsdynamodb.ProjectionType_ALL,
-	})
+	// addGSI adds a string-keyed index projecting ALL.
+	addGSI := func(table awsdynamodb.Table, name, pk, sk string) {
+		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(name),
+			PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(pk), Type: str},
+			SortKey:        &awsdynamodb.Attribute{Name: jsii.String(sk), Type: str},
+			ProjectionType: awsdynamodb.ProjectionType_ALL,
+		})
+	}
+	addGSI(s.ReportsTable, resources.ReportsByAccount, resources.ReportsByAccountPK, resources.ReportsByAccountSK)
+	addGSI(s.ReportsTable, resources.ReportsByStatus, resources.ReportsByStatusPK, resources.ReportsByStatusSK)
 	s.BillingTable = awsdynamodb.NewTable(s.Stack, jsii.String("BillingDataTable"),
 		common(names.BillingTable, jsii.String(resources.BillingPK), jsii.String(resources.BillingSK)))
+	// Schedules (spec 2.7): byAccount lists an account's schedules; the
+	// sparse due index holds only enabled schedules, keyed by their next run,
+	// so a tick reads the due ones with one Query and never scans.
+	s.SchedulesTable = awsdynamodb.NewTable(s.Stack, jsii.String("SchedulesTable"),
+		common(names.SchedulesTable, jsii.String(resources.SchedulesPK), nil))
+	addGSI(s.SchedulesTable, resources.SchedulesByAccount, resources.SchedulesByAccountPK, resources.SchedulesByAccountSK)
+	addGSI(s.SchedulesTable, resources.SchedulesDue, resources.SchedulesDuePK, resources.SchedulesDueSK)
 }
 
 func (s *Stack) defineBucket() {
@@ -380,17 +393,19 @@ func (s *Stack) defineFunctions(names resources.Names, configSet awsses.Configur
 	// role may read it.
 	specs := map[string]functionSpec{
 		fnSubmit: {apiFunctionMemoryMB, apiFunctionTimeout, map[string]*string{
-			resources.EnvReportsTable: s.ReportsTable.TableName(),
-			resources.EnvBillingTable: s.BillingTable.TableName(),
-			resources.EnvJobsQueueURL: s.JobsQueue.QueueUrl(),
-		}, "Validates and queues billing report requests"},
+			resources.EnvReportsTable:   s.ReportsTable.TableName(),
+			resources.EnvBillingTable:   s.BillingTable.TableName(),
+			resources.EnvJobsQueueURL:   s.JobsQueue.QueueUrl(),
+			resources.EnvSchedulesTable: s.SchedulesTable.TableName(),
+		}, "Validates and queues billing report requests; writes report schedules"},
 		fnStatus: {apiFunctionMemoryMB, apiFunctionTimeout, map[string]*string{
 			resources.EnvReportsTable:     s.ReportsTable.TableName(),
+			resources.EnvSchedulesTable:   s.SchedulesTable.TableName(),
 			resources.EnvReportsBucket:    s.Bucket.BucketName(),
 			resources.EnvSigningSecretARN: s.SigningSecret.SecretArn(),
 			resources.EnvLinkTTL:          linkTTL,
 			resources.EnvTokenTTL:         tokenTTL,
-		}, "Report status, list and download redirect"},
+		}, "Report and schedule status, lists and download redirect"},
 		fnRun: {resources.WorkerMemoryMB, resources.WorkerTimeout, map[string]*string{
 			resources.EnvReportsTable:        s.ReportsTable.TableName(),
 			resources.EnvBillingTable:        s.BillingTable.TableName(),
@@ -402,8 +417,9 @@ func (s *Stack) defineFunctions(names resources.Names, configSet awsses.Configur
 			resources.EnvWebhookSecretARN:    s.WebhookSecret.SecretArn(),
 			resources.EnvLinkTTL:             linkTTL,
 			resources.EnvTokenTTL:            tokenTTL,
+			resources.EnvSchedulesTable:      s.SchedulesTable.TableName(),
 			// EnvPublicAPIURL is added after the API exists (defineAPI).
-		}, "Generates billing reports from the jobs queue, and sweeps stuck reports"},
+		}, "Generates billing reports from the jobs queue, fires report schedules, and sweeps stuck reports"},
 	}
 	for _, fn := range functionNames {
 		spec := specs[fn]
@@ -551,13 +567,14 @@ var apiRoutes = func() []apiRoute {
 }()
 
 func (s *Stack) defineSweep() {
-	// The sweep runs in the run function so that it shares the worker's code and
-	// role; retries are cheap because the next run is SweepInterval away anyway.
+	// The sweep and the schedules' tick run in the run function so that they
+	// share the worker's code and role; retries are cheap because the next run
+	// is SweepInterval away anyway, and a retried tick carries the same time.
 	awsevents.NewRule(s.Stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
-		Description: jsii.String("Re-enqueues reports stuck in Queued and fails expired leases"),
+		Description: jsii.String("Fires due report schedules, re-enqueues reports stuck in Queued and fails expired leases"),
 		Schedule:    awsevents.Schedule_Rate(duration(resources.SweepInterval)),
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Functions[fnRun], &awseventstargets.LambdaFunctionProps{
-			Event:         awsevents.RuleTargetInput_FromObject(map[string]any{resources.SweepEventField: true}),
+			Event:         awsevents.RuleTargetInput_FromObject(map[string]any{resources.SweepEventField: true, "time": awsevents.EventField_Time()}),
 			RetryAttempts: jsii.Number(2),
 			MaxEventAge:   duration(resources.SweepInterval),
 		})},
@@ -584,6 +601,20 @@ func (s *Stack) defineAlarms() {
 	alarm("JobsQueueAgeAlarm", "The oldest report job has waited longer than "+queueAgeAlarmAfter.String()+"; the worker is failing or not consuming.",
 		s.JobsQueue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
 		queueAgeAlarmAfter.Seconds())
+	// A tick that could not fire a schedule logs "op":"tick" at ERROR (and
+	// the invocation fails, which the run Errors alarm also counts); this
+	// one names the cause. The next tick retries, so one datapoint is worth
+	// a look, not a page at night.
+	tickFailures := awslogs.NewMetricFilter(s.Stack, jsii.String("ScheduleTickFailures"), &awslogs.MetricFilterProps{
+		LogGroup:        s.Functions[fnRun].LogGroup(),
+		FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(`{ $.op = "tick" && $.level = "ERROR" }`)),
+		MetricNamespace: jsii.String("BillingReports/" + s.Config.Stage),
+		MetricName:      jsii.String("ScheduleTickFailures"),
+		MetricValue:     jsii.String("1"),
+		DefaultValue:    jsii.Number(0),
+	})
+	alarm("ScheduleTickFailuresAlarm", "A schedules tick could not fire a due schedule (store or queue down); the next tick retries it.",
+		tickFailures.Metric(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), 0)
 	for _, fn := range functionNames {
 		f := s.Functions[fn]
 		alarm(id(fn)+"ErrorsAlarm", "The "+fn+" function failed (uncaught errors or timeouts).",
@@ -603,6 +634,7 @@ func (s *Stack) defineOutputs() {
 	out("ReportsBucketName", "Bucket of report CSVs", s.Bucket.BucketName())
 	out("ReportsTableName", "DynamoDB table of reports", s.ReportsTable.TableName())
 	out("BillingTableName", "DynamoDB table of accounts, customers and usage", s.BillingTable.TableName())
+	out("SchedulesTableName", "DynamoDB table of report schedules", s.SchedulesTable.TableName())
 	out("JobsQueueUrl", "SQS queue of report jobs", s.JobsQueue.QueueUrl())
 	out("JobsDLQUrl", "Dead-letter queue of report jobs (see the DLQ runbook)", s.JobsDLQ.QueueUrl())
 	out("OpsTopicArn", "SNS topic of the alarms", s.OpsTopic.TopicArn())

@@ -187,6 +187,9 @@ func TestDevStartsServesAndStopsWithoutOrphans(t *testing.T) {
 	t.Run("the printed token and curl request produce a report and an email", func(t *testing.T) {
 		old = followBanner(t, p.stdout.String(), running)
 	})
+	t.Run("a schedule created with curl and ticked makes one report and one email", func(t *testing.T) {
+		followSchedule(t, bin, dataDir, p.stdout.String(), running)
+	})
 
 	p.interrupt(t)
 	for _, pid := range children {

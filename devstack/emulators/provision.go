@@ -54,36 +54,46 @@ func provision(ctx context.Context, cfg aws.Config, names resources.Names, servi
 	return jobsQueueURL, dlqURL, nil
 }
 
-// ReportsTableInput is the CreateTable input of the reports table: pk, the
-// byAccount GSI (newest first per account) and the sparse byStatus GSI.
-func ReportsTableInput(name string) *ddb.CreateTableInput {
+// indexedTable is the CreateTable input of a table with a string hash key pk
+// and string-keyed GSIs (name, hash key, range key), all projecting ALL.
+func indexedTable(name, pk string, gsis ...[3]string) *ddb.CreateTableInput {
 	str := func(n string) ddbtypes.AttributeDefinition {
 		return ddbtypes.AttributeDefinition{AttributeName: aws.String(n), AttributeType: ddbtypes.ScalarAttributeTypeS}
 	}
-	gsi := func(name, pk, sk string) ddbtypes.GlobalSecondaryIndex {
-		return ddbtypes.GlobalSecondaryIndex{
-			IndexName: aws.String(name),
+	in := &ddb.CreateTableInput{
+		TableName:            aws.String(name),
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{str(pk)},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(pk), KeyType: ddbtypes.KeyTypeHash}},
+	}
+	for _, g := range gsis {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, str(g[1]), str(g[2]))
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, ddbtypes.GlobalSecondaryIndex{
+			IndexName: aws.String(g[0]),
 			KeySchema: []ddbtypes.KeySchemaElement{
-				{AttributeName: aws.String(pk), KeyType: ddbtypes.KeyTypeHash},
-				{AttributeName: aws.String(sk), KeyType: ddbtypes.KeyTypeRange},
+				{AttributeName: aws.String(g[1]), KeyType: ddbtypes.KeyTypeHash},
+				{AttributeName: aws.String(g[2]), KeyType: ddbtypes.KeyTypeRange},
 			},
 			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
-		}
+		})
 	}
-	return &ddb.CreateTableInput{
-		TableName:   aws.String(name),
-		BillingMode: ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{
-			str(resources.ReportsPK),
-			str(resources.ReportsByAccountPK), str(resources.ReportsByAccountSK),
-			str(resources.ReportsByStatusPK), str(resources.ReportsByStatusSK),
-		},
-		KeySchema: []ddbtypes.KeySchemaElement{{AttributeName: aws.String(resources.ReportsPK), KeyType: ddbtypes.KeyTypeHash}},
-		GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{
-			gsi(resources.ReportsByAccount, resources.ReportsByAccountPK, resources.ReportsByAccountSK),
-			gsi(resources.ReportsByStatus, resources.ReportsByStatusPK, resources.ReportsByStatusSK),
-		},
-	}
+	return in
+}
+
+// SchedulesTableInput is the CreateTable input of the schedules table: pk,
+// the byAccount GSI and the sparse due GSI (spec 2.7).
+func SchedulesTableInput(name string) *ddb.CreateTableInput {
+	return indexedTable(name, resources.SchedulesPK,
+		[3]string{resources.SchedulesByAccount, resources.SchedulesByAccountPK, resources.SchedulesByAccountSK},
+		[3]string{resources.SchedulesDue, resources.SchedulesDuePK, resources.SchedulesDueSK})
+}
+
+// ReportsTableInput is the CreateTable input of the reports table: pk, the
+// byAccount GSI (newest first per account) and the sparse byStatus GSI.
+func ReportsTableInput(name string) *ddb.CreateTableInput {
+	return indexedTable(name, resources.ReportsPK,
+		[3]string{resources.ReportsByAccount, resources.ReportsByAccountPK, resources.ReportsByAccountSK},
+		[3]string{resources.ReportsByStatus, resources.ReportsByStatusPK, resources.ReportsByStatusSK})
 }
 
 // BillingTableInput is the CreateTable input of the billing-data table.
@@ -103,7 +113,7 @@ func BillingTableInput(name string) *ddb.CreateTableInput {
 }
 
 func provisionTables(ctx context.Context, client *ddb.Client, names resources.Names) error {
-	for _, in := range []*ddb.CreateTableInput{ReportsTableInput(names.ReportsTable), BillingTableInput(names.BillingTable)} {
+	for _, in := range []*ddb.CreateTableInput{ReportsTableInput(names.ReportsTable), BillingTableInput(names.BillingTable), SchedulesTableInput(names.SchedulesTable)} {
 		if err := CreateTable(ctx, client, in); err != nil {
 			return err
 		}

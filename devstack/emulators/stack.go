@@ -370,6 +370,7 @@ func (s *Stack) Env() map[string]string {
 		"AWS_EC2_METADATA_DISABLED":        "true",
 		resources.EnvReportsTable:          s.Names.ReportsTable,
 		resources.EnvBillingTable:          s.Names.BillingTable,
+		resources.EnvSchedulesTable:        s.Names.SchedulesTable,
 		resources.EnvJobsQueueURL:          s.JobsQueueURL,
 		resources.EnvReportsBucket:         s.Names.ReportsBucket,
 	}

@@ -166,6 +166,10 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err := seedOnce(ctx, fns.billing, demo, o.DataDir, o.Log); err != nil {
 		return err
 	}
+	demoSchedule, err := seedDemoSchedule(ctx, fns.schedules, fns.billing, time.Now(), o.Log)
+	if err != nil {
+		return err
+	}
 
 	key, err := devauth.LoadOrCreateKey(o.DataDir)
 	if err != nil {
@@ -218,7 +222,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	printBanner(o.Out, running, st, token)
+	printBanner(o.Out, running, st, token, scheduleBanner(running.APIURL, demoSchedule))
 
 	select {
 	case <-ctx.Done():
@@ -293,7 +297,7 @@ func localSecret(dataDir, name string) (string, error) {
 	return secret, nil
 }
 
-func printBanner(w io.Writer, r Running, st *emulators.Stack, token string) {
+func printBanner(w io.Writer, r Running, st *emulators.Stack, token, schedules string) {
 	fmt.Fprintf(w, `
 The local billing-reports stack is up.
 
@@ -315,5 +319,6 @@ Submit a report:
 
 Then GET %s/reports/<id> with the same header. More tokens: go run ./cmd/reportctl token --help
 `, r.APIURL, r.APIURL, r.MailURL, st.DynamoDBURL, st.SQSURL, st.S3URL, st.SESURL, DemoAccountID, r.APIURL, token, r.APIURL, DemoAccountID, r.APIURL)
+	fmt.Fprint(w, schedules)
 	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
 }

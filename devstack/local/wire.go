@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -19,6 +20,7 @@ import (
 	"github.com/evovoice/billing/httpapi/wiring"
 	"github.com/evovoice/billing/resources"
 	"github.com/evovoice/billing/worker"
+	"github.com/evovoice/billing/schedules"
 	"github.com/evovoice/billing/worker/wire"
 )
 
@@ -37,6 +39,7 @@ type functions struct {
 	handleSQS eventsource.Handler
 	sweep     func(context.Context) error
 	billing   billingStore
+	schedules scheduleCreator
 }
 
 // buildFunctions wires the handlers from the process environment with the
@@ -52,7 +55,11 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 	if err := cfg.Require(resources.EnvBillingTable); err != nil {
 		return functions{}, err
 	}
-	fns := functions{billing: ddbstore.NewBillingStore(dynamodb.NewFromConfig(cfg.AWS), cfg.BillingTable)}
+	if err := cfg.Require(resources.EnvSchedulesTable); err != nil {
+		return functions{}, err
+	}
+	db := dynamodb.NewFromConfig(cfg.AWS)
+	fns := functions{billing: ddbstore.NewBillingStore(db, cfg.BillingTable), schedules: ddbstore.NewScheduleStore(db, cfg.SchedulesTable)}
 	submit, err := wiring.Submit(cfg)
 	if err != nil {
 		return functions{}, err
@@ -66,7 +73,7 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 	// The local stack's timings (resources.Local*): a shorter lease and
 	// takeover than on AWS, so a report whose worker died completes well
 	// within 8 minutes of a restart.
-	w, err := wire.WorkerWith(cfg, func(c *worker.Config) {
+	run, err := wire.RunWith(cfg, func(c *worker.Config) {
 		c.LeaseDuration = resources.LocalLeaseDuration
 		c.SweepRunningAfter = resources.LocalSweepRunAfter
 	})
@@ -79,7 +86,7 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 		if err != nil {
 			return resp, fmt.Errorf("encoding the SQS event: %w", err)
 		}
-		out, err := w.Invoke(ctx, raw)
+		out, err := run(ctx, raw)
 		if err != nil {
 			return resp, err
 		}
@@ -93,10 +100,16 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 		}
 		return resp, nil
 	}
+	// The sweep's tick is the EventBridge rule's event: it fires the report
+	// schedules due now, then sweeps.
 	fns.sweep = func(ctx context.Context) error {
-		res, err := w.Invoke(ctx, json.RawMessage(resources.SweepEvent))
+		ev, err := json.Marshal(schedules.TickEvent{Sweep: true, Time: time.Now().UTC().Format(time.RFC3339)})
+		if err != nil {
+			return fmt.Errorf("encoding the tick event: %w", err)
+		}
+		res, err := run(ctx, ev)
 		if err == nil {
-			log.Debug("sweep done", "result", res)
+			log.Debug("sweep and tick done", "result", res)
 		}
 		return err
 	}

@@ -1,7 +1,8 @@
 // Command run is the run Lambda: SQS batches of report jobs and the sweep
-// schedule's constant input resources.SweepEvent, {"sweep":true} (see
+// rule's input resources.SweepEvent plus the event's time, {"sweep":true,"time":...}, which fires the due
+// report schedules and then sweeps (schedules.(*Service).WithTicks,
 // worker.(*Worker).Invoke). It only wires configuration and adapters; the
-// behaviour lives in package worker.
+// behaviour lives in packages worker and schedules.
 package main
 
 import (
@@ -14,6 +15,6 @@ import (
 )
 
 func main() {
-	w := appconfig.MustBuild("run", wire.Worker)
-	lambda.Start(w.Invoke)
+	h := appconfig.MustBuild("run", wire.Run)
+	lambda.Start(h)
 }

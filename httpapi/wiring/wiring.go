@@ -23,10 +23,10 @@ import (
 )
 
 // Submit returns the submit function's handler: reports table (create, read,
-// set job id, idempotency records), billing-data table (account lookup) and
-// the jobs queue.
+// set job id, idempotency records), billing-data table (account lookup), the
+// jobs queue and the schedules table (create, read, replace, delete).
 func Submit(cfg appconfig.Config) (http.Handler, error) {
-	if err := cfg.Require(resources.EnvReportsTable, resources.EnvBillingTable, resources.EnvJobsQueueURL); err != nil {
+	if err := cfg.Require(resources.EnvReportsTable, resources.EnvBillingTable, resources.EnvJobsQueueURL, resources.EnvSchedulesTable); err != nil {
 		return nil, fmt.Errorf("wiring submit: %w", err)
 	}
 	db := awsddb.NewFromConfig(cfg.AWS)
@@ -36,19 +36,22 @@ func Submit(cfg appconfig.Config) (http.Handler, error) {
 		Idempotency:           reports,
 		Accounts:              ddbstore.NewBillingStore(db, cfg.BillingTable),
 		Jobs:                  sqs.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL),
+		Schedules:             ddbstore.NewScheduleStore(db, cfg.SchedulesTable),
 		AllowInsecureWebhooks: cfg.AllowInsecureWebhooks,
 		Logger:                slog.Default(),
 	})), nil
 }
 
-// Status returns the status function's handler: reports table (read only),
-// the bucket (presigning only) and the signing key.
+// Status returns the status function's handler: reports and schedules
+// tables (read only), the bucket (presigning only) and the signing key.
 func Status(cfg appconfig.Config) (http.Handler, error) {
-	if err := cfg.Require(resources.EnvReportsTable, resources.EnvReportsBucket, resources.EnvSigningSecretARN); err != nil {
+	if err := cfg.Require(resources.EnvReportsTable, resources.EnvReportsBucket, resources.EnvSigningSecretARN, resources.EnvSchedulesTable); err != nil {
 		return nil, fmt.Errorf("wiring status: %w", err)
 	}
+	db := awsddb.NewFromConfig(cfg.AWS)
 	return withBudget(httpapi.NewStatusHandler(httpapi.StatusDeps{
-		Reports: ddbstore.NewReportStore(awsddb.NewFromConfig(cfg.AWS), cfg.ReportsTable),
+		Reports:   ddbstore.NewReportStore(db, cfg.ReportsTable),
+		Schedules: ddbstore.NewScheduleStore(db, cfg.SchedulesTable),
 		Files: s3files.NewFromConfig(cfg.ForS3(), cfg.ReportsBucket, func(o *s3files.Options) {
 			o.UsePathStyle = cfg.S3UsePathStyle
 		}),
