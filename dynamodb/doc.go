@@ -5,7 +5,7 @@
 // ReportStore implements billing.ReportStore and billing.IdempotencyStore;
 // BillingStore implements billing.BillingData and billing.BillingDataWriter;
 // ScheduleStore implements billing.ScheduleStore on the schedules table (a
-// per-account counter item for the limit of 20, the byAccount index for
+// per-account map of slots for the limit of 20, the byAccount index for
 // listing, and a sparse due index, keyed by next run, that only enabled
 // schedules appear in, so a tick never scans).
 // Both talk to DynamoDB through small interfaces naming only the SDK calls they

@@ -26,10 +26,10 @@ type SchedulesAPI interface {
 }
 
 // ScheduleStore is billing.ScheduleStore on the schedules table
-// (resources.EnvSchedulesTable). The per-account limit is a counter item
-// changed by conditional updates (dynalite has no transactions): create
-// takes a slot before the put and gives it back if the put fails; delete
-// gives it back after the delete.
+// (resources.EnvSchedulesTable). The per-account limit is a map of slots on
+// one item, changed by conditional updates (dynalite has no transactions):
+// create takes its schedule's slot before the put and gives it back if the
+// put fails; delete gives it back after the delete.
 type ScheduleStore struct {
 	client SchedulesAPI
 	table  string
@@ -45,7 +45,7 @@ const (
 	schedulePrefix      = "SCHEDULE#"
 	scheduleCountPrefix = "SCHEDULECOUNT#"
 	dueShard            = "DUE"
-	attrCount           = "n"
+	attrSlots           = "slots" // schedule id -> unix time its slot was taken
 	attrScheduleID      = "id"
 	attrFrequency       = "frequency"
 	attrDayOfMonth      = "dayOfMonth"
@@ -169,13 +169,13 @@ func (s *ScheduleStore) CreateSchedule(ctx context.Context, sc *billing.Schedule
 	if sc.ID == "" || sc.Spec.AccountID == "" || sc.DateCreated.IsZero() {
 		return billing.Errorf(billing.EINVALID, "A new schedule needs an id, an account and a creation time.")
 	}
-	err := s.takeSlot(ctx, sc.Spec.AccountID, max)
+	err := s.takeSlot(ctx, sc.Spec.AccountID, sc.ID, max)
 	if isConflict(err) {
-		// The counter may be too high (a release that failed after a
-		// failed put or a delete): recount and try once more, so that such
-		// a leak cannot lock an account out.
-		if fixed, rerr := s.recount(ctx, sc.Spec.AccountID); rerr == nil && fixed {
-			err = s.takeSlot(ctx, sc.Spec.AccountID, max)
+		// A slot may have been left behind (a release that failed after a
+		// failed put or a delete): drop such leaks and try once more, so
+		// that they cannot lock an account out.
+		if fixed, rerr := s.repairSlots(ctx, sc.Spec.AccountID); rerr == nil && fixed {
+			err = s.takeSlot(ctx, sc.Spec.AccountID, sc.ID, max)
 		}
 	}
 	if isConflict(err) {
@@ -194,90 +194,114 @@ func (s *ScheduleStore) CreateSchedule(ctx context.Context, sc *billing.Schedule
 		return nil
 	}
 	err = translate(err, "creating schedule "+sc.ID)
-	s.release(ctx, sc.Spec.AccountID)
+	if !isConflict(err) {
+		// On a conflict the id is another schedule's, whose slot this is.
+		s.release(ctx, sc.Spec.AccountID, sc.ID)
+	}
 	if isConflict(err) {
 		return billing.WrapError(billing.ECONFLICT, err, "A schedule with id %q already exists.", sc.ID)
 	}
 	return err
 }
 
-// takeSlot counts one more schedule of the account if it has fewer than max
-// (ECONFLICT otherwise).
-func (s *ScheduleStore) takeSlot(ctx context.Context, accountID string, max int) error {
+// slotGrace is how long a slot may be held without its schedule item before
+// a create that finds the account full takes it for a leak. A create writes
+// its item right after taking the slot, within a few bounded SDK attempts
+// (seconds), so a slot this old without an item was left by a create or
+// delete whose release failed.
+const slotGrace = time.Minute
+
+// ensureSlots makes the account's slot item hold a (possibly empty) map, so
+// that takeSlot can set one entry of it.
+func (s *ScheduleStore) ensureSlots(ctx context.Context, accountID string) error {
 	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       scheduleCountKey(accountID),
-		UpdateExpression:          aws.String("ADD #n :one"),
-		ConditionExpression:       aws.String("attribute_not_exists(#n) OR #n < :max"),
-		ExpressionAttributeNames:  map[string]string{"#n": attrCount},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": avInt(1), ":max": avInt(int64(max))},
+		UpdateExpression:          aws.String("SET #slots = if_not_exists(#slots, :empty)"),
+		ExpressionAttributeNames:  map[string]string{"#slots": attrSlots},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":empty": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}},
+	})
+	return translate(err, "preparing the schedule slots of account "+accountID)
+}
+
+// takeSlot records schedule id in the account's slot map if the map has
+// fewer than max entries (ECONFLICT otherwise). The map, not a counter, is
+// the limit: each entry names its schedule and when it was taken, so a leak
+// can be told from a create still in flight (repairSlots) and a repair never
+// lets a concurrent create through over the limit.
+func (s *ScheduleStore) takeSlot(ctx context.Context, accountID, id string, max int) error {
+	if err := s.ensureSlots(ctx, accountID); err != nil {
+		return err
+	}
+	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       scheduleCountKey(accountID),
+		UpdateExpression:          aws.String("SET #slots.#id = :now"),
+		ConditionExpression:       aws.String("size(#slots) < :max OR attribute_exists(#slots.#id)"),
+		ExpressionAttributeNames:  map[string]string{"#slots": attrSlots, "#id": id},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": avInt(s.o.now().Unix()), ":max": avInt(int64(max))},
 	})
 	return translate(err, "counting the schedules of account "+accountID)
 }
 
-// recount sets the account's counter to its real number of schedules (a
-// Query of byAccount) if the counter is higher, with a condition on the
-// value it read so that a concurrent create or delete is not overwritten;
-// fixed says whether it lowered the counter. (A create that took its slot
-// but has not written its item yet is not counted: in that rare race the
-// account may get one schedule over the limit, never one fewer.)
-func (s *ScheduleStore) recount(ctx context.Context, accountID string) (fixed bool, err error) {
+// repairSlots drops the account's slots that have had no schedule item for
+// longer than slotGrace, each with a condition on the time it read, so that
+// a slot taken again meanwhile stays; fixed says whether it dropped any.
+func (s *ScheduleStore) repairSlots(ctx context.Context, accountID string) (fixed bool, err error) {
 	cur, err := s.client.GetItem(ctx, &ddb.GetItemInput{TableName: aws.String(s.table), Key: scheduleCountKey(accountID), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return false, translate(err, "reading the schedule count of account "+accountID)
+		return false, translate(err, "reading the schedule slots of account "+accountID)
 	}
-	counted := getInt(cur.Item, attrCount)
-	in := &ddb.QueryInput{
-		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(resources.SchedulesByAccount),
-		KeyConditionExpression:    aws.String("#account = :account"),
-		ExpressionAttributeNames:  map[string]string{"#account": resources.SchedulesByAccountPK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":account": avS(accountID)},
-		Select:                    types.SelectCount,
-	}
-	var real int64
-	for {
-		out, err := s.client.Query(ctx, in)
-		if err != nil {
-			return false, translate(err, "counting the schedules of account "+accountID)
-		}
-		real += int64(out.Count)
-		if in.ExclusiveStartKey = out.LastEvaluatedKey; len(in.ExclusiveStartKey) == 0 {
-			break
-		}
-	}
-	if real >= counted {
+	slots, _ := cur.Item[attrSlots].(*types.AttributeValueMemberM)
+	if slots == nil {
 		return false, nil
 	}
-	_, err = s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       scheduleCountKey(accountID),
-		UpdateExpression:          aws.String("SET #n = :real"),
-		ConditionExpression:       aws.String("#n = :counted"),
-		ExpressionAttributeNames:  map[string]string{"#n": attrCount},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":real": avInt(real), ":counted": avInt(counted)},
-	})
-	if err = translate(err, "repairing the schedule count of account "+accountID); err != nil {
-		return false, err
+	cutoff := s.o.now().Add(-slotGrace).Unix()
+	for id, v := range slots.Value {
+		taken, _ := v.(*types.AttributeValueMemberN)
+		if taken == nil {
+			continue
+		}
+		if at, perr := strconv.ParseInt(taken.Value, 10, 64); perr != nil || at > cutoff {
+			continue
+		}
+		if _, gerr := s.GetSchedule(ctx, id); billing.ErrorCode(gerr) != billing.ENOTFOUND {
+			if gerr != nil {
+				return fixed, gerr
+			}
+			continue
+		}
+		_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
+			TableName:                 aws.String(s.table),
+			Key:                       scheduleCountKey(accountID),
+			UpdateExpression:          aws.String("REMOVE #slots.#id"),
+			ConditionExpression:       aws.String("#slots.#id = :taken"),
+			ExpressionAttributeNames:  map[string]string{"#slots": attrSlots, "#id": id},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":taken": taken},
+		})
+		if err = translate(err, "repairing the schedule slots of account "+accountID); isConflict(err) {
+			continue // taken again meanwhile
+		} else if err != nil {
+			return fixed, err
+		}
+		fixed = true
+		s.o.Logger.WarnContext(ctx, "released a schedule slot left without its schedule", "accountId", accountID, "scheduleId", id)
 	}
-	s.o.Logger.WarnContext(ctx, "repaired an account's schedule count left too high", "accountId", accountID, "counted", counted, "real", real)
-	return true, nil
+	return fixed, nil
 }
 
-// release gives an account's schedule slot back. A failure leaves the count
-// one too high (the account may create one schedule fewer), which is logged:
-// never a second slot for a schedule.
-func (s *ScheduleStore) release(ctx context.Context, accountID string) {
+// release gives schedule id's slot back. A failure leaves the slot taken
+// (the account may create one schedule fewer until repairSlots drops it),
+// which is logged: never a second slot for a schedule.
+func (s *ScheduleStore) release(ctx context.Context, accountID, id string) {
 	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       scheduleCountKey(accountID),
-		UpdateExpression:          aws.String("ADD #n :minus"),
-		ConditionExpression:       aws.String("#n > :zero"),
-		ExpressionAttributeNames:  map[string]string{"#n": attrCount},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": avInt(-1), ":zero": avInt(0)},
+		TableName:                aws.String(s.table),
+		Key:                      scheduleCountKey(accountID),
+		UpdateExpression:         aws.String("REMOVE #slots.#id"),
+		ExpressionAttributeNames: map[string]string{"#slots": attrSlots, "#id": id},
 	})
 	if err != nil {
-		s.o.Logger.WarnContext(ctx, "releasing a schedule slot failed; the account's count stays one too high", "accountId", accountID, "err", err)
+		s.o.Logger.WarnContext(ctx, "releasing a schedule slot failed; it is dropped when the account is next full", "accountId", accountID, "scheduleId", id, "err", err)
 	}
 }
 
@@ -343,7 +367,7 @@ func (s *ScheduleStore) DeleteSchedule(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	s.release(ctx, getS(out.Attributes, resources.SchedulesByAccountPK))
+	s.release(ctx, getS(out.Attributes, resources.SchedulesByAccountPK), id)
 	return nil
 }
 

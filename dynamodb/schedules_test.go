@@ -1,8 +1,12 @@
+//go:build integration
+
 package dynamodb
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -17,10 +21,11 @@ func TestScheduleStoreContract(t *testing.T) {
 	storetest.Run(t, func() billing.ScheduleStore { return NewScheduleStore(client(), stack.Names.SchedulesTable) })
 }
 
-// TestScheduleCountLeakIsRepaired: a counter left too high (a release that
-// failed) is recounted when it refuses a create, so the account is not
-// locked out; a real 20 stays 20.
-func TestScheduleCountLeakIsRepaired(t *testing.T) {
+// TestScheduleSlotLeakIsRepaired: slots left without their schedule (a
+// release that failed) for longer than slotGrace are dropped when they refuse
+// a create, so the account is not locked out; a slot taken just now without
+// its item yet (a create in flight) is kept; a real 20 stays 20.
+func TestScheduleSlotLeakIsRepaired(t *testing.T) {
 	ctx := context.Background()
 	s := NewScheduleStore(client(), stack.Names.SchedulesTable)
 	acct := uniq("acct")
@@ -29,15 +34,29 @@ func TestScheduleCountLeakIsRepaired(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The leak: the counter says 20 while the account has 3.
-	if _, err := client().PutItem(ctx, &ddb.PutItemInput{TableName: aws.String(stack.Names.SchedulesTable),
-		Item: map[string]types.AttributeValue{"pk": avS(scheduleCountPrefix + acct), attrCount: avInt(20)}}); err != nil {
-		t.Fatal(err)
+	// The leak: 16 slots of schedules that are gone, taken an hour ago, and
+	// one taken now by a create still in flight.
+	leak := func(id string, at time.Time) {
+		t.Helper()
+		if _, err := client().UpdateItem(ctx, &ddb.UpdateItemInput{TableName: aws.String(stack.Names.SchedulesTable),
+			Key:                       scheduleCountKey(acct),
+			UpdateExpression:          aws.String("SET #slots.#id = :at"),
+			ExpressionAttributeNames:  map[string]string{"#slots": attrSlots, "#id": id},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":at": avInt(at.Unix())},
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for i := 4; i <= billing.MaxSchedulesPerAccount; i++ {
+	for i := range 16 {
+		leak(fmt.Sprintf("gone-%d", i), time.Now().Add(-time.Hour))
+	}
+	leak("in-flight", time.Now())
+	// 3 real + 16 leaked + 1 in flight = 20: full until the leaks are dropped.
+	for i := 4; i < billing.MaxSchedulesPerAccount; i++ {
 		if err := s.CreateSchedule(ctx, storetest.NewSchedule(acct, t0), billing.MaxSchedulesPerAccount); err != nil {
 			t.Fatalf("schedule %d after the leak: %v", i, err)
 		}
 	}
+	// The 20th slot is the in-flight create's: kept.
 	wantCode(t, s.CreateSchedule(ctx, storetest.NewSchedule(acct, t0), billing.MaxSchedulesPerAccount), billing.ETOOMANY)
 }

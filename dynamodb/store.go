@@ -47,6 +47,17 @@ type Options struct {
 	// (half the read cost). By default reads are strongly consistent, so a
 	// report run right after an import sees all of it.
 	EventuallyConsistentUsage bool
+
+	// Now is the store's clock, for the times it records itself (when a
+	// schedule slot was taken). Default time.Now.
+	Now func() time.Time
+}
+
+func (o Options) now() time.Time {
+	if o.Now == nil {
+		return time.Now()
+	}
+	return o.Now()
 }
 
 func newOptions(optFns []func(*Options)) Options {

@@ -40,11 +40,10 @@ func (s *Stack) grantSubmit(role awsiam.Role) {
 		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, s.ReportsTable.TableArn()))
 	role.AddToPolicy(allow("BillingAccountLookup", []string{"dynamodb:GetItem"}, s.BillingTable.TableArn()))
 	role.AddToPolicy(allow("EnqueueJobs", []string{"sqs:SendMessage"}, s.JobsQueue.QueueArn()))
-	// Create (with the account's counter), replace and delete schedules,
-	// all by key; byAccount only to recount a counter left too high.
+	// Create (with the account's slot map), replace and delete schedules,
+	// all by key.
 	role.AddToPolicy(allow("SchedulesReadWrite",
 		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, s.SchedulesTable.TableArn()))
-	role.AddToPolicy(allow("RecountAccountSchedules", []string{"dynamodb:Query"}, s.schedulesIndex(resources.SchedulesByAccount)))
 }
 
 // grantStatus: read reports, presign GETs of their files (a presigned URL works

@@ -155,7 +155,7 @@ const (
 	BillingSK = "sk" // ACCOUNT | CUSTOMER#<id> | <UTC time, fixed width>#<eventId>
 )
 
-// Schedules table (spec 2.7): schedules and per-account schedule counters,
+// Schedules table (spec 2.7): schedules and per-account schedule slot maps,
 // told apart by the pk prefix. The due index is sparse: only enabled
 // schedules carry its keys, so a tick reads exactly the due ones with one
 // Query and never scans. The due index has one partition key value, "DUE":
