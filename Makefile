@@ -36,6 +36,9 @@ test: setup setup-test
 	@$(MAKE) --no-print-directory tools
 	@echo "go vet -tags integration ./... (the first run compiles the AWS CDK bindings of infra/: several minutes, about 1 GB of memory; later runs are cached)"
 	@$(GO) vet -tags integration ./...
+	@# The unit tier (no tag) must compile on its own too: a test file that needs
+	@# the emulators' helpers but lacks the tag breaks `make test-unit`.
+	@$(GO) vet ./...
 	@echo "go test -tags integration ./... (about 1-3 min with a warm build cache; the first run builds infra/'s tests too, up to 10 min on 2 cores)"
 	$(GO) test -count=1 -timeout 30m -tags integration ./...
 
