@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	billing "github.com/evovoice/billing"
 )
 
@@ -478,25 +476,30 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func sqsMessage(id, reportID string, receiveCount int) events.SQSMessage {
-	return events.SQSMessage{
-		MessageId:  id,
-		Body:       `{"reportId":"` + reportID + `"}`,
-		Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(receiveCount)},
-	}
+func sqsMessage(id, reportID string, receiveCount int) Delivery {
+	return Delivery{MessageID: id, Body: `{"reportId":"` + reportID + `"}`, ReceiveCount: receiveCount}
 }
 
-// deliver hands one message to the worker and says whether it asked for a retry.
-func (h *harness) deliver(ctx context.Context, msg events.SQSMessage) bool {
+// handle hands a batch to the worker, with the response shape of the SQS
+// adapter, and fails the test on a failure naming no message of the batch.
+func (h *harness) handle(ctx context.Context, batch []Delivery) (batchResponse, error) {
 	h.t.Helper()
-	resp, err := h.w.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{msg}})
-	if err != nil {
-		h.t.Fatalf("HandleSQS returned an error: %v", err)
-	}
-	for _, f := range resp.BatchItemFailures {
-		if f.ItemIdentifier != msg.MessageId {
-			h.t.Fatalf("batch item failure for unknown message %q", f.ItemIdentifier)
+	var resp batchResponse
+	for _, id := range h.w.HandleDeliveries(ctx, batch) {
+		if !slices.ContainsFunc(batch, func(d Delivery) bool { return d.MessageID == id }) {
+			h.t.Fatalf("batch item failure for unknown message %q", id)
 		}
+		resp.BatchItemFailures = append(resp.BatchItemFailures, batchItemFailure{ItemIdentifier: id})
 	}
+	return resp, nil
+}
+
+type batchResponse struct{ BatchItemFailures []batchItemFailure }
+type batchItemFailure struct{ ItemIdentifier string }
+
+// deliver hands one message to the worker and says whether it asked for a retry.
+func (h *harness) deliver(ctx context.Context, msg Delivery) bool {
+	h.t.Helper()
+	resp, _ := h.handle(ctx, []Delivery{msg})
 	return len(resp.BatchItemFailures) == 1
 }

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,9 +11,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/resources"
@@ -182,9 +178,21 @@ func New(d Deps) (*Worker, error) {
 
 func (w *Worker) now() time.Time { return w.d.Clock().UTC() }
 
-// HandleSQS runs the jobs of one SQS batch concurrently and reports the messages
-// to try again as batch item failures. It never returns an error: a top-level
-// error would make SQS retry the whole batch, re-running reports that succeeded.
+// Delivery is one received job message, as the event source hands it over:
+// the worker's core takes plain deliveries, so that it needs nothing of
+// Lambda's event types (package lambdaedge converts an SQS batch).
+type Delivery struct {
+	MessageID     string
+	Body          string
+	ReceiveCount  int    // ApproximateReceiveCount; below 1 counts as the first
+	ReceiptHandle string // for the retry backoff; empty: none
+	Invocation    string // the invocation's request id, recorded in Report.Server; empty: the message id
+}
+
+// HandleDeliveries runs the jobs of one batch concurrently and returns the
+// message ids to deliver again (the batch item failures). It never fails as a
+// whole: a failed batch would make SQS retry every message, re-running
+// reports that succeeded.
 //
 // Each message runs on its own context, ending NotifyRecordTimeout before the
 // invocation's deadline so that its last writes and the batch's answer still
@@ -192,10 +200,10 @@ func (w *Worker) now() time.Time { return w.d.Clock().UTC() }
 // email and webhook tries' timeouts), so one hung dependency delays only the
 // reports that call it, by a bounded time. A message to retry gets a short
 // visibility (RetryBackoff by receive count) before it is reported failed.
-func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	retry := make([]bool, len(ev.Records))
+func (w *Worker) HandleDeliveries(ctx context.Context, batch []Delivery) (retryIDs []string) {
+	retry := make([]bool, len(batch))
 	var wg sync.WaitGroup
-	for i, msg := range ev.Records {
+	for i, msg := range batch {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -205,7 +213,7 @@ func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSE
 				// A bug in one report must not take the batch's other reports
 				// down with the process; this one is retried (then DLQ).
 				if p := recover(); p != nil {
-					w.log.Error("panic handling a message", "messageId", msg.MessageId, "panic", p, "stack", string(debug.Stack()))
+					w.log.Error("panic handling a message", "messageId", msg.MessageID, "panic", p, "stack", string(debug.Stack()))
 					retry[i] = true
 				}
 				if retry[i] {
@@ -216,41 +224,13 @@ func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSE
 		}()
 	}
 	wg.Wait()
-	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	retryIDs = []string{}
 	for i, r := range retry {
 		if r {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
+			retryIDs = append(retryIDs, batch[i].MessageID)
 		}
 	}
-	return resp, nil
-}
-
-// Invoke is the run Lambda's entry point: an SQS event, or the sweep schedule's
-// constant input, exactly {"sweep":true}. Anything else is refused, so that a
-// misconfigured trigger shows up as errors instead of silently doing nothing.
-func (w *Worker) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return nil, fmt.Errorf("decoding event: %w", err)
-	}
-	if v, ok := fields["sweep"]; ok && len(fields) == 1 {
-		if !bytes.Equal(bytes.TrimSpace(v), []byte("true")) {
-			return nil, errors.New(`the sweep event must be exactly {"sweep":true}`)
-		}
-		res, err := w.Sweep(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("sweeping: %w", err)
-		}
-		return res, nil
-	}
-	if _, ok := fields["Records"]; ok {
-		var ev events.SQSEvent
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, fmt.Errorf("decoding SQS event: %w", err)
-		}
-		return w.HandleSQS(ctx, ev)
-	}
-	return nil, errors.New(`unrecognised event: want an SQS event or {"sweep":true}`)
+	return retryIDs
 }
 
 // reportContext is the context of one message of a batch: its own, ending
@@ -268,21 +248,21 @@ func (w *Worker) reportContext(ctx context.Context) (context.Context, context.Ca
 // runs on a context that outlives a message's own (which may have ended: that
 // is often why it failed). A failure only costs the short retry: the message
 // then comes back after the visibility timeout.
-func (w *Worker) backOff(ctx context.Context, msg events.SQSMessage) {
+func (w *Worker) backOff(ctx context.Context, msg Delivery) {
 	if w.d.Retries == nil || msg.ReceiptHandle == "" || ctx.Err() != nil {
 		// No queue to tell, or the invocation itself is over: a process at its
 		// deadline is about to be frozen and writes nothing, like a crash.
 		return
 	}
-	delay := w.cfg.RetryBackoff(receiveCount(msg))
+	delay := w.cfg.RetryBackoff(msg.receives())
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.NotifyRecordTimeout)
 	defer cancel()
 	if err := w.d.Retries.ChangeVisibility(bctx, msg.ReceiptHandle, delay); err != nil {
 		w.log.Warn("shortening the retry of a message failed; it returns after the queue's visibility timeout",
-			"messageId", msg.MessageId, "err", err)
+			"messageId", msg.MessageID, "err", err)
 		return
 	}
-	w.log.Info("message to retry", "messageId", msg.MessageId, "receiveCount", receiveCount(msg), "retryIn", delay)
+	w.log.Info("message to retry", "messageId", msg.MessageID, "receiveCount", msg.receives(), "retryIn", delay)
 }
 
 // beforeDeadline is ctx ending DeadlineMargin before ctx's own deadline, if it
@@ -295,8 +275,8 @@ func (w *Worker) beforeDeadline(ctx context.Context) (context.Context, context.C
 }
 
 // handleMessage runs one job and says whether SQS should deliver it again.
-func (w *Worker) handleMessage(ctx context.Context, msg events.SQSMessage) (retry bool) {
-	log := w.log.With("messageId", msg.MessageId)
+func (w *Worker) handleMessage(ctx context.Context, msg Delivery) (retry bool) {
+	log := w.log.With("messageId", msg.MessageID)
 	var job billing.Job
 	if err := json.Unmarshal([]byte(msg.Body), &job); err != nil || job.ReportID == "" {
 		// Nothing names a report to fail; keep the message for ops, who find it
@@ -304,7 +284,7 @@ func (w *Worker) handleMessage(ctx context.Context, msg events.SQSMessage) (retr
 		log.Error("malformed job message", "err", err, "bodyBytes", len(msg.Body))
 		return true
 	}
-	receives := receiveCount(msg)
+	receives := msg.receives()
 	last := receives >= w.cfg.MaxReceiveCount
 	log = log.With("reportId", job.ReportID, "receiveCount", receives)
 
@@ -320,10 +300,10 @@ func (w *Worker) handleMessage(ctx context.Context, msg events.SQSMessage) (retr
 		log.Error("reading report", "err", err)
 		return true
 	}
-	return w.run(ctx, log, r, last, msg.MessageId)
+	return w.run(ctx, log, r, last, msg.server(w.cfg.FunctionName))
 }
 
-func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, last bool, messageID string) (retry bool) {
+func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, last bool, server string) (retry bool) {
 	now := w.now()
 	if r.Status.Final() {
 		// A duplicate or late delivery. The only work that may be left is a
@@ -346,7 +326,7 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, l
 	held, err := w.d.Reports.AcquireLease(ctx, r.ID, billing.Lease{
 		Now:     now,
 		Expires: now.Add(w.cfg.LeaseDuration),
-		Server:  w.server(ctx, messageID),
+		Server:  server,
 	})
 	if billing.ErrorCode(err) == billing.ECONFLICT {
 		// Another delivery won the race for the lease (or finished meanwhile).
@@ -475,19 +455,14 @@ func failureReason(err error) string {
 	return "The report failed: " + billing.ErrorMessage(err)
 }
 
-func (w *Worker) server(ctx context.Context, messageID string) string {
-	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
-		return w.cfg.FunctionName + " " + lc.AwsRequestID
+// server names the attempt in Report.Server: the function and its
+// invocation, else the message.
+func (d Delivery) server(function string) string {
+	if d.Invocation != "" {
+		return function + " " + d.Invocation
 	}
-	return w.cfg.FunctionName + " " + messageID
+	return function + " " + d.MessageID
 }
 
-// receiveCount reads ApproximateReceiveCount; a message without it counts as
-// its first receive.
-func receiveCount(msg events.SQSMessage) int {
-	n, err := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
-	if err != nil || n < 1 {
-		return 1
-	}
-	return n
-}
+// receives is the delivery's receive count, at least 1.
+func (d Delivery) receives() int { return max(d.ReceiveCount, 1) }

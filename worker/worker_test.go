@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/linktoken"
 	"github.com/evovoice/billing/rating/ratingtest"
@@ -186,7 +184,7 @@ func TestDuplicateDeliveryOfFinishedReportChangesNothing(t *testing.T) {
 	}
 	before := h.reports.get("r-1")
 	h.clock.Advance(time.Hour)
-	for i, msg := range []events.SQSMessage{sqsMessage("m-1", "r-1", 2), sqsMessage("m-2", "r-1", 1)} {
+	for i, msg := range []Delivery{sqsMessage("m-1", "r-1", 2), sqsMessage("m-2", "r-1", 1)} {
 		if h.deliver(context.Background(), msg) {
 			t.Fatalf("duplicate %d asked for a retry", i)
 		}
@@ -241,9 +239,9 @@ func TestConcurrentDeliveriesInOneBatchRunOnce(t *testing.T) {
 	h.seedSmall()
 	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
 	h.queue1("r-2", billing.ReportRequest{})
-	resp, err := h.w.HandleSQS(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+	resp, err := h.handle(context.Background(), []Delivery{
 		sqsMessage("m-1", "r-1", 1), sqsMessage("m-2", "r-1", 1), sqsMessage("m-3", "r-1", 1), sqsMessage("m-4", "r-2", 1),
-	}})
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,7 +503,7 @@ func TestPanicInOneMessageDoesNotFailTheBatch(t *testing.T) {
 		}
 		return nil
 	}
-	resp, err := h.w.HandleSQS(context.Background(), events.SQSEvent{Records: []events.SQSMessage{sqsMessage("m-1", "r-1", 1), sqsMessage("m-2", "r-2", 1)}})
+	resp, err := h.handle(context.Background(), []Delivery{sqsMessage("m-1", "r-1", 1), sqsMessage("m-2", "r-2", 1)})
 	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m-1" {
 		t.Fatalf("resp = %+v, %v", resp, err)
 	}
@@ -516,7 +514,7 @@ func TestPanicInOneMessageDoesNotFailTheBatch(t *testing.T) {
 
 func TestMalformedAndUnknownMessages(t *testing.T) {
 	h := newHarness(t)
-	if !h.deliver(context.Background(), events.SQSMessage{MessageId: "m-1", Body: "not json"}) {
+	if !h.deliver(context.Background(), Delivery{MessageID: "m-1", Body: "not json"}) {
 		t.Error("a malformed message was dropped; it must reach the DLQ")
 	}
 	if h.deliver(context.Background(), sqsMessage("m-2", "r-unknown", 1)) {
@@ -552,31 +550,6 @@ func TestNotificationClaimedOnlyOnceUnderRace(t *testing.T) {
 	}
 	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 3)); len(h.mailer.emails()) != 1 {
 		t.Error("second email sent")
-	}
-}
-
-func TestInvokeDispatch(t *testing.T) {
-	h := newHarness(t)
-	h.seedSmall()
-	h.queue1("r-1", billing.ReportRequest{})
-	out, err := h.w.Invoke(context.Background(), json.RawMessage(`{"Records":[{"messageId":"m-1","body":"{\"reportId\":\"r-1\"}","attributes":{"ApproximateReceiveCount":"1"},"eventSource":"aws:sqs"}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp, ok := out.(events.SQSEventResponse); !ok || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("SQS response = %#v", out)
-	}
-	if h.reports.get("r-1").Status != billing.ReportCompleted {
-		t.Fatal("SQS event did not run the report")
-	}
-	out, err = h.w.Invoke(context.Background(), json.RawMessage(` {"sweep": true} `))
-	if _, ok := out.(SweepResult); err != nil || !ok {
-		t.Fatalf("sweep: %#v %v", out, err)
-	}
-	for _, bad := range []string{`{"sweep":false}`, `{"sweep":true,"x":1}`, `{}`, `[]`, `{"detail-type":"Scheduled Event"}`} {
-		if _, err := h.w.Invoke(context.Background(), json.RawMessage(bad)); err == nil {
-			t.Errorf("Invoke(%s) accepted", bad)
-		}
 	}
 }
 

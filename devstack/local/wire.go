@@ -17,6 +17,7 @@ import (
 	"github.com/evovoice/billing/devstack/gateway"
 	ddbstore "github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/httpapi/wiring"
+	"github.com/evovoice/billing/lambdaedge"
 	"github.com/evovoice/billing/resources"
 	"github.com/evovoice/billing/worker"
 	"github.com/evovoice/billing/worker/wire"
@@ -73,13 +74,14 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 	if err != nil {
 		return functions{}, err
 	}
+	invoke := lambdaedge.Handler(w)
 	fns.handleSQS = func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		var resp events.SQSEventResponse
 		raw, err := json.Marshal(ev)
 		if err != nil {
 			return resp, fmt.Errorf("encoding the SQS event: %w", err)
 		}
-		out, err := w.Invoke(ctx, raw)
+		out, err := invoke(ctx, raw)
 		if err != nil {
 			return resp, err
 		}
@@ -94,7 +96,7 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 		return resp, nil
 	}
 	fns.sweep = func(ctx context.Context) error {
-		res, err := w.Invoke(ctx, json.RawMessage(`{"sweep":true}`))
+		res, err := invoke(ctx, json.RawMessage(`{"sweep":true}`))
 		if err == nil {
 			log.Debug("sweep done", "result", res)
 		}

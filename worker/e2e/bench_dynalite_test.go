@@ -22,6 +22,7 @@ import (
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/devstack/emulators"
 	"github.com/evovoice/billing/dynamodb"
+	"github.com/evovoice/billing/lambdaedge"
 	"github.com/evovoice/billing/resources"
 	"github.com/evovoice/billing/worker"
 )
@@ -228,7 +229,7 @@ func BenchmarkDynaliteGeneration(b *testing.B) {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		resp, _ := w.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: id, Body: `{"reportId":"` + id + `"}`}}})
+		resp, _ := lambdaedge.HandleSQS(w)(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: id, Body: `{"reportId":"` + id + `"}`}}})
 		took := time.Since(start)
 		done, err := reports.GetReport(ctx, id)
 		if err != nil || len(resp.BatchItemFailures) != 0 || done.Status != billing.ReportCompleted || done.StatusMessage != fmt.Sprintf("Processed %d usage records", want) {

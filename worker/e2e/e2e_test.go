@@ -31,6 +31,7 @@ import (
 	"github.com/evovoice/billing/devstack/eventsource"
 	"github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/httpapi"
+	"github.com/evovoice/billing/lambdaedge"
 	"github.com/evovoice/billing/rating/ratingtest"
 	"github.com/evovoice/billing/resources"
 	s3files "github.com/evovoice/billing/s3"
@@ -204,7 +205,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	handler := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		ctx, kill := context.WithCancel(ctx)
 		defer kill()
-		resp, err := w.HandleSQS(context.WithValue(ctx, killKey{}, kill), ev)
+		resp, err := lambdaedge.HandleSQS(w)(context.WithValue(ctx, killKey{}, kill), ev)
 		if ctx.Err() != nil {
 			return events.SQSEventResponse{}, errors.New("invocation killed")
 		}
