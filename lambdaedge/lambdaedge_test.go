@@ -73,6 +73,7 @@ func (reports) StaleReports(context.Context, billing.ReportStatus, time.Time, in
 }
 
 type nothing struct {
+	worker.Partials
 	billing.BillingData
 	billing.ReportFiles
 	billing.Mailer
@@ -81,7 +82,7 @@ type nothing struct {
 
 func TestHandlerDispatch(t *testing.T) {
 	var n nothing
-	w, err := worker.New(worker.Deps{Reports: reports{}, Data: n, Files: n, Mailer: n, Queue: n,
+	w, err := worker.New(worker.Deps{Reports: reports{}, Data: n, Files: n, Mailer: n, Queue: n, Partials: n,
 		Config: worker.Config{PublicAPIURL: "https://api.example.com", SigningKey: []byte("k")}})
 	if err != nil {
 		t.Fatal(err)

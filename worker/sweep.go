@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	billing "github.com/evovoice/billing"
@@ -65,6 +66,11 @@ func (w *Worker) Sweep(ctx context.Context) (SweepResult, error) {
 		errs = append(errs, fmt.Errorf("listing stale running reports: %w", err))
 	}
 	for _, r := range running {
+		if len(r.Shards) > 0 {
+			accounts[r.AccountID] = true
+			w.sweepSharded(ctx, log, r, &res, &errs)
+			continue
+		}
 		if r.LeaseExpires.After(now) {
 			continue // alive after all
 		}
@@ -73,22 +79,7 @@ func (w *Worker) Sweep(ctx context.Context) (SweepResult, error) {
 			// Only the attempt seen expired may be failed: the index is
 			// eventually consistent, and a redelivery may have taken the
 			// lease over since, which attempt 0 ("any non-final") would kill.
-			fin, err := w.d.Reports.FinishReport(ctx, r.ID, r.Attempt, billing.Outcome{
-				Status:        billing.ReportError,
-				StatusMessage: fmt.Sprintf("The report failed: its worker stopped %d times before finishing.", r.Attempt),
-				Now:           w.now(),
-			})
-			if billing.ErrorCode(err) == billing.ECONFLICT {
-				continue // finished or taken over meanwhile
-			} else if err != nil {
-				errs = append(errs, fmt.Errorf("failing abandoned report %s: %w", r.ID, err))
-				continue
-			}
-			res.Failed++
-			log.Error("failed a report whose lease expired too often", "reportId", r.ID, "attempts", r.Attempt)
-			if err := w.notify(ctx, log.With("reportId", r.ID), fin, nil); err != nil {
-				errs = append(errs, fmt.Errorf("notifying failed report %s: %w", r.ID, err))
-			}
+			w.failAbandoned(ctx, log, r, fmt.Sprintf("The report failed: its worker stopped %d times before finishing.", r.Attempt), &res, &errs)
 			continue
 		}
 		msgID, err := w.d.Queue.Enqueue(ctx, billing.Job{ReportID: r.ID})
@@ -133,4 +124,46 @@ func (w *Worker) requeueDue(r *billing.Report, now time.Time) bool {
 	}
 	wait = min(max(wait, w.cfg.SweepQueuedAfter), w.cfg.SweepQueuedMaxWait)
 	return now.Sub(r.DateUpdated) >= wait
+}
+
+// failAbandoned fails a report whose worker keeps dying, with message, and
+// notifies; a report finished or taken over meanwhile is left alone.
+func (w *Worker) failAbandoned(ctx context.Context, log *slog.Logger, r *billing.Report, message string, res *SweepResult, errs *[]error) {
+	fin, err := w.d.Reports.FinishReport(ctx, r.ID, r.Attempt, billing.Outcome{
+		Status:        billing.ReportError,
+		StatusMessage: message,
+		Now:           w.now(),
+	})
+	if billing.ErrorCode(err) == billing.ECONFLICT {
+		return // finished or taken over meanwhile
+	} else if err != nil {
+		*errs = append(*errs, fmt.Errorf("failing abandoned report %s: %w", r.ID, err))
+		return
+	}
+	res.Failed++
+	log.Error("failed a report whose workers kept stopping", "reportId", r.ID, "attempts", r.Attempt, "statusMessage", message)
+	if err := w.notify(ctx, log.With("reportId", r.ID), fin, nil); err != nil {
+		*errs = append(*errs, fmt.Errorf("notifying failed report %s: %w", r.ID, err))
+	}
+}
+
+// sweepSharded recovers a sharded report untouched for SweepRunningAfter:
+// a shard (or finalize) whose deliveries died SweepMaxAttempts times fails
+// it; otherwise the jobs it misses are sent again: the finalize job once
+// every shard is done (its job was lost), else every shard not done
+// without a live lease (stuck). The report's own lease does not matter
+// here: only its planning attempt held it.
+func (w *Worker) sweepSharded(ctx context.Context, log *slog.Logger, r *billing.Report, res *SweepResult, errs *[]error) {
+	if id, attempts, ok := w.exhaustedShard(r); ok {
+		w.failAbandoned(ctx, log, r, fmt.Sprintf("The report failed: the worker of its shard %s stopped %d times before finishing.", id, attempts), res, errs)
+		return
+	}
+	sent, err := w.recoverShards(ctx, log, r)
+	res.Requeued += sent
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("recovering the shards of report %s: %w", r.ID, err))
+	}
+	if sent > 0 {
+		log.Warn("re-sent the jobs of a stuck sharded report", "reportId", r.ID, "jobs", sent, "done", len(r.ShardsDone), "shards", len(r.Shards))
+	}
 }

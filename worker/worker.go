@@ -58,6 +58,13 @@ type Config struct {
 	EmailTryTimeout     time.Duration
 	NotifyRecordTimeout time.Duration
 
+	// ShardDays caps the UTC days of one shard (reportctl dev --shard-days,
+	// the function's SHARD_DAYS); 0: no cap.
+	ShardDays int
+	// ShardBudget is the number of usage events one invocation reads within
+	// its time limit, margin included (default resources.ShardEventBudget).
+	ShardBudget int64
+
 	// RetryBackoff is how long a message whose receiveCount-th delivery
 	// failed stays hidden before SQS delivers it again (default
 	// resources.RetryBackoff); it needs Deps.Retries.
@@ -97,6 +104,9 @@ func (c *Config) defaults() {
 		c.RetryBackoff = resources.RetryBackoff
 	}
 	defInt(&c.TopCustomers, 5)
+	if c.ShardBudget <= 0 {
+		c.ShardBudget = resources.ShardEventBudget
+	}
 	if c.FunctionName == "" {
 		c.FunctionName = "run"
 	}
@@ -116,6 +126,21 @@ type Reports interface {
 	RecordNotification(ctx context.Context, id string, emailResult, webhookResult string, now time.Time) error
 	StaleReports(ctx context.Context, status billing.ReportStatus, cutoff time.Time, limit int) ([]*billing.Report, error)
 	ReconcileActive(ctx context.Context, accountID string) error
+
+	// Shards of a report too large for one invocation (spec 4). StartShards
+	// records the plan once, for the attempt that holds the report's lease.
+	// AcquireShardLease takes a shard's (or "finalize"'s) lease if it is not
+	// done and no live lease holds it, counting the attempt;
+	// ExtendShardLease extends (or, with expires = now, releases) it for its
+	// owner. CompleteShard counts a shard done once, for its owner, adding
+	// its records and any hand-on shards to the plan in the same
+	// conditional write, and returns the report after it; ShardProgress sets
+	// the progress message unless a later count has set it already.
+	StartShards(ctx context.Context, id string, attempt int, shards []string, message string, now time.Time) (*billing.Report, error)
+	AcquireShardLease(ctx context.Context, id, shard string, lease billing.Lease) (*billing.Report, error)
+	ExtendShardLease(ctx context.Context, id, shard, owner string, now, expires time.Time) error
+	CompleteShard(ctx context.Context, id, shard, owner string, records int64, handOn []string, now time.Time) (*billing.Report, error)
+	ShardProgress(ctx context.Context, id string, done int, message string, now time.Time) error
 }
 
 // MessageVisibility changes how long a received job message stays hidden:
@@ -126,8 +151,8 @@ type MessageVisibility interface {
 	ChangeVisibility(ctx context.Context, receiptHandle string, timeout time.Duration) error
 }
 
-// Deps are what a Worker works with. Reports, Data, Files, Mailer and Queue are
-// required; Webhooks may be nil when no report will ask for one (a report that
+// Deps are what a Worker works with. Reports, Data, Files, Mailer, Queue and
+// Partials are required; Webhooks may be nil when no report will ask for one (a report that
 // does gets the outcome "webhooks are not configured"); Retries may be nil,
 // and a failed message then waits out the queue's visibility timeout.
 type Deps struct {
@@ -138,6 +163,7 @@ type Deps struct {
 	Queue    billing.JobQueue
 	Webhooks WebhookSender
 	Retries  MessageVisibility
+	Partials Partials
 	Clock    func() time.Time // default time.Now
 	Log      *slog.Logger     // default slog.Default()
 	Config   Config
@@ -155,7 +181,7 @@ func New(d Deps) (*Worker, error) {
 	var missing []string
 	for name, ok := range map[string]bool{
 		"Reports": d.Reports != nil, "Data": d.Data != nil, "Files": d.Files != nil,
-		"Mailer": d.Mailer != nil, "Queue": d.Queue != nil,
+		"Mailer": d.Mailer != nil, "Queue": d.Queue != nil, "Partials": d.Partials != nil,
 		"Config.PublicAPIURL": d.Config.PublicAPIURL != "", "Config.SigningKey": len(d.Config.SigningKey) > 0,
 	} {
 		if !ok {
@@ -300,24 +326,31 @@ func (w *Worker) handleMessage(ctx context.Context, msg Delivery) (retry bool) {
 		log.Error("reading report", "err", err)
 		return true
 	}
-	return w.run(ctx, log, r, last, msg.server(w.cfg.FunctionName))
+	server := msg.server(w.cfg.FunctionName)
+	// A shard lease's owner is one delivery: two copies of a shard in one
+	// batch share the invocation but not the message.
+	owner := server + " " + msg.MessageID
+	switch {
+	case job.Finalize:
+		return w.finalize(ctx, log, r, last, owner)
+	case job.Shard != "":
+		return w.runShard(ctx, log, r, job.Shard, last, owner)
+	}
+	return w.run(ctx, log, r, last, server, owner)
 }
 
-func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, last bool, server string) (retry bool) {
+func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, last bool, server, owner string) (retry bool) {
 	now := w.now()
 	if r.Status.Final() {
-		// A duplicate or late delivery. The only work that may be left is a
-		// notification that a crash after FinishReport did not send.
-		gen, err := w.regenerate(ctx, log, r)
-		if err != nil && !last {
-			log.Warn("rebuilding the notification's rows; SQS will retry", "err", err)
-			return true
-		}
-		if err := w.notify(ctx, log, r, gen); err != nil {
-			log.Error("notifying a finished report", "err", err)
+		return w.finishedDuplicate(ctx, log, r, last)
+	}
+	if len(r.Shards) > 0 {
+		// The planning message again (its first delivery died after the
+		// plan, or the sweep re-sent it): send what the shards miss.
+		if _, err := w.recoverShards(ctx, log, r); err != nil {
+			log.Warn("re-sending the jobs of a sharded report; SQS will retry", "err", err)
 			return !last
 		}
-		log.Info("duplicate delivery of a finished report acknowledged", "status", r.Status)
 		return false
 	}
 	if r.Status == billing.ReportRunning && r.LeaseExpires.After(now) {
@@ -341,10 +374,15 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, l
 	log.Info("report running")
 
 	genCtx, cancel := w.beforeDeadline(ctx)
-	gen, err := w.generate(genCtx, log, held)
+	gen, short, err := w.planAndGenerate(genCtx, log, held)
 	timedOut := errors.Is(genCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 	cancel()
-	if err != nil && !errors.Is(err, errLeaseLost) && timedOut {
+	switch {
+	case errors.Is(err, errSharded):
+		return w.startShards(ctx, log, held, gen.plan)
+	case err != nil && timedOut && short != nil && (short.done > 0 || short.shard.Days() > 1):
+		return w.handOnInline(ctx, log, held, short, owner)
+	case err != nil && !errors.Is(err, errLeaseLost) && timedOut:
 		err = billing.WrapError(billing.EUNAVAILABLE, err, "The report did not finish within the worker's time limit.")
 	}
 	if errors.Is(err, errLeaseLost) {
@@ -374,14 +412,40 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, l
 			return true
 		}
 	}
+	return w.complete(ctx, log, r, held.Attempt, gen, last)
+}
 
-	fin, err := w.d.Reports.FinishReport(ctx, r.ID, held.Attempt, billing.Outcome{
+// errSharded says that planAndGenerate split the report instead of running it.
+var errSharded = errors.New("the report is split into shards")
+
+// planAndGenerate plans the report; one that fits one invocation is run
+// here, with no writes beyond the unsharded path's. A report of several
+// shards comes back as errSharded with the plan in gen.plan.
+func (w *Worker) planAndGenerate(ctx context.Context, log *slog.Logger, r *billing.Report) (*generated, *shortRead, error) {
+	su, err := w.ratingSetup(ctx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	shards, err := w.plan(su)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(shards) > 1 {
+		return &generated{plan: shards}, nil, errSharded
+	}
+	return w.generate(ctx, log, r, su)
+}
+
+// complete finishes a generated report as Completed and notifies.
+func (w *Worker) complete(ctx context.Context, log *slog.Logger, r *billing.Report, attempt int, gen *generated, last bool) (retry bool) {
+	fin, err := w.d.Reports.FinishReport(ctx, r.ID, attempt, billing.Outcome{
 		Status:        billing.ReportCompleted,
-		StatusMessage: fmt.Sprintf("Processed %d usage records", gen.events),
+		StatusMessage: completedMessage(gen.events, gen.shards),
 		ObjectKey:     gen.key,
 		RowCount:      gen.rows,
 		ByteSize:      gen.bytes,
 		GrandTotal:    gen.grandTotal,
+		Shards:        gen.shards,
 		Now:           w.now(),
 	})
 	if billing.ErrorCode(err) == billing.ECONFLICT {
@@ -393,12 +457,29 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, l
 		log.Error("completing the report", "err", err)
 		return true
 	}
-	log.Info("report completed", "rows", gen.rows, "bytes", gen.bytes, "events", gen.events)
+	log.Info("report completed", "rows", gen.rows, "bytes", gen.bytes, "events", gen.events, "shards", gen.shards)
 	if err := w.notify(ctx, log, fin, gen); err != nil {
 		// The report is done; a redelivery only has the notification left to do.
 		log.Error("notifying", "err", err)
 		return !last
 	}
+	return false
+}
+
+// finishedDuplicate acknowledges a duplicate or late delivery of a finished
+// report. The only work that may be left is a notification that a crash
+// after FinishReport did not send.
+func (w *Worker) finishedDuplicate(ctx context.Context, log *slog.Logger, r *billing.Report, last bool) (retry bool) {
+	gen, err := w.regenerate(ctx, log, r)
+	if err != nil && !last {
+		log.Warn("rebuilding the notification's rows; SQS will retry", "err", err)
+		return true
+	}
+	if err := w.notify(ctx, log, r, gen); err != nil {
+		log.Error("notifying a finished report", "err", err)
+		return !last
+	}
+	log.Info("duplicate delivery of a finished report acknowledged", "status", r.Status)
 	return false
 }
 

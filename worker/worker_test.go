@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -190,7 +191,7 @@ func TestDuplicateDeliveryOfFinishedReportChangesNothing(t *testing.T) {
 		}
 	}
 	after := h.reports.get("r-1")
-	if after != before {
+	if !reflect.DeepEqual(after, before) {
 		t.Errorf("report changed:\n%+v\n%+v", before, after)
 	}
 	if h.files.puts != 1 || len(h.mailer.emails()) != 1 {
@@ -460,8 +461,8 @@ func TestProgressIsPublished(t *testing.T) {
 	h.queue1("r-1", billing.ReportRequest{})
 	h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1))
 	h.checkProgress(15)
-	if r := h.reports.get("r-1"); r.StatusMessage != "Processed 15 usage records" {
-		t.Errorf("final statusMessage %q", r.StatusMessage)
+	if r := h.reports.get("r-1"); r.StatusMessage != "Completed: 15 usage records in 1 shards." || r.ShardCount != 1 {
+		t.Errorf("final statusMessage %q, shard count %d", r.StatusMessage, r.ShardCount)
 	}
 }
 
@@ -554,7 +555,7 @@ func TestNotificationClaimedOnlyOnceUnderRace(t *testing.T) {
 }
 
 func TestNewRequiresDeps(t *testing.T) {
-	if _, err := New(Deps{}); err == nil || !strings.Contains(err.Error(), "[Config.PublicAPIURL Config.SigningKey Data Files Mailer Queue Reports]") {
+	if _, err := New(Deps{}); err == nil || !strings.Contains(err.Error(), "[Config.PublicAPIURL Config.SigningKey Data Files Mailer Partials Queue Reports]") {
 		t.Fatalf("New(empty) = %v", err)
 	}
 }
@@ -637,7 +638,7 @@ func TestReadDaysBoundsConcurrency(t *testing.T) {
 	for _, conc := range []int{1, 8} {
 		d.maxInFlight = 0
 		seen := map[string]bool{}
-		err := readDays(context.Background(), d, "a", days, from, to, conc, func(page []billing.UsageEvent) error {
+		err := readDays(context.Background(), d, "a", days, from, to, conc, func(_ int, page []billing.UsageEvent) error {
 			for _, e := range page {
 				if seen[e.ID] {
 					t.Fatalf("event %s seen twice", e.ID)
@@ -645,7 +646,7 @@ func TestReadDaysBoundsConcurrency(t *testing.T) {
 				seen[e.ID] = true
 			}
 			return nil
-		})
+		}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -671,14 +672,14 @@ func TestReadDaysStopsOnFirstError(t *testing.T) {
 	for i := 1; i <= 10; i++ {
 		days = append(days, billing.Date{Year: 2026, Month: 10, Day: i})
 	}
-	err := readDays(context.Background(), d, "a", days, time.Time{}, time.Now(), 4, func([]billing.UsageEvent) error { return nil })
+	err := readDays(context.Background(), d, "a", days, time.Time{}, time.Now(), 4, func(int, []billing.UsageEvent) error { return nil }, nil)
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "2026-10-03") {
 		t.Fatalf("err = %v", err)
 	}
 	stop := errors.New("rater refused")
 	d.queryErr = nil
 	d.addUsage(billing.UsageEvent{ID: "x", AccountID: "a", Time: time.Date(2026, 10, 2, 1, 0, 0, 0, time.UTC)})
-	err = readDays(context.Background(), d, "a", days, time.Time{}, time.Now(), 4, func([]billing.UsageEvent) error { return stop })
+	err = readDays(context.Background(), d, "a", days, time.Time{}, time.Now(), 4, func(int, []billing.UsageEvent) error { return stop }, nil)
 	if !errors.Is(err, stop) {
 		t.Fatalf("consumer error = %v", err)
 	}
@@ -888,7 +889,8 @@ func TestRedeliveredNotificationWaitsForTheUsageStore(t *testing.T) {
 
 // A report that cannot finish before the function's timeout stops with a
 // margin left, so the attempt records why and, on the last receive, fails the
-// report and notifies, instead of being killed and left for the sweep.
+// report and notifies, instead of being killed and left for the sweep. The
+// report is of one day, which no hand-on can split (TestShortShardHandsOn).
 func TestAttemptStopsBeforeTheFunctionTimeout(t *testing.T) {
 	h := newHarness(t)
 	h.seedSmall()
@@ -896,7 +898,8 @@ func TestAttemptStopsBeforeTheFunctionTimeout(t *testing.T) {
 	h.w.cfg.NotifyRecordTimeout = 50 * time.Millisecond // each message's own deadline is this much earlier
 	h.data.pageSize = 1
 	h.data.pageDelay = time.Second // far longer than the invocation has
-	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
+	oct1 := billing.Date{Year: 2026, Month: 10, Day: 1}
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com", StartDate: oct1, EndDate: oct1})
 	invocation := func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.Background(), 300*time.Millisecond)
 	}
@@ -944,7 +947,7 @@ func TestScopedReportCountsOnlyItsSubtree(t *testing.T) {
 		t.Fatal("retry requested")
 	}
 	h.checkProgress(9)
-	const want = "Processed 9 usage records"
+	const want = "Completed: 9 usage records in 1 shards."
 	if r := h.reports.get("r-1"); r.Status != billing.ReportCompleted || r.StatusMessage != want {
 		t.Fatalf("report %s %q, want Completed %q", r.Status, r.StatusMessage, want)
 	}
@@ -971,7 +974,7 @@ func (h *harness) checkProgress(max int) {
 	}
 	for _, p := range progress {
 		var n int
-		if _, err := fmt.Sscanf(p, "Processed %d usage records", &n); err != nil || n < 0 || n > max {
+		if _, err := fmt.Sscanf(p, "Processed %d usage records (0 of 1 shards)", &n); err != nil || n < 0 || n > max {
 			h.t.Errorf("progress message %q, want a count of at most %d", p, max)
 		}
 	}
