@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/rating"
@@ -74,25 +75,40 @@ func (w *Worker) enqueueShards(ctx context.Context, id string, shards []string) 
 }
 
 // handOnInline turns a report run in one invocation that ran short of time
-// into a sharded one: its whole period becomes a shard holding the days it
-// read, and the rest are new shards. Only this rare path pays the writes of
+// into a sharded one: the days it read completely become a shard of their
+// own (so that a re-run of it reads exactly those days), stored at once,
+// and the rest are new shards. Only this rare path pays the writes of
 // sharding.
 func (w *Worker) handOnInline(ctx context.Context, log *slog.Logger, r *billing.Report, short *shortRead, owner string) (retry bool) {
 	rest := shardplan.Rest(short.shard, short.done)
-	self := short.shard.ID()
-	ids := append([]string{self}, shardIDs(rest)...)
+	ids := shardIDs(rest)
+	var self string
+	if short.done > 0 {
+		self = shardplan.Shard{First: short.shard.First, Last: short.shard.First.AddDays(short.done - 1)}.ID()
+		ids = append(ids, self)
+	}
 	slices.Sort(ids)
 	if _, err := w.d.Reports.StartShards(ctx, r.ID, r.Attempt, ids, progressMessage(0, 0, len(ids)), w.now()); err != nil {
 		log.Warn("recording the hand-on shards; SQS will retry", "err", err)
 		return true
 	}
-	log = log.With("shardId", self)
 	log.Warn("ran short of time; handing the unread days on", "daysRead", short.done, "handedOn", len(rest))
-	if _, err := w.d.Reports.AcquireShardLease(ctx, r.ID, self, w.shardLease(owner)); err != nil {
-		log.Warn("taking the lease of the read days; their shard is run again", "err", err)
+	if self != "" {
+		shardLog := log.With("shardId", self)
+		if _, err := w.d.Reports.AcquireShardLease(ctx, r.ID, self, w.shardLease(owner)); err != nil {
+			shardLog.Warn("taking the lease of the read days; their shard is run again", "err", err)
+			return true
+		}
+		if w.storeShard(ctx, shardLog, r, self, owner, false, short.partial, nil) {
+			return true
+		}
+	}
+	if err := w.enqueueShards(ctx, r.ID, shardIDs(rest)); err != nil {
+		// Planned already: the redelivery (or the sweep) sends them.
+		log.Warn("enqueuing the hand-on shards; SQS will retry", "err", err)
 		return true
 	}
-	return w.storeShard(ctx, log, r, self, owner, short.partial, nil)
+	return false
 }
 
 func (w *Worker) shardLease(owner string) billing.Lease {
@@ -168,14 +184,14 @@ func (w *Worker) runShard(ctx context.Context, log *slog.Logger, r *billing.Repo
 	case err != nil && timedOut && (done > 0 || shard.Days() > 1):
 		rest := shardplan.Rest(shard, done)
 		log.Warn("shard ran short of time; handing the unread days on", "daysRead", done, "handedOn", len(rest))
-		return w.storeShard(ctx, log, r, shardID, owner, partial, shardIDs(rest))
+		return w.storeShard(ctx, log, r, shardID, owner, last, partial, shardIDs(rest))
 	case err != nil && timedOut:
 		err = billing.WrapError(billing.EUNAVAILABLE, err, "The report did not finish within the worker's time limit.")
 		fallthrough
 	case err != nil:
 		return w.shardFailed(ctx, log, r, shardID, owner, last, err)
 	}
-	return w.storeShard(ctx, log, r, shardID, owner, partial, nil)
+	return w.storeShard(ctx, log, r, shardID, owner, last, partial, nil)
 }
 
 // shardBusy decides about a delivery of a shard another delivery holds, as
@@ -192,8 +208,9 @@ func (w *Worker) shardFailed(ctx context.Context, log *slog.Logger, r *billing.R
 	retryable := billing.IsRetryable(err)
 	if retryable && !last {
 		log.Warn("shard attempt failed; SQS will retry", "err", err)
+		// Expired just before now, so the redelivery can take it at once.
 		now := w.now()
-		if rerr := w.d.Reports.ExtendShardLease(ctx, r.ID, shardID, owner, now, now); rerr != nil {
+		if rerr := w.d.Reports.ExtendShardLease(ctx, r.ID, shardID, owner, now, now.Add(-time.Millisecond)); rerr != nil {
 			log.Warn("releasing the shard's lease", "err", rerr)
 		}
 		return true
@@ -213,14 +230,13 @@ func (w *Worker) shardFailed(ctx context.Context, log *slog.Logger, r *billing.R
 // the shard done (once: the store's conditional write), records any hand-on
 // shards in the same write, enqueues them, and, when this write counted the
 // last shard, enqueues the finalize job.
-func (w *Worker) storeShard(ctx context.Context, log *slog.Logger, r *billing.Report, shardID, owner string, p *rating.Partial, handOn []string) (retry bool) {
+func (w *Worker) storeShard(ctx context.Context, log *slog.Logger, r *billing.Report, shardID, owner string, last bool, p *rating.Partial, handOn []string) (retry bool) {
 	data, err := p.MarshalText()
 	if err != nil {
 		return w.shardFailed(ctx, log, r, shardID, owner, true, fmt.Errorf("encoding the partial: %w", err))
 	}
 	if err := w.d.Partials.PutPartial(ctx, resources.PartialObjectKey(r.ID, shardID), data); err != nil {
-		log.Warn("storing the partial; SQS will retry", "err", err)
-		return true
+		return w.shardFailed(ctx, log, r, shardID, owner, last, fmt.Errorf("storing the partial: %w", err))
 	}
 	fin, err := w.d.Reports.CompleteShard(ctx, r.ID, shardID, owner, p.Counted, handOn, w.now())
 	if billing.ErrorCode(err) == billing.ECONFLICT {

@@ -329,7 +329,10 @@ func (w *Worker) handleMessage(ctx context.Context, msg Delivery) (retry bool) {
 	server := msg.server(w.cfg.FunctionName)
 	// A shard lease's owner is one delivery: two copies of a shard in one
 	// batch share the invocation but not the message.
-	owner := server + " " + msg.MessageID
+	owner := server
+	if msg.Invocation != "" {
+		owner += " " + msg.MessageID
+	}
 	switch {
 	case job.Finalize:
 		return w.finalize(ctx, log, r, last, owner)

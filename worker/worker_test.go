@@ -55,60 +55,72 @@ func (h *harness) queue1(id string, req billing.ReportRequest) {
 	})
 }
 
+// The fixtures give the same bytes run in one invocation and in shards of
+// one and of seven UTC days (spec 4: sharded is byte-identical).
 func TestFixtureReportsMatchByteForByte(t *testing.T) {
 	dir, ds := ratingtest.FixtureDataset(t, "billing-small")
 	files, _ := filepath.Glob(filepath.Join(dir, "expected-*.csv"))
 	if len(files) < 5 {
 		t.Fatalf("found %d fixture reports, want at least 5", len(files))
 	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			c, err := ratingtest.ParseCaseName(filepath.Base(file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := newHarness(t)
-			h.data.pageSize = 2 // many pages, and the fake reuses its page slice
-			for id, a := range ds.Accounts {
-				h.data.accounts[id] = a
-				h.data.customers[id] = ds.CustomersOf(id)
-			}
-			h.data.addUsage(ds.Usage...)
-			req := billing.ReportRequest{AccountID: c.AccountID, StartDate: c.Start, EndDate: c.End, IncludeCustomerIDs: c.IncludeCustomerIDs, EmailAddressToNotify: "ops@example.com"}
-			if c.UTC {
-				req.TimeZoneID = "UTC"
-			}
-			h.queue1("r-1", req)
-			h.reports.mu.Lock()
-			h.reports.reports["r-1"].CustomerScope = c.CustomerScope
-			h.reports.mu.Unlock()
+	for _, shardDays := range []int{0, 1, 7} {
+		for _, file := range files {
+			t.Run(fmt.Sprintf("shardDays=%d/%s", shardDays, filepath.Base(file)), func(t *testing.T) {
+				fixtureCase(t, ds, file, shardDays)
+			})
+		}
+	}
+}
 
-			if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
-				t.Fatalf("delivery asked for a retry; report: %+v", h.reports.get("r-1"))
-			}
-			want, _ := os.ReadFile(file)
-			key := resources.ReportObjectKey(c.AccountID, "r-1")
-			if got := h.files.objects[key]; string(got) != string(want) {
-				t.Fatalf("CSV differs from %s\n got:\n%s\nwant:\n%s", filepath.Base(file), got, want)
-			}
-			r := h.reports.get("r-1")
-			if r.Status != billing.ReportCompleted || r.ObjectKey != key || r.ByteSize != int64(len(want)) || r.Attempt != 1 {
-				t.Fatalf("report = %+v", r)
-			}
-			lines := strings.Count(string(want), "\r\n")
-			if r.RowCount != lines-2 { // header and Total row are not customer rows
-				t.Errorf("RowCount = %d, want %d", r.RowCount, lines-2)
-			}
-			if !strings.HasSuffix(string(want), ","+r.GrandTotal+"\r\n") {
-				t.Errorf("GrandTotal %q is not the last cell of the Total row", r.GrandTotal)
-			}
-			if h.files.names[key] != resources.ReportFileName(c.Start.String(), c.End.String()) {
-				t.Errorf("file name = %q", h.files.names[key])
-			}
-			if got := h.mailer.emails(); len(got) != 1 {
-				t.Fatalf("emails = %d, want 1", len(got))
-			}
-		})
+func fixtureCase(t *testing.T, ds *ratingtest.Dataset, file string, shardDays int) {
+	c, err := ratingtest.ParseCaseName(filepath.Base(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarnessWith(t, func(c *Config) { c.ShardDays = shardDays })
+	h.data.pageSize = 2 // many pages, and the fake reuses its page slice
+	for id, a := range ds.Accounts {
+		h.data.accounts[id] = a
+		h.data.customers[id] = ds.CustomersOf(id)
+	}
+	h.data.addUsage(ds.Usage...)
+	req := billing.ReportRequest{AccountID: c.AccountID, StartDate: c.Start, EndDate: c.End, IncludeCustomerIDs: c.IncludeCustomerIDs, EmailAddressToNotify: "ops@example.com"}
+	if c.UTC {
+		req.TimeZoneID = "UTC"
+	}
+	h.queue1("r-1", req)
+	h.reports.mu.Lock()
+	h.reports.reports["r-1"].CustomerScope = c.CustomerScope
+	h.reports.mu.Unlock()
+
+	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
+		t.Fatalf("delivery asked for a retry; report: %+v", h.reports.get("r-1"))
+	}
+	h.drain()
+	want, _ := os.ReadFile(file)
+	key := resources.ReportObjectKey(c.AccountID, "r-1")
+	if got := h.files.objects[key]; string(got) != string(want) {
+		t.Fatalf("CSV differs from %s\n got:\n%s\nwant:\n%s", filepath.Base(file), got, want)
+	}
+	r := h.reports.get("r-1")
+	if r.Status != billing.ReportCompleted || r.ObjectKey != key || r.ByteSize != int64(len(want)) || r.Attempt != 1 {
+		t.Fatalf("report = %+v", r)
+	}
+	lines := strings.Count(string(want), "\r\n")
+	if r.RowCount != lines-2 { // header and Total row are not customer rows
+		t.Errorf("RowCount = %d, want %d", r.RowCount, lines-2)
+	}
+	if !strings.HasSuffix(string(want), ","+r.GrandTotal+"\r\n") {
+		t.Errorf("GrandTotal %q is not the last cell of the Total row", r.GrandTotal)
+	}
+	if h.files.names[key] != resources.ReportFileName(c.Start.String(), c.End.String()) {
+		t.Errorf("file name = %q", h.files.names[key])
+	}
+	if got := h.mailer.emails(); len(got) != 1 {
+		t.Fatalf("emails = %d, want 1", len(got))
+	}
+	if shardDays > 0 && (r.ShardCount != len(r.Shards) || h.partials.count() != 0) {
+		t.Errorf("shard count %d of %d planned; %d partials left", r.ShardCount, len(r.Shards), h.partials.count())
 	}
 }
 
