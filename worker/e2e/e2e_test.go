@@ -143,6 +143,7 @@ type envOptions struct {
 	retryBackoff func(receives int) time.Duration // the worker's (default receives x 1 s)
 	emailTry     time.Duration                    // the worker's EmailTryTimeout (default resources')
 	sweepRunning time.Duration                    // the worker's SweepRunningAfter (default resources')
+	shardDays    int                              // the worker's ShardDays (default no cap)
 }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, envOptions{}) }
@@ -173,12 +174,13 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	e.api = httptest.NewServer(httpapi.NewStatusHandler(httpapi.StatusDeps{Reports: e.reports, Files: e.files, SigningKey: signingKey, Logger: log}))
 	t.Cleanup(e.api.Close)
 	w, err := worker.New(worker.Deps{
-		Reports: e.reports,
-		Data:    dynamodb.NewBillingStore(db, st.Names.BillingTable),
-		Files:   e.files,
-		Mailer:  ses.New(sesv2.NewFromConfig(awsCfg), "Billing Reports <reports@example.com>"),
-		Queue:   e.queue,
-		Retries: e.queue,
+		Reports:  e.reports,
+		Data:     dynamodb.NewBillingStore(db, st.Names.BillingTable),
+		Files:    e.files,
+		Mailer:   ses.New(sesv2.NewFromConfig(awsCfg), "Billing Reports <reports@example.com>"),
+		Queue:    e.queue,
+		Retries:  e.queue,
+		Partials: s3files.NewPartials(e.s3, st.Names.ReportsBucket),
 		// The local stack's setting: http and loopback receivers allowed.
 		Webhooks: webhook.New(webhook.Options{Key: webhookKey, AllowHTTP: true, AllowLoopback: true, Backoff: 100 * time.Millisecond}),
 		Log:      log,
@@ -193,6 +195,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 			RetryBackoff:      o.retryBackoff,
 			EmailTryTimeout:   o.emailTry,
 			SweepRunningAfter: o.sweepRunning,
+			ShardDays:         o.shardDays,
 		},
 	})
 	if err != nil {
@@ -343,8 +346,17 @@ func october() (billing.Date, billing.Date) {
 	return billing.Date{Year: 2026, Month: 10, Day: 1}, billing.Date{Year: 2026, Month: 10, Day: 31}
 }
 
+// The fixtures through the queue, each report in one invocation and in
+// shards of one UTC day (shard and finalize jobs on the same queue, partials
+// in S3): the same bytes either way.
 func TestE2EFixtureReportsThroughTheQueue(t *testing.T) {
-	e := newEnv(t)
+	for _, days := range []int{0, 1} {
+		t.Run(fmt.Sprintf("shardDays=%d", days), func(t *testing.T) { fixturesThroughTheQueue(t, days) })
+	}
+}
+
+func fixturesThroughTheQueue(t *testing.T, shardDays int) {
+	e := newEnvWith(t, envOptions{shardDays: shardDays})
 	files, _ := filepath.Glob(filepath.Join(fixtures, "expected-*.csv"))
 	if len(files) < 5 {
 		t.Fatalf("found %d fixture reports, want at least 5", len(files))
@@ -387,6 +399,15 @@ func TestE2EFixtureReportsThroughTheQueue(t *testing.T) {
 			if r.ByteSize != int64(len(want)) || r.Attempt != 1 || r.ObjectKey != resources.ReportObjectKey(j.c.AccountID, j.id) {
 				t.Errorf("report = %+v", r)
 			}
+			if shardDays == 1 && (r.ShardCount != j.c.Start.DaysUntil(j.c.End)+1 && r.ShardCount != j.c.Start.DaysUntil(j.c.End)+2 ||
+				!strings.HasSuffix(r.StatusMessage, fmt.Sprintf(" in %d shards.", r.ShardCount))) {
+				t.Errorf("shard count %d, %q, for %s..%s", r.ShardCount, r.StatusMessage, j.c.Start, j.c.End)
+			}
+			// Finalize deletes the partials after it notified.
+			waitFor(t, 10*time.Second, "the partials deleted", func() (bool, string) {
+				left := e.objectsUnder(resources.PartialsPrefix + j.id + "/")
+				return len(left) == 0, fmt.Sprint(left)
+			})
 			// The emailed link: the status function's download route redirects
 			// to a fresh presigned URL.
 			var mails []emulators.SentEmail
