@@ -17,6 +17,7 @@ type arns struct {
 	jobs, dlq                                             string
 	reportObject, otherObject                             string
 	reportObjects                                         string // the grant's pattern
+	partialObjects                                        string // the partials grant's pattern
 	signing, webhook                                      string
 	sesIdentity, senderIdentity, otherIdentity, configSet string
 }
@@ -35,6 +36,7 @@ func stackARNs(t *testing.T) arns {
 		dlq:              "<" + queueRes(t, names.JobsDLQ).ID + ".Arn>",
 		reportObject:     bucket + "/reports/acct-acme/r-1.csv",
 		reportObjects:    bucket + "/reports/*",
+		partialObjects:   bucket + "/partials/*", // resources.PartialsPrefix
 		otherObject:      bucket + "/other/file",
 		signing:          "<" + signingSecretID(t) + ">",
 		webhook:          "<" + webhookSecretID(t) + ">",
