@@ -372,70 +372,14 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // memory does not grow with the number of events.
 func readDays(ctx context.Context, data billing.BillingData, accountID string, days []billing.Date, from, to time.Time, concurrency int,
 	consume func(day int, page []billing.UsageEvent) error, dayDone func(day int) error) error {
-	if concurrency < 1 {
-		concurrency = 1
-	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-
-	// A piece with a nil page marks its day as read completely.
-	type piece struct {
-		day  int
-		page *[]billing.UsageEvent
-	}
-	pieces := make(chan piece, concurrency)
-	buffers := sync.Pool{New: func() any { return new([]billing.UsageEvent) }}
-	send := func(p piece) error {
-		select {
-		case pieces <- p:
-			return nil
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		}
-	}
-	dayIndex := make(chan int)
-	var producers sync.WaitGroup
-	for range min(concurrency, len(days)) {
-		producers.Add(1)
-		go func() {
-			defer producers.Done()
-			for i := range dayIndex {
-				q := billing.UsageQuery{AccountID: accountID, Day: days[i], From: from, To: to}
-				err := data.QueryUsage(ctx, q, func(page []billing.UsageEvent) error {
-					if len(page) == 0 {
-						return nil
-					}
-					buf := buffers.Get().(*[]billing.UsageEvent)
-					*buf = append((*buf)[:0], page...)
-					return send(piece{day: i, page: buf})
-				})
-				if err == nil {
-					err = send(piece{day: i})
-				}
-				if err != nil {
-					cancel(fmt.Errorf("reading usage of %s: %w", days[i], err))
-					return
-				}
-			}
-		}()
-	}
-	go func() {
-		defer close(dayIndex)
-		for i := range days {
-			select {
-			case dayIndex <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	go func() {
-		producers.Wait()
-		close(pieces)
-	}()
+	r := &dayReader{ctx: ctx, cancel: cancel, pieces: make(chan dayPiece, max(concurrency, 1)),
+		buffers: sync.Pool{New: func() any { return new([]billing.UsageEvent) }}}
+	r.start(data, billing.UsageQuery{AccountID: accountID, From: from, To: to}, days, max(concurrency, 1))
 
 	var consumeErr error
-	for p := range pieces {
+	for p := range r.pieces {
 		if consumeErr == nil {
 			if p.page == nil {
 				if dayDone != nil {
@@ -450,14 +394,84 @@ func readDays(ctx context.Context, data billing.BillingData, accountID string, d
 		}
 		if p.page != nil {
 			clear(*p.page) // drop string references before the buffer waits in the pool
-			buffers.Put(p.page)
+			r.buffers.Put(p.page)
 		}
 	}
 	if consumeErr != nil {
 		return consumeErr
 	}
-	if err := context.Cause(ctx); err != nil {
+	return context.Cause(ctx)
+}
+
+// dayPiece is a page of one day's usage; a nil page marks the day as read
+// completely.
+type dayPiece struct {
+	day  int
+	page *[]billing.UsageEvent
+}
+
+// dayReader is readDays' producer side: concurrency goroutines taking days
+// in order and sending their pages, closing pieces when all are done.
+type dayReader struct {
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	pieces  chan dayPiece
+	buffers sync.Pool
+}
+
+func (r *dayReader) send(p dayPiece) error {
+	select {
+	case r.pieces <- p:
+		return nil
+	case <-r.ctx.Done():
+		return context.Cause(r.ctx)
+	}
+}
+
+func (r *dayReader) start(data billing.BillingData, q billing.UsageQuery, days []billing.Date, concurrency int) {
+	dayIndex := make(chan int)
+	var producers sync.WaitGroup
+	for range min(concurrency, len(days)) {
+		producers.Add(1)
+		go func() {
+			defer producers.Done()
+			for i := range dayIndex {
+				if err := r.readDay(data, q, days[i], i); err != nil {
+					r.cancel(fmt.Errorf("reading usage of %s: %w", days[i], err))
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(dayIndex)
+		for i := range days {
+			select {
+			case dayIndex <- i:
+			case <-r.ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() {
+		producers.Wait()
+		close(r.pieces)
+	}()
+}
+
+// readDay sends the pages of one day, then its end.
+func (r *dayReader) readDay(data billing.BillingData, q billing.UsageQuery, day billing.Date, i int) error {
+	q.Day = day
+	err := data.QueryUsage(r.ctx, q, func(page []billing.UsageEvent) error {
+		if len(page) == 0 {
+			return nil
+		}
+		buf := r.buffers.Get().(*[]billing.UsageEvent)
+		*buf = append((*buf)[:0], page...)
+		return r.send(dayPiece{day: i, page: buf})
+	})
+	if err != nil {
 		return err
 	}
-	return nil
+	return r.send(dayPiece{day: i})
 }

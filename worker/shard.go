@@ -127,23 +127,8 @@ func (w *Worker) shardBeat(r *billing.Report, shard, owner string) func(ctx cont
 // runShard reads one shard's days into an exact partial and stores it.
 func (w *Worker) runShard(ctx context.Context, log *slog.Logger, r *billing.Report, shardID string, last bool, owner string) (retry bool) {
 	log = log.With("shardId", shardID)
-	switch {
-	case r.Status.Final():
-		log.Info("shard of a finished report dropped", "status", r.Status)
-		return false
-	case !slices.Contains(r.Shards, shardID):
-		log.Warn("job of a shard the report does not plan dropped")
-		return false
-	case slices.Contains(r.ShardsDone, shardID):
-		// A duplicate or late delivery: the shard is counted already. If the
-		// write that counted the last shard could not send the finalize job,
-		// this sends it.
-		log.Info("duplicate delivery of a done shard acknowledged")
-		_, err := w.recoverFinalize(ctx, log, r)
-		return err != nil && !last
-	}
-	if l, ok := r.ShardLeases[shardID]; ok && l.Expires.After(w.now()) {
-		return w.shardBusy(log, l, last)
+	if retry, open := w.shardOpen(ctx, log, r, shardID, last); !open {
+		return retry
 	}
 	held, err := w.d.Reports.AcquireShardLease(ctx, r.ID, shardID, w.shardLease(owner))
 	if billing.ErrorCode(err) == billing.ECONFLICT {
@@ -157,11 +142,11 @@ func (w *Worker) runShard(ctx context.Context, log *slog.Logger, r *billing.Repo
 	shard, err := shardplan.ParseID(shardID)
 	if err != nil {
 		// The planner wrote this id, so this is a bug, not bad input.
-		return w.shardFailed(ctx, log, r, shardID, owner, true, billing.WrapError(billing.EINTERNAL, err, "Shard %q is malformed.", shardID))
+		return w.shardFailed(ctx, log, r, shardID, owner, attempt{err: billing.WrapError(billing.EINTERNAL, err, "Shard %q is malformed.", shardID), last: true})
 	}
 	su, err := w.ratingSetup(ctx, r)
 	if err != nil {
-		return w.shardFailed(ctx, log, r, shardID, owner, last, err)
+		return w.shardFailed(ctx, log, r, shardID, owner, attempt{err: err, last: last})
 	}
 	days := make([]billing.Date, shard.Days())
 	for i := range days {
@@ -185,13 +170,34 @@ func (w *Worker) runShard(ctx context.Context, log *slog.Logger, r *billing.Repo
 		rest := shardplan.Rest(shard, done)
 		log.Warn("shard ran short of time; handing the unread days on", "daysRead", done, "handedOn", len(rest))
 		return w.storeShard(ctx, log, r, shardID, owner, last, partial, shardIDs(rest))
-	case err != nil && timedOut:
-		err = billing.WrapError(billing.EUNAVAILABLE, err, "The report did not finish within the worker's time limit.")
-		fallthrough
 	case err != nil:
-		return w.shardFailed(ctx, log, r, shardID, owner, last, err)
+		return w.shardFailed(ctx, log, r, shardID, owner, attempt{err: err, timedOut: timedOut, last: last})
 	}
 	return w.storeShard(ctx, log, r, shardID, owner, last, partial, nil)
+}
+
+// shardOpen says whether a delivery of shard may run it: not when the
+// report is finished, does not plan the shard, has counted it already (a
+// duplicate or late delivery: if the write that counted the last shard
+// could not send the finalize job, this sends it), or another delivery
+// holds its lease. When it may not, retry is the message's answer.
+func (w *Worker) shardOpen(ctx context.Context, log *slog.Logger, r *billing.Report, shardID string, last bool) (retry, open bool) {
+	switch {
+	case r.Status.Final():
+		log.Info("shard of a finished report dropped", "status", r.Status)
+		return false, false
+	case !slices.Contains(r.Shards, shardID):
+		log.Warn("job of a shard the report does not plan dropped")
+		return false, false
+	case slices.Contains(r.ShardsDone, shardID):
+		log.Info("duplicate delivery of a done shard acknowledged")
+		_, err := w.recoverFinalize(ctx, log, r)
+		return err != nil && !last, false
+	}
+	if l, ok := r.ShardLeases[shardID]; ok && l.Expires.After(w.now()) {
+		return w.shardBusy(log, l, last), false
+	}
+	return false, true
 }
 
 // shardBusy decides about a delivery of a shard another delivery holds, as
@@ -201,12 +207,15 @@ func (w *Worker) shardBusy(log *slog.Logger, l billing.ShardLease, last bool) bo
 	return !last
 }
 
-// shardFailed gives the shard's lease back for a retry, or, when the error
-// is permanent or this was the last receive, fails the report with the
-// shard's reason (and the failure email).
-func (w *Worker) shardFailed(ctx context.Context, log *slog.Logger, r *billing.Report, shardID, owner string, last bool, err error) (retry bool) {
-	retryable := billing.IsRetryable(err)
-	if retryable && !last {
+// shardFailed decides after a failed attempt at a shard (or finalize): it
+// gives the lease back for a retry, or fails the report with the shard's
+// reason (and the failure email).
+func (w *Worker) shardFailed(ctx context.Context, log *slog.Logger, r *billing.Report, shardID, owner string, a attempt) (retry bool) {
+	act, err := decide(a)
+	switch act {
+	case actFinish, actDrop:
+		return false
+	case actRetry:
 		log.Warn("shard attempt failed; SQS will retry", "err", err)
 		// Expired just before now, so the redelivery can take it at once.
 		now := w.now()
@@ -215,15 +224,8 @@ func (w *Worker) shardFailed(ctx context.Context, log *slog.Logger, r *billing.R
 		}
 		return true
 	}
-	log.Error("shard failed; failing the report", "err", err, "retryable", retryable)
-	switch w.failFinally(ctx, log, r.ID, r.Attempt, err) {
-	case failed:
-		return retryable
-	case failNotNeeded:
-		return false
-	default:
-		return true
-	}
+	log.Error("shard failed; failing the report", "err", err, "retryable", act == actFailToDLQ)
+	return w.failAndAnswer(ctx, log, r.ID, r.Attempt, err, act)
 }
 
 // storeShard writes a shard's partial under its deterministic key, counts
@@ -233,10 +235,10 @@ func (w *Worker) shardFailed(ctx context.Context, log *slog.Logger, r *billing.R
 func (w *Worker) storeShard(ctx context.Context, log *slog.Logger, r *billing.Report, shardID, owner string, last bool, p *rating.Partial, handOn []string) (retry bool) {
 	data, err := p.MarshalText()
 	if err != nil {
-		return w.shardFailed(ctx, log, r, shardID, owner, true, fmt.Errorf("encoding the partial: %w", err))
+		return w.shardFailed(ctx, log, r, shardID, owner, attempt{err: fmt.Errorf("encoding the partial: %w", err), last: true})
 	}
 	if err := w.d.Partials.PutPartial(ctx, resources.PartialObjectKey(r.ID, shardID), data); err != nil {
-		return w.shardFailed(ctx, log, r, shardID, owner, last, fmt.Errorf("storing the partial: %w", err))
+		return w.shardFailed(ctx, log, r, shardID, owner, attempt{err: fmt.Errorf("storing the partial: %w", err), last: last})
 	}
 	fin, err := w.d.Reports.CompleteShard(ctx, r.ID, shardID, owner, p.Counted, handOn, w.now())
 	if billing.ErrorCode(err) == billing.ECONFLICT {
@@ -308,10 +310,7 @@ func (w *Worker) finalize(ctx context.Context, log *slog.Logger, r *billing.Repo
 		log.Warn("finalize lease lost; stopping without writing")
 		return false
 	} else if err != nil {
-		if timedOut {
-			err = billing.WrapError(billing.EUNAVAILABLE, err, "The report did not finish within the worker's time limit.")
-		}
-		return w.shardFailed(ctx, log, r, finalizeLease, owner, last, err)
+		return w.shardFailed(ctx, log, r, finalizeLease, owner, attempt{err: err, timedOut: timedOut, last: last})
 	}
 	gen.shards = len(r.Shards)
 	retry = w.complete(ctx, log, r, r.Attempt, gen, last)

@@ -343,35 +343,15 @@ func (w *Worker) handleMessage(ctx context.Context, msg Delivery) (retry bool) {
 }
 
 func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, last bool, server, owner string) (retry bool) {
-	now := w.now()
 	if r.Status.Final() {
 		return w.finishedDuplicate(ctx, log, r, last)
 	}
 	if len(r.Shards) > 0 {
-		// The planning message again (its first delivery died after the
-		// plan, or the sweep re-sent it): send what the shards miss.
-		if _, err := w.recoverShards(ctx, log, r); err != nil {
-			log.Warn("re-sending the jobs of a sharded report; SQS will retry", "err", err)
-			return !last
-		}
-		return false
+		return w.replan(ctx, log, r, last)
 	}
-	if r.Status == billing.ReportRunning && r.LeaseExpires.After(now) {
-		return w.leaseBusy(log, r, last)
-	}
-	held, err := w.d.Reports.AcquireLease(ctx, r.ID, billing.Lease{
-		Now:     now,
-		Expires: now.Add(w.cfg.LeaseDuration),
-		Server:  server,
-	})
-	if billing.ErrorCode(err) == billing.ECONFLICT {
-		// Another delivery won the race for the lease (or finished meanwhile).
-		return w.leaseBusy(log, r, last)
-	} else if err != nil {
-		// As for a failed read: the store is down, so it could not record an
-		// Error either; the sweep finishes the job.
-		log.Error("taking the lease", "err", err)
-		return true
+	held, retry, ok := w.takeLease(ctx, log, r, last, server)
+	if !ok {
+		return retry
 	}
 	log = log.With("attempt", held.Attempt)
 	log.Info("report running")
@@ -385,37 +365,72 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, l
 		return w.startShards(ctx, log, held, gen.plan)
 	case err != nil && timedOut && short != nil && (short.done > 0 || short.shard.Days() > 1):
 		return w.handOnInline(ctx, log, held, short, owner)
-	case err != nil && !errors.Is(err, errLeaseLost) && timedOut:
-		err = billing.WrapError(billing.EUNAVAILABLE, err, "The report did not finish within the worker's time limit.")
 	}
-	if errors.Is(err, errLeaseLost) {
+	act, err := decide(attempt{err: err, timedOut: timedOut, last: last})
+	switch act {
+	case actFinish:
+		return w.complete(ctx, log, r, held.Attempt, gen, last)
+	case actDrop:
 		log.Warn("lease lost to another attempt; stopping without writing")
 		return false
-	}
-	if err != nil {
-		retryable := billing.IsRetryable(err)
-		if retryable && !last {
-			log.Warn("report attempt failed; SQS will retry", "err", err)
-			// Give the lease back so the redelivery need not wait for it to expire.
-			// ECONFLICT here means it was already lost, which is fine too.
-			if rerr := w.d.Reports.UpdateProgress(ctx, r.ID, held.Attempt, "Attempt "+strconv.Itoa(held.Attempt)+" failed, retrying: "+billing.ErrorMessage(err), w.now(), w.now()); rerr != nil {
-				log.Warn("releasing the lease", "err", rerr)
-			}
-			return true
+	case actRetry:
+		log.Warn("report attempt failed; SQS will retry", "err", err)
+		// Give the lease back so the redelivery need not wait for it to expire.
+		// ECONFLICT here means it was already lost, which is fine too.
+		if rerr := w.d.Reports.UpdateProgress(ctx, r.ID, held.Attempt, "Attempt "+strconv.Itoa(held.Attempt)+" failed, retrying: "+billing.ErrorMessage(err), w.now(), w.now()); rerr != nil {
+			log.Warn("releasing the lease", "err", rerr)
 		}
-		log.Error("report failed", "err", err, "retryable", retryable)
-		switch w.failFinally(ctx, log, r.ID, held.Attempt, err) {
-		case failed:
-			// A retryable failure on the last receive goes on to the DLQ for ops;
-			// a permanent one is simply done.
-			return retryable
-		case failNotNeeded:
-			return false
-		default:
-			return true
-		}
+		return true
 	}
-	return w.complete(ctx, log, r, held.Attempt, gen, last)
+	log.Error("report failed", "err", err, "retryable", act == actFailToDLQ)
+	return w.failAndAnswer(ctx, log, r.ID, held.Attempt, err, act)
+}
+
+// replan answers the planning message of a report already sharded (its
+// first delivery died after the plan, or the sweep re-sent it): it sends
+// what the shards miss.
+func (w *Worker) replan(ctx context.Context, log *slog.Logger, r *billing.Report, last bool) (retry bool) {
+	if _, err := w.recoverShards(ctx, log, r); err != nil {
+		log.Warn("re-sending the jobs of a sharded report; SQS will retry", "err", err)
+		return !last
+	}
+	return false
+}
+
+// takeLease takes the report's lease for this delivery; when it cannot
+// (another attempt holds it, or the store is down), ok is false and retry
+// is the answer for the message.
+func (w *Worker) takeLease(ctx context.Context, log *slog.Logger, r *billing.Report, last bool, server string) (held *billing.Report, retry, ok bool) {
+	now := w.now()
+	if r.Status == billing.ReportRunning && r.LeaseExpires.After(now) {
+		return nil, w.leaseBusy(log, r, last), false
+	}
+	held, err := w.d.Reports.AcquireLease(ctx, r.ID, billing.Lease{Now: now, Expires: now.Add(w.cfg.LeaseDuration), Server: server})
+	if billing.ErrorCode(err) == billing.ECONFLICT {
+		// Another delivery won the race for the lease (or finished meanwhile).
+		return nil, w.leaseBusy(log, r, last), false
+	} else if err != nil {
+		// As for a failed read: the store is down, so it could not record an
+		// Error either; the sweep finishes the job.
+		log.Error("taking the lease", "err", err)
+		return nil, true, false
+	}
+	return held, false, true
+}
+
+// failAndAnswer fails the report for good (actFail or actFailToDLQ) and
+// answers the message: a retryable failure on the last receive goes on to
+// the DLQ for ops; a permanent one is simply done; a store that could not
+// record the failure gets the message again.
+func (w *Worker) failAndAnswer(ctx context.Context, log *slog.Logger, id string, attempt int, err error, act action) (retry bool) {
+	switch w.failFinally(ctx, log, id, attempt, err) {
+	case failed:
+		return act == actFailToDLQ
+	case failNotNeeded:
+		return false
+	default:
+		return true
+	}
 }
 
 // errSharded says that planAndGenerate split the report instead of running it.
