@@ -35,6 +35,30 @@ func (h *harness) drain() []billing.Job {
 	return nil
 }
 
+// ack delivers d and fails the test if it asked for a retry.
+func (h *harness) ack(d Delivery) {
+	h.t.Helper()
+	if h.deliver(context.Background(), d) {
+		h.t.Fatalf("delivery %s asked for a retry", d.MessageID)
+	}
+}
+
+// retried delivers d and fails the test unless it asked for a retry.
+func (h *harness) retried(d Delivery) {
+	h.t.Helper()
+	if !h.deliver(context.Background(), d) {
+		h.t.Fatalf("delivery %s was acknowledged; want a retry", d.MessageID)
+	}
+}
+
+// sweepRequeues runs the sweep and fails the test unless it sent n jobs.
+func (h *harness) sweepRequeues(n int) {
+	h.t.Helper()
+	if res, err := h.w.Sweep(context.Background()); err != nil || res.Requeued != n {
+		h.t.Fatalf("sweep = %+v, %v; want %d jobs sent", res, err, n)
+	}
+}
+
 func jobDelivery(id string, j billing.Job, receives int) Delivery {
 	body, _ := json.Marshal(j)
 	return Delivery{MessageID: id, Body: string(body), ReceiveCount: receives}
@@ -67,9 +91,7 @@ func TestShardedReportIsCountedOnceAndFinalizedOnce(t *testing.T) {
 	h := newHarnessWith(t, func(c *Config) { c.ShardDays = 7 })
 	h.seedSmall()
 	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
-	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
-		t.Fatal("planning asked for a retry")
-	}
+	h.ack(sqsMessage("m-1", "r-1", 1))
 	r := h.reports.get("r-1")
 	if len(r.Shards) != 5 || r.StatusMessage != "Processed 0 usage records (0 of 5 shards)" || h.files.puts != 0 {
 		t.Fatalf("after planning: shards %v, %q, %d puts", r.Shards, r.StatusMessage, h.files.puts)
@@ -86,19 +108,14 @@ func TestShardedReportIsCountedOnceAndFinalizedOnce(t *testing.T) {
 	if got := string(h.files.objects[r.ObjectKey]); got != want {
 		t.Fatalf("sharded CSV differs from the unsharded one:\n%s\nwant:\n%s", got, want)
 	}
-	if h.partials.count() != 0 || len(h.mailer.emails()) != 1 {
-		t.Errorf("%d partials left, %d emails", h.partials.count(), len(h.mailer.emails()))
-	}
-	if !slices.Contains(h.reports.progress, "Processed 15 usage records (5 of 5 shards)") {
-		t.Errorf("progress %q lacks the last shard's count", h.reports.progress)
+	if h.partials.count() != 0 || len(h.mailer.emails()) != 1 || !slices.Contains(h.reports.progress, "Processed 15 usage records (5 of 5 shards)") {
+		t.Errorf("%d partials left, %d emails, progress %q", h.partials.count(), len(h.mailer.emails()), h.reports.progress)
 	}
 
 	// Late and duplicate deliveries of every job change nothing.
 	before := h.reports.get("r-1")
 	for i, j := range ran {
-		if h.deliver(context.Background(), jobDelivery(fmt.Sprintf("late-%d", i), j, 2)) {
-			t.Errorf("late job %+v asked for a retry", j)
-		}
+		h.ack(jobDelivery(fmt.Sprintf("late-%d", i), j, 2))
 	}
 	if after := h.reports.get("r-1"); after.StatusMessage != before.StatusMessage || after.ByteSize != before.ByteSize ||
 		h.reports.completions != 5 || len(h.queue.take()) != 0 || len(h.mailer.emails()) != 1 {
@@ -129,19 +146,13 @@ func TestDuplicateShardDeliveriesNeverBothWrite(t *testing.T) {
 	first := make(chan bool)
 	go func() { first <- h.deliver(context.Background(), jobDelivery("s-1", oct, 1)) }()
 	<-inComplete
-	if !h.deliver(context.Background(), jobDelivery("s-2", oct, 1)) {
-		t.Error("a copy racing a live shard lease was acknowledged; want a retry")
-	}
+	h.retried(jobDelivery("s-2", oct, 1)) // racing a live shard lease
 	close(release)
 	if <-first {
 		t.Fatal("the lease holder asked for a retry")
 	}
-	if h.deliver(context.Background(), jobDelivery("s-2", oct, 2)) {
-		t.Error("the retried copy of a counted shard asked for another retry")
-	}
-	if h.deliver(context.Background(), jobDelivery("s-0", jobs[0], 1)) {
-		t.Fatal("September's shard asked for a retry")
-	}
+	h.ack(jobDelivery("s-2", oct, 2)) // the retried copy finds the shard counted
+	h.ack(jobDelivery("s-0", jobs[0], 1))
 	h.drain()
 	r := h.reports.get("r-1")
 	if r.Status != billing.ReportCompleted || h.reports.completions != 2 || r.ShardRecords != 15 || h.partials.puts != 2 {
@@ -157,7 +168,7 @@ func TestRetriedKilledShardsAndLostFinalizeAreRecovered(t *testing.T) {
 	h := newHarnessWith(t, func(c *Config) { c.ShardDays = 10 })
 	h.seedSmall()
 	h.queue1("r-1", billing.ReportRequest{})
-	h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1))
+	h.ack(sqsMessage("m-1", "r-1", 1))
 	jobs := h.queue.take() // 4 shards
 	if len(jobs) != 4 {
 		t.Fatalf("jobs %+v", jobs)
@@ -171,48 +182,33 @@ func TestRetriedKilledShardsAndLostFinalizeAreRecovered(t *testing.T) {
 		}
 		return nil
 	}
-	if !h.deliver(context.Background(), jobDelivery("s-0", jobs[0], 1)) {
-		t.Fatal("a shard whose partial was not stored was acknowledged")
-	}
-	if h.deliver(context.Background(), jobDelivery("s-0", jobs[0], 2)) {
-		t.Fatal("the retried shard asked for another retry")
-	}
+	h.retried(jobDelivery("s-0", jobs[0], 1))
+	h.ack(jobDelivery("s-0", jobs[0], 2))
 	// Shard 1: its delivery takes the lease and dies.
 	now := h.clock.Now()
 	if _, err := h.reports.AcquireShardLease(context.Background(), "r-1", jobs[1].Shard, billing.Lease{Now: now, Expires: now.Add(resources.LeaseDuration), Server: "dead"}); err != nil {
 		t.Fatal(err)
 	}
 	// Shards 2 and 3 run; the last count's finalize job is lost.
-	for i := 2; i < 4; i++ {
-		if h.deliver(context.Background(), jobDelivery(fmt.Sprintf("s-%d", i), jobs[i], 1)) {
-			t.Fatalf("shard %d asked for a retry", i)
-		}
-	}
+	h.ack(jobDelivery("s-2", jobs[2], 1))
+	h.ack(jobDelivery("s-3", jobs[3], 1))
 	if r := h.reports.get("r-1"); len(r.ShardsDone) != 3 || r.Status != billing.ReportRunning {
 		t.Fatalf("after three shards: %+v", r)
 	}
 	// A sweep while the dead delivery's lease is live changes nothing.
-	if res, err := h.w.Sweep(context.Background()); err != nil || res.Requeued != 0 {
-		t.Fatalf("early sweep = %+v, %v", res, err)
-	}
+	h.sweepRequeues(0)
 	h.clock.Advance(resources.LeaseDuration + resources.SweepRunningAfter + time.Second)
-	if res, err := h.w.Sweep(context.Background()); err != nil || res.Requeued != 1 {
-		t.Fatalf("sweep = %+v, %v; want the stuck shard re-sent", res, err)
-	}
+	h.sweepRequeues(1) // the stuck shard
 	if got := h.queue.take(); len(got) != 1 || got[0] != jobs[1] {
 		t.Fatalf("sweep sent %+v, want %+v", got, jobs[1])
 	}
-	if h.deliver(context.Background(), jobDelivery("s-1b", jobs[1], 1)) {
-		t.Fatal("the recovered shard asked for a retry")
-	}
+	h.ack(jobDelivery("s-1b", jobs[1], 1))
 	// Its count was the last: drop the finalize job, as a lost message.
 	if got := h.queue.take(); len(got) != 1 || !got[0].Finalize {
 		t.Fatalf("after the last shard: %+v, want one finalize job", got)
 	}
 	h.clock.Advance(resources.SweepRunningAfter + time.Second)
-	if res, err := h.w.Sweep(context.Background()); err != nil || res.Requeued != 1 {
-		t.Fatalf("sweep = %+v, %v; want the lost finalize re-sent", res, err)
-	}
+	h.sweepRequeues(1) // the lost finalize
 	h.drain()
 	r := h.reports.get("r-1")
 	if r.Status != billing.ReportCompleted || h.reports.completions != 4 || string(h.files.objects[r.ObjectKey]) != want {
@@ -278,5 +274,36 @@ func TestShortShardHandsOn(t *testing.T) {
 	r = h.reports.get("r-1")
 	if r.Status != billing.ReportCompleted || r.StatusMessage != "Completed: 15 usage records in 3 shards." || string(h.files.objects[r.ObjectKey]) != want {
 		t.Fatalf("report %s %q", r.Status, r.StatusMessage)
+	}
+}
+
+func TestDecideAfterAnAttempt(t *testing.T) {
+	perm := billing.Errorf(billing.EINVALID, "Customer 'c-x' is unknown.")
+	down := billing.Errorf(billing.EUNAVAILABLE, "DynamoDB is unavailable.")
+	for _, c := range []struct {
+		name string
+		in   attempt
+		want action
+		msg  string // of the error to record
+	}{
+		{"done", attempt{}, actFinish, ""},
+		{"lease lost", attempt{err: errLeaseLost}, actDrop, ""},
+		{"lease lost on the last receive", attempt{err: errLeaseLost, last: true}, actDrop, ""},
+		{"store down", attempt{err: down}, actRetry, "DynamoDB is unavailable."},
+		{"store down on the last receive", attempt{err: down, last: true}, actFailToDLQ, "DynamoDB is unavailable."},
+		{"bad data", attempt{err: perm}, actFail, "Customer 'c-x' is unknown."},
+		{"bad data on the last receive", attempt{err: perm, last: true}, actFail, "Customer 'c-x' is unknown."},
+		{"timed out", attempt{err: context.DeadlineExceeded, timedOut: true}, actRetry, "The report did not finish within the worker's time limit."},
+		{"timed out on the last receive", attempt{err: context.DeadlineExceeded, timedOut: true, last: true}, actFailToDLQ, "The report did not finish within the worker's time limit."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := decide(c.in)
+			if got != c.want {
+				t.Errorf("action %d, want %d", got, c.want)
+			}
+			if c.msg != "" && billing.ErrorMessage(err) != c.msg {
+				t.Errorf("error %q, want %q", billing.ErrorMessage(err), c.msg)
+			}
+		})
 	}
 }
