@@ -199,7 +199,9 @@ func (w *Worker) readShard(ctx context.Context, accountID string, su *ratingSetu
 	if err != nil {
 		return nil, 0, err
 	}
-	prefix := []*rating.Partial{seed.Partial()}
+	// The days read completely so far, merged as each joins, so memory is
+	// bounded by customers × items × months, not by days.
+	acc := seed.Partial()
 	raters := map[int]*rating.PartialRater{}
 	finished := map[int]*rating.Partial{}
 	from, to := su.period.Bounds()
@@ -233,16 +235,14 @@ func (w *Worker) readShard(ctx context.Context, accountID string, su *ratingSetu
 			}
 			delete(finished, done)
 			if p != nil {
-				prefix = append(prefix, p)
+				if acc, err = rating.MergePartials(acc, p); err != nil {
+					return fmt.Errorf("merging days: %w", err)
+				}
 			}
 			done++
 		}
 	})
-	merged, err := rating.MergePartials(prefix...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("merging days: %w", err)
-	}
-	return merged, done, readErr
+	return acc, done, readErr
 }
 
 // regenerate rebuilds what the notification of a Completed report shows (its
