@@ -41,6 +41,7 @@ type shortRead struct {
 	shard   shardplan.Shard
 	partial *rating.Partial
 	done    int
+	read    int64 // events read in the time the run had, its measured capacity
 }
 
 // generate rates the report held by r's lease in this invocation and stores
@@ -56,7 +57,7 @@ func (w *Worker) generate(ctx context.Context, log *slog.Logger, r *billing.Repo
 		days := su.period.UTCDays()
 		p, done, err := w.readShard(ctx, r.AccountID, su, days, events)
 		if err != nil {
-			short = &shortRead{partial: p, done: done, shard: shardplan.Shard{First: days[0], Last: days[len(days)-1]}}
+			short = &shortRead{partial: p, done: done, read: events.Load(), shard: shardplan.Shard{First: days[0], Last: days[len(days)-1]}}
 			return err
 		}
 		gen, err = w.store(ctx, r, su, p)

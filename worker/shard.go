@@ -80,7 +80,7 @@ func (w *Worker) enqueueShards(ctx context.Context, id string, shards []string) 
 // and the rest are new shards. Only this rare path pays the writes of
 // sharding.
 func (w *Worker) handOnInline(ctx context.Context, log *slog.Logger, r *billing.Report, short *shortRead, owner string) (retry bool) {
-	rest := shardplan.Rest(short.shard, short.done)
+	rest := w.handOn(short.shard, short.done, short.partial.Counted, short.read)
 	ids := shardIDs(rest)
 	var self string
 	if short.done > 0 {
@@ -109,6 +109,27 @@ func (w *Worker) handOnInline(ctx context.Context, log *slog.Logger, r *billing.
 		return true
 	}
 	return false
+}
+
+// handOn splits the days of s a short run did not read (it read the first
+// done completely, counted events in them, and read events in all in the
+// time it had). It is sized from what the run measured: the density of the
+// days it read and, as the budget, three quarters of what it read in one
+// invocation, so a low first estimate is corrected at once; never fewer
+// shards than shardplan.Rest's two.
+func (w *Worker) handOn(s shardplan.Shard, done int, counted, read int64) []shardplan.Shard {
+	rest := shardplan.Rest(s, done)
+	if done == 0 || counted == 0 || read == 0 || len(rest) == 0 {
+		return rest
+	}
+	plan, err := shardplan.Plan(shardplan.Input{
+		First: rest[0].First, Last: rest[len(rest)-1].Last,
+		EventsPerDay: float64(counted) / float64(done), Budget: max(read*3/4, 1), MaxDays: w.cfg.ShardDays,
+	})
+	if err != nil || len(plan) < len(rest) {
+		return rest
+	}
+	return plan
 }
 
 func (w *Worker) shardLease(owner string) billing.Lease {
@@ -155,9 +176,11 @@ func (w *Worker) runShard(ctx context.Context, log *slog.Logger, r *billing.Repo
 	readCtx, cancel := w.beforeDeadline(ctx)
 	var partial *rating.Partial
 	var done int
+	var read int64
 	err = w.withHeartbeat(readCtx, log, w.shardBeat(r, shardID, owner), func(ctx context.Context, events *atomic.Int64) error {
 		var err error
 		partial, done, err = w.readShard(ctx, r.AccountID, su, days, events)
+		read = events.Load()
 		return err
 	})
 	timedOut := errors.Is(readCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
@@ -167,7 +190,7 @@ func (w *Worker) runShard(ctx context.Context, log *slog.Logger, r *billing.Repo
 		log.Warn("shard lease lost to another delivery; stopping without writing")
 		return false
 	case err != nil && timedOut && (done > 0 || shard.Days() > 1):
-		rest := shardplan.Rest(shard, done)
+		rest := w.handOn(shard, done, partial.Counted, read)
 		log.Warn("shard ran short of time; handing the unread days on", "daysRead", done, "handedOn", len(rest))
 		return w.storeShard(ctx, log, r, shardID, owner, last, partial, shardIDs(rest))
 	case err != nil:

@@ -12,6 +12,7 @@ import (
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/resources"
+	"github.com/evovoice/billing/shardplan"
 )
 
 // drain delivers the queued jobs (each as a first receive) until the queue
@@ -240,7 +241,9 @@ func TestShardFailingForGoodFailsTheReport(t *testing.T) {
 }
 
 // A shard that runs short of time stores the days it read completely and
-// hands the rest on as new shards; the report is still byte-identical.
+// hands the rest on as new shards, sized from what it measured: it read one
+// day of 5 events in the time it had, so the other 30 days become shards of
+// one day each. The report is still byte-identical.
 func TestShortShardHandsOn(t *testing.T) {
 	want := unshardedCSV(t, billing.ReportRequest{})
 	h := newHarness(t) // no cap: the report is one shard
@@ -267,12 +270,12 @@ func TestShortShardHandsOn(t *testing.T) {
 	}
 	slow = false
 	r := h.reports.get("r-1")
-	if len(r.Shards) != 3 || len(r.ShardsDone) != 1 || r.ShardRecords != 5 {
+	if len(r.Shards) != 31 || len(r.ShardsDone) != 1 || r.ShardRecords != 5 {
 		t.Fatalf("after the short run: shards %v, done %v, %d records", r.Shards, r.ShardsDone, r.ShardRecords)
 	}
 	h.drain()
 	r = h.reports.get("r-1")
-	if r.Status != billing.ReportCompleted || r.StatusMessage != "Completed: 15 usage records in 3 shards." || string(h.files.objects[r.ObjectKey]) != want {
+	if r.Status != billing.ReportCompleted || r.StatusMessage != "Completed: 15 usage records in 31 shards." || string(h.files.objects[r.ObjectKey]) != want {
 		t.Fatalf("report %s %q", r.Status, r.StatusMessage)
 	}
 }
@@ -303,6 +306,32 @@ func TestDecideAfterAnAttempt(t *testing.T) {
 			}
 			if c.msg != "" && billing.ErrorMessage(err) != c.msg {
 				t.Errorf("error %q, want %q", billing.ErrorMessage(err), c.msg)
+			}
+		})
+	}
+}
+
+func TestHandOnIsSizedFromWhatTheRunMeasured(t *testing.T) {
+	w := newHarness(t).w
+	oct := shardplan.Shard{First: billing.Date{Year: 2026, Month: 10, Day: 1}, Last: billing.Date{Year: 2026, Month: 10, Day: 31}}
+	for _, c := range []struct {
+		name          string
+		done          int
+		counted, read int64
+		want          []string
+	}{
+		{"nothing read: in two", 0, 0, 0, []string{"2026-10-01_2026-10-16", "2026-10-17_2026-10-31"}},
+		{"days read, no events: in two", 10, 0, 0, []string{"2026-10-11_2026-10-21", "2026-10-22_2026-10-31"}},
+		// 1,000 events a day; 4,000 read in the time it had: 3 days a shard.
+		{"measured", 2, 2000, 4000, []string{"2026-10-03_2026-10-05", "2026-10-06_2026-10-08", "2026-10-09_2026-10-11", "2026-10-12_2026-10-14",
+			"2026-10-15_2026-10-17", "2026-10-18_2026-10-20", "2026-10-21_2026-10-23", "2026-10-24_2026-10-26", "2026-10-27_2026-10-29", "2026-10-30_2026-10-31"}},
+		// A fast run: the rest would fit one shard, but never fewer than two.
+		{"never fewer than two", 30, 30, 1000000, []string{"2026-10-31_2026-10-31"}},
+		{"all read", 31, 31, 100, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := shardIDs(w.handOn(oct, c.done, c.counted, c.read)); !slices.Equal(got, c.want) && !(len(got) == 0 && len(c.want) == 0) {
+				t.Errorf("hand-on %v, want %v", got, c.want)
 			}
 		})
 	}
