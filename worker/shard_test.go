@@ -98,8 +98,7 @@ func TestShardedReportIsCountedOnceAndFinalizedOnce(t *testing.T) {
 		t.Fatalf("after planning: shards %v, %q, %d puts", r.Shards, r.StatusMessage, h.files.puts)
 	}
 	ran := h.drain()
-	shards, finalizes := shardJobs(ran)
-	if len(shards) != 5 || finalizes != 1 {
+	if shards, finalizes := shardJobs(ran); len(shards) != 5 || finalizes != 1 {
 		t.Errorf("ran %d shard jobs and %d finalize jobs, want 5 and 1", len(shards), finalizes)
 	}
 	r = h.reports.get("r-1")
@@ -113,14 +112,22 @@ func TestShardedReportIsCountedOnceAndFinalizedOnce(t *testing.T) {
 		t.Errorf("%d partials left, %d emails, progress %q", h.partials.count(), len(h.mailer.emails()), h.reports.progress)
 	}
 
-	// Late and duplicate deliveries of every job change nothing.
+	h.lateCopiesChangeNothing(ran, 5)
+}
+
+// lateCopiesChangeNothing delivers every job of ran again, late: the report,
+// the completions (completions of them), the queue and the mail stay as
+// they are.
+func (h *harness) lateCopiesChangeNothing(ran []billing.Job, completions int) {
+	h.t.Helper()
 	before := h.reports.get("r-1")
 	for i, j := range ran {
 		h.ack(jobDelivery(fmt.Sprintf("late-%d", i), j, 2))
 	}
-	if after := h.reports.get("r-1"); after.StatusMessage != before.StatusMessage || after.ByteSize != before.ByteSize ||
-		h.reports.completions != 5 || len(h.queue.take()) != 0 || len(h.mailer.emails()) != 1 {
-		t.Errorf("late deliveries changed things: %+v, %d completions", after, h.reports.completions)
+	after := h.reports.get("r-1")
+	if after.StatusMessage != before.StatusMessage || after.ByteSize != before.ByteSize ||
+		h.reports.completions != completions || len(h.queue.take()) != 0 || len(h.mailer.emails()) != 1 {
+		h.t.Errorf("late deliveries changed things: %+v, %d completions", after, h.reports.completions)
 	}
 }
 

@@ -72,6 +72,22 @@ func TestFixtureReportsMatchByteForByte(t *testing.T) {
 	}
 }
 
+// load puts a fixture dataset into the harness's store.
+func (h *harness) load(ds *ratingtest.Dataset) {
+	for id, a := range ds.Accounts {
+		h.data.accounts[id] = a
+		h.data.customers[id] = ds.CustomersOf(id)
+	}
+	h.data.addUsage(ds.Usage...)
+}
+
+// scope makes report id Customer-scoped (as for a Customer-role caller).
+func (h *harness) scope(id, customerID string) {
+	h.reports.mu.Lock()
+	h.reports.reports[id].CustomerScope = customerID
+	h.reports.mu.Unlock()
+}
+
 func fixtureCase(t *testing.T, ds *ratingtest.Dataset, file string, shardDays int) {
 	c, err := ratingtest.ParseCaseName(filepath.Base(file))
 	if err != nil {
@@ -79,23 +95,14 @@ func fixtureCase(t *testing.T, ds *ratingtest.Dataset, file string, shardDays in
 	}
 	h := newHarnessWith(t, func(c *Config) { c.ShardDays = shardDays })
 	h.data.pageSize = 2 // many pages, and the fake reuses its page slice
-	for id, a := range ds.Accounts {
-		h.data.accounts[id] = a
-		h.data.customers[id] = ds.CustomersOf(id)
-	}
-	h.data.addUsage(ds.Usage...)
+	h.load(ds)
 	req := billing.ReportRequest{AccountID: c.AccountID, StartDate: c.Start, EndDate: c.End, IncludeCustomerIDs: c.IncludeCustomerIDs, EmailAddressToNotify: "ops@example.com"}
 	if c.UTC {
 		req.TimeZoneID = "UTC"
 	}
 	h.queue1("r-1", req)
-	h.reports.mu.Lock()
-	h.reports.reports["r-1"].CustomerScope = c.CustomerScope
-	h.reports.mu.Unlock()
-
-	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
-		t.Fatalf("delivery asked for a retry; report: %+v", h.reports.get("r-1"))
-	}
+	h.scope("r-1", c.CustomerScope)
+	h.ack(sqsMessage("m-1", "r-1", 1))
 	h.drain()
 	want, _ := os.ReadFile(file)
 	key := resources.ReportObjectKey(c.AccountID, "r-1")
@@ -135,7 +142,18 @@ func TestCompletedEmailHasLinkTotalsAndEscapes(t *testing.T) {
 	if len(mails) != 1 {
 		t.Fatalf("emails = %d", len(mails))
 	}
-	m := mails[0]
+	checkCompletedEmail(t, h, mails[0])
+	r := h.reports.get("r-1")
+	if !strings.HasPrefix(r.NotifyResult, "sent ") || r.WebhookResult != "delivered" || r.NotifiedAt.IsZero() {
+		t.Errorf("notification outcome = %q / %q / %v", r.NotifyResult, r.WebhookResult, r.NotifiedAt)
+	}
+	checkWebhookBody(t, h.hooks.bodies["https://hooks.example.com/x"])
+}
+
+// checkCompletedEmail checks seedSmall's report email: totals, escaping,
+// order, and the durable link.
+func checkCompletedEmail(t *testing.T, h *harness, m billing.Email) {
+	t.Helper()
 	if m.To != "boss@example.com" || m.Subject != "A: Billing Report 2026-10-01 to 2026-10-31 is ready" {
 		t.Errorf("to/subject = %q / %q", m.To, m.Subject)
 	}
@@ -167,16 +185,16 @@ func TestCompletedEmailHasLinkTotalsAndEscapes(t *testing.T) {
 	if !strings.Contains(m.HTML, `href="`+strings.ReplaceAll(link, "&", "&amp;")+`"`) {
 		t.Errorf("HTML lacks the link %s", link)
 	}
-	r := h.reports.get("r-1")
-	if !strings.HasPrefix(r.NotifyResult, "sent ") || r.WebhookResult != "delivered" || r.NotifiedAt.IsZero() {
-		t.Errorf("notification outcome = %q / %q / %v", r.NotifyResult, r.WebhookResult, r.NotifiedAt)
-	}
+}
 
+// checkWebhookBody checks seedSmall's webhook body: the report and its rows.
+func checkWebhookBody(t *testing.T, data []byte) {
+	t.Helper()
 	var body struct {
 		Report billing.ReportInfo `json:"report"`
 		Rows   []webhookRow       `json:"rows"`
 	}
-	if err := json.Unmarshal(h.hooks.bodies["https://hooks.example.com/x"], &body); err != nil {
+	if err := json.Unmarshal(data, &body); err != nil {
 		t.Fatal(err)
 	}
 	if body.Report.ID != "r-1" || body.Report.Status != billing.ReportCompleted || !strings.HasPrefix(body.Report.DownloadLink, "https://files.example/") {
@@ -572,6 +590,15 @@ func TestNewRequiresDeps(t *testing.T) {
 	}
 }
 
+// jobReports lists the report ids of jobs, comma-separated.
+func jobReports(jobs []billing.Job) string {
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ReportID
+	}
+	return strings.Join(ids, ",")
+}
+
 func TestSweep(t *testing.T) {
 	h := newHarness(t)
 	now := h.clock.Now()
@@ -592,11 +619,7 @@ func TestSweep(t *testing.T) {
 	if res.Requeued != 2 || res.Failed != 1 || res.Reconciled != 2 {
 		t.Errorf("result = %+v", res)
 	}
-	var jobs []string
-	for _, j := range h.queue.jobs {
-		jobs = append(jobs, j.ReportID)
-	}
-	if strings.Join(jobs, ",") != "q-lost,run-lost" {
+	if jobs := jobReports(h.queue.jobs); jobs != "q-lost,run-lost" {
 		t.Errorf("enqueued %v", jobs)
 	}
 	if r := h.reports.get("q-lost"); r.JobID != "msg-1" || !r.DateUpdated.Equal(now) {

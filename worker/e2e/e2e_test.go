@@ -361,11 +361,7 @@ func fixturesThroughTheQueue(t *testing.T, shardDays int) {
 	if len(files) < 5 {
 		t.Fatalf("found %d fixture reports, want at least 5", len(files))
 	}
-	type job struct {
-		file, id, email string
-		c               ratingtest.Case
-	}
-	var jobs []job
+	var jobs []fixtureJob
 	// All five go through the queue at once, as a busy account's would.
 	for _, f := range files {
 		c, err := ratingtest.ParseCaseName(filepath.Base(f))
@@ -376,53 +372,73 @@ func fixturesThroughTheQueue(t *testing.T, shardDays int) {
 		if c.UTC {
 			req.TimeZoneID = "UTC"
 		}
-		jobs = append(jobs, job{file: f, id: e.submit(req, c.CustomerScope, true), email: req.EmailAddressToNotify, c: c})
+		jobs = append(jobs, fixtureJob{file: f, id: e.submit(req, c.CustomerScope, true), email: req.EmailAddressToNotify, c: c})
 	}
 	for _, j := range jobs {
-		t.Run(filepath.Base(j.file), func(t *testing.T) {
-			r := e.waitStatus(j.id, billing.ReportCompleted, time.Minute)
-			want, _ := os.ReadFile(j.file)
-			link, err := e.files.PresignGet(context.Background(), r.ObjectKey, resources.ReportFileName(j.c.Start.String(), j.c.End.String()), time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, got := get(t, link)
-			if resp.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
-				t.Fatalf("presigned download: %s\n got:\n%s\nwant:\n%s", resp.Status, got, want)
-			}
-			if ct := resp.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
-				t.Errorf("Content-Type = %q", ct)
-			}
-			if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, resources.ReportFileName(j.c.Start.String(), j.c.End.String())) {
-				t.Errorf("Content-Disposition = %q", cd)
-			}
-			if r.ByteSize != int64(len(want)) || r.Attempt != 1 || r.ObjectKey != resources.ReportObjectKey(j.c.AccountID, j.id) {
-				t.Errorf("report = %+v", r)
-			}
-			if shardDays == 1 && (r.ShardCount != j.c.Start.DaysUntil(j.c.End)+1 && r.ShardCount != j.c.Start.DaysUntil(j.c.End)+2 ||
-				!strings.HasSuffix(r.StatusMessage, fmt.Sprintf(" in %d shards.", r.ShardCount))) {
-				t.Errorf("shard count %d, %q, for %s..%s", r.ShardCount, r.StatusMessage, j.c.Start, j.c.End)
-			}
-			// Finalize deletes the partials after it notified.
-			waitFor(t, 10*time.Second, "the partials deleted", func() (bool, string) {
-				left := e.objectsUnder(resources.PartialsPrefix + j.id + "/")
-				return len(left) == 0, fmt.Sprint(left)
-			})
-			// The emailed link: the status function's download route redirects
-			// to a fresh presigned URL.
-			var mails []emulators.SentEmail
-			waitFor(t, 10*time.Second, "the email", func() (bool, string) {
-				mails = e.emailsTo(j.email)
-				return len(mails) > 0, fmt.Sprint(len(mails))
-			})
-			if len(mails) != 1 || !strings.HasSuffix(mails[0].Subject, ": "+r.Name+" is ready") {
-				t.Fatalf("emails = %+v", mails)
-			}
-			link = emailedLink(t, mails[0].Body.Text)
-			if resp, got = get(t, link); resp.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
-				t.Fatalf("emailed link: %s %s", resp.Status, got)
-			}
-		})
+		t.Run(filepath.Base(j.file), func(t *testing.T) { e.checkFixture(t, j, shardDays) })
+	}
+}
+
+// checkShards checks a report run in shards of one UTC day: one shard per
+// UTC day of its local period (one more when the zone is not UTC), the
+// count in its completed message, and its partials deleted by finalize
+// (after it notified).
+func (e *env) checkShards(t *testing.T, j fixtureJob, r *billing.Report) {
+	t.Helper()
+	days := j.c.Start.DaysUntil(j.c.End) + 1
+	if r.ShardCount != days && r.ShardCount != days+1 || !strings.HasSuffix(r.StatusMessage, fmt.Sprintf(" in %d shards.", r.ShardCount)) {
+		t.Errorf("shard count %d, %q, for %s..%s", r.ShardCount, r.StatusMessage, j.c.Start, j.c.End)
+	}
+	waitFor(t, 10*time.Second, "the partials deleted", func() (bool, string) {
+		left := e.objectsUnder(resources.PartialsPrefix + j.id + "/")
+		return len(left) == 0, fmt.Sprint(left)
+	})
+}
+
+// fixtureJob is one fixture report submitted through the queue.
+type fixtureJob struct {
+	file, id, email string
+	c               ratingtest.Case
+}
+
+// checkFixture waits for j's report and checks its download (presigned and
+// emailed), its record and, when sharded, its shard count and partials.
+func (e *env) checkFixture(t *testing.T, j fixtureJob, shardDays int) {
+	r := e.waitStatus(j.id, billing.ReportCompleted, time.Minute)
+	want, _ := os.ReadFile(j.file)
+	link, err := e.files.PresignGet(context.Background(), r.ObjectKey, resources.ReportFileName(j.c.Start.String(), j.c.End.String()), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, got := get(t, link)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
+		t.Fatalf("presigned download: %s\n got:\n%s\nwant:\n%s", resp.Status, got, want)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, resources.ReportFileName(j.c.Start.String(), j.c.End.String())) {
+		t.Errorf("Content-Disposition = %q", cd)
+	}
+	if r.ByteSize != int64(len(want)) || r.Attempt != 1 || r.ObjectKey != resources.ReportObjectKey(j.c.AccountID, j.id) {
+		t.Errorf("report = %+v", r)
+	}
+	if shardDays == 1 {
+		e.checkShards(t, j, r)
+	}
+	// The emailed link: the status function's download route redirects
+	// to a fresh presigned URL.
+	var mails []emulators.SentEmail
+	waitFor(t, 10*time.Second, "the email", func() (bool, string) {
+		mails = e.emailsTo(j.email)
+		return len(mails) > 0, fmt.Sprint(len(mails))
+	})
+	if len(mails) != 1 || !strings.HasSuffix(mails[0].Subject, ": "+r.Name+" is ready") {
+		t.Fatalf("emails = %+v", mails)
+	}
+	link = emailedLink(t, mails[0].Body.Text)
+	if resp, got = get(t, link); resp.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
+		t.Fatalf("emailed link: %s %s", resp.Status, got)
 	}
 }
 
