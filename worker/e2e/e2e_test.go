@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -98,6 +99,26 @@ func sharedStack(t *testing.T) *emulators.Stack {
 // test's file store can kill the invocation mid-upload.
 type killKey struct{}
 
+// hookedPartials is the real partials adapter with a test hook in front of
+// PutPartial.
+type hookedPartials struct {
+	*s3files.Partials
+	mu     sync.Mutex
+	before func(ctx context.Context, key string) error
+}
+
+func (h *hookedPartials) PutPartial(ctx context.Context, key string, data []byte) error {
+	h.mu.Lock()
+	before := h.before
+	h.mu.Unlock()
+	if before != nil {
+		if err := before(ctx, key); err != nil {
+			return err
+		}
+	}
+	return h.Partials.PutPartial(ctx, key, data)
+}
+
 // hookedFiles is the real S3 adapter with a test hook in front of PutReport.
 type hookedFiles struct {
 	*s3files.Files
@@ -127,14 +148,15 @@ func (h *hookedFiles) PutReport(ctx context.Context, key string, body io.Reader,
 // env is one test's worker, running behind the local SQS event source, with
 // the real status handler serving the emailed links.
 type env struct {
-	t       *testing.T
-	stack   *emulators.Stack
-	reports *dynamodb.ReportStore
-	files   *hookedFiles
-	queue   *sqs.Queue
-	worker  *worker.Worker
-	api     *httptest.Server
-	s3      *awss3.Client
+	t        *testing.T
+	stack    *emulators.Stack
+	reports  *dynamodb.ReportStore
+	files    *hookedFiles
+	partials *hookedPartials
+	queue    *sqs.Queue
+	worker   *worker.Worker
+	api      *httptest.Server
+	s3       *awss3.Client
 }
 
 // envOptions change newEnv's defaults for one test.
@@ -165,6 +187,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	db := ddb.NewFromConfig(awsCfg)
 	e := &env{t: t, stack: st, reports: dynamodb.NewReportStore(db, st.Names.ReportsTable)}
 	e.s3 = awss3.NewFromConfig(st.AWS, func(o *awss3.Options) { o.UsePathStyle = true })
+	e.partials = &hookedPartials{Partials: s3files.NewPartials(e.s3, st.Names.ReportsBucket)}
 	e.files = &hookedFiles{Files: s3files.NewFromConfig(appconfig.ForS3(awsCfg), st.Names.ReportsBucket, func(o *s3files.Options) { o.UsePathStyle = true })}
 	// The event source long-polls: its client keeps the stack's config (its
 	// calls are bounded by their own wait); the worker's queue has deadlines.
@@ -180,7 +203,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		Mailer:   ses.New(sesv2.NewFromConfig(awsCfg), "Billing Reports <reports@example.com>"),
 		Queue:    e.queue,
 		Retries:  e.queue,
-		Partials: s3files.NewPartials(e.s3, st.Names.ReportsBucket),
+		Partials: e.partials,
 		// The local stack's setting: http and loopback receivers allowed.
 		Webhooks: webhook.New(webhook.Options{Key: webhookKey, AllowHTTP: true, AllowLoopback: true, Backoff: 100 * time.Millisecond}),
 		Log:      log,
@@ -517,6 +540,62 @@ func TestE2EWorkerKilledMidUploadIsRetried(t *testing.T) {
 
 // killingReader kills the invocation after some bytes and then fails like the
 // dying process's last read.
+// TestE2EKilledShardIsTakenOver: the invocation running one shard of a
+// report in shards of 7 days is killed as it stores its partial; the
+// message comes back, finds the dead delivery's shard lease live and is
+// retried until the lease expires, then runs the shard again (its second
+// lease), and the report completes with the fixture's bytes, each shard
+// counted once, one email.
+func TestE2EKilledShardIsTakenOver(t *testing.T) {
+	e := newEnvWith(t, envOptions{shardDays: 7})
+	start, end := october()
+	addr := uniqueAddress(t)
+	var once sync.Once
+	var killedKey string
+	e.partials.mu.Lock()
+	e.partials.before = func(ctx context.Context, key string) error {
+		kill := false
+		once.Do(func() { kill, killedKey = true, key })
+		if !kill {
+			return nil
+		}
+		ctx.Value(killKey{}).(context.CancelFunc)()
+		return ctx.Err()
+	}
+	e.partials.mu.Unlock()
+	id := e.submit(billing.ReportRequest{AccountID: "acct-acme", StartDate: start, EndDate: end, EmailAddressToNotify: addr}, "", true)
+	r := e.waitStatus(id, billing.ReportCompleted, time.Minute)
+	e.waitQueueDrained()
+	if killedKey == "" {
+		t.Fatal("no shard was killed")
+	}
+	shard := strings.TrimSuffix(path.Base(killedKey), ".partial")
+	want, _ := os.ReadFile(filepath.Join(fixtures, "expected-acme-2026-10.csv"))
+	if got := e.download(t, r); !bytes.Equal(got, want) {
+		t.Fatalf("CSV after the killed shard:\n%s\nwant:\n%s", got, want)
+	}
+	if l := r.ShardLeases[shard]; l.Attempts != 2 || len(r.ShardsDone) != len(r.Shards) || r.ShardCount != len(r.Shards) || r.ShardCount < 5 {
+		t.Errorf("killed shard %s: lease %+v; %d of %d shards done, count %d", shard, l, len(r.ShardsDone), len(r.Shards), r.ShardCount)
+	}
+	if n := len(e.emailsTo(addr)); n != 1 {
+		t.Errorf("emails = %d, want 1", n)
+	}
+}
+
+// download fetches a completed report's CSV through a presigned link.
+func (e *env) download(t *testing.T, r *billing.Report) []byte {
+	t.Helper()
+	link, err := e.files.PresignGet(context.Background(), r.ObjectKey, "report.csv", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := get(t, link)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("download: %s", resp.Status)
+	}
+	return body
+}
+
 type killingReader struct {
 	r     io.Reader
 	after int
