@@ -131,7 +131,7 @@ func TestHungEmailDoesNotStallTheBatch(t *testing.T) {
 	})
 	took := time.Since(start)
 	if err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("HandleSQS = %+v, %v; a failed email must not fail the report", resp, err)
+		t.Fatalf("HandleDeliveries = %+v, %v; a failed email must not fail the report", resp, err)
 	}
 	if took > 5*time.Second {
 		t.Errorf("the batch took %v with one hung SES call; want the tries' timeouts (3 x 100 ms)", took)
