@@ -190,12 +190,14 @@ func ReportObjectKey(accountID, reportID string) string {
 	return fmt.Sprintf("reports/%s/%s.csv", accountID, reportID)
 }
 
-// ShardEventBudget is the number of usage events one run invocation reads
-// within WorkerTimeout with half of it kept free, at the measured 1.6 µs of
-// CPU per event (1.53 µs decoding a Query page through the SDK plus about
-// 0.04 µs rating; dynamodb/README.md) on WorkerMemoryMB's one vCPU:
-// 300 s × 1.0 × 0.5 / 1.6 µs (shardplan.EventsWithin).
-const ShardEventBudget = 93_750_000
+// ShardEventBudget is the number of usage events one shard should read: 30 s
+// of CPU at the measured 1.6 µs per event (1.53 µs decoding a Query page
+// through the SDK plus about 0.04 µs rating; dynamodb/README.md) on
+// WorkerMemoryMB's one vCPU (shardplan.Deployment.Budget with a 30 s
+// ShardTime). Shards of 30 s run in parallel, so 100M events take about half
+// a minute (shardplan/README.md), and leave WorkerTimeout's 5 minutes a wide
+// margin for a slower store; a shard that still runs short hands its rest on.
+const ShardEventBudget = 18_750_000
 
 // WorkerMaxConcurrency caps the run function's concurrent invocations (the
 // event source mapping's maximum concurrency): the shards of large reports

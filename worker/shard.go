@@ -28,17 +28,47 @@ type Partials interface {
 	DeletePartial(ctx context.Context, key string) error
 }
 
-// plan splits a report into shards (spec 4, "Reports of any size"). The
-// density of the account's usage is not known before reading, so the plan
-// uses only the days and the cap (Config.ShardDays): a report without a cap
-// is one shard, and a shard that runs short of time hands the rest of its
-// days on (shardplan.Rest).
-func (w *Worker) plan(su *ratingSetup) ([]shardplan.Shard, error) {
+// UsageCounter is optional on Deps.Data (the DynamoDB store has it): a
+// cheap count of one UTC day's usage, for the planner's estimate.
+type UsageCounter interface {
+	CountUsage(ctx context.Context, q billing.UsageQuery) (int64, error)
+}
+
+// plan splits a report into shards (spec 4, "Reports of any size") from
+// what is cheap to know: its UTC days, the cap Config.ShardDays, and the
+// density of its usage estimated from a count of its first, middle and last
+// UTC days (estimateDensity). Without an estimate a report is one shard
+// unless the cap splits it; either way a shard that runs short of time
+// hands the rest of its days on, sized from what it measured (handOn).
+func (w *Worker) plan(ctx context.Context, log *slog.Logger, r *billing.Report, su *ratingSetup) ([]shardplan.Shard, error) {
 	days := su.period.UTCDays()
 	if len(days) == 0 {
 		return nil, billing.Errorf(billing.EINVALID, "The report's period has no days.")
 	}
-	return shardplan.Plan(shardplan.Input{First: days[0], Last: days[len(days)-1], Budget: w.cfg.ShardBudget, MaxDays: w.cfg.ShardDays})
+	return shardplan.Plan(shardplan.Input{First: days[0], Last: days[len(days)-1], Budget: w.cfg.ShardBudget, MaxDays: w.cfg.ShardDays,
+		EventsPerDay: w.estimateDensity(ctx, log, r.AccountID, days)})
+}
+
+// estimateDensity is the mean usage of the first, middle and last of days
+// (three Select COUNT queries, a few read units against the report's own
+// reads), or 0 (unknown) when the store cannot count or a count fails: the
+// hand-on then corrects the plan.
+func (w *Worker) estimateDensity(ctx context.Context, log *slog.Logger, accountID string, days []billing.Date) float64 {
+	counter, ok := w.d.Data.(UsageCounter)
+	if !ok || len(days) < 2 {
+		return 0
+	}
+	samples := slices.Compact([]billing.Date{days[0], days[len(days)/2], days[len(days)-1]})
+	var total int64
+	for _, d := range samples {
+		n, err := counter.CountUsage(ctx, billing.UsageQuery{AccountID: accountID, Day: d})
+		if err != nil {
+			log.Warn("estimating the report's usage; planning without it", "err", err)
+			return 0
+		}
+		total += n
+	}
+	return float64(total) / float64(len(samples))
 }
 
 func shardIDs(shards []shardplan.Shard) []string {

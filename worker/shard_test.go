@@ -343,3 +343,34 @@ func TestHandOnIsSizedFromWhatTheRunMeasured(t *testing.T) {
 		})
 	}
 }
+
+// countingData is the harness's store with the planner's cheap count.
+type countingData struct {
+	*memData
+	counted []string
+}
+
+func (d *countingData) CountUsage(ctx context.Context, q billing.UsageQuery) (int64, error) {
+	d.counted = append(d.counted, q.Day.String())
+	return int64(len(d.usage[q.Day.String()])), nil
+}
+
+// The plan uses the estimate: 5 events a day (the mean of the first, middle
+// and last days' counts) on a budget of 10 events is 2 days a shard.
+func TestPlanUsesTheCountedDensity(t *testing.T) {
+	want := unshardedCSV(t, billing.ReportRequest{StartDate: billing.Date{Year: 2026, Month: 10, Day: 1}, EndDate: billing.Date{Year: 2026, Month: 10, Day: 3}})
+	h := newHarnessWith(t, func(c *Config) { c.ShardBudget = 10 })
+	h.seedSmall()
+	data := &countingData{memData: h.data}
+	h.w.d.Data = data
+	h.queue1("r-1", billing.ReportRequest{StartDate: billing.Date{Year: 2026, Month: 10, Day: 1}, EndDate: billing.Date{Year: 2026, Month: 10, Day: 3}})
+	h.ack(sqsMessage("m-1", "r-1", 1))
+	if r := h.reports.get("r-1"); !slices.Equal(r.Shards, []string{"2026-10-01_2026-10-02", "2026-10-03_2026-10-03"}) ||
+		!slices.Equal(data.counted, []string{"2026-10-01", "2026-10-02", "2026-10-03"}) {
+		t.Fatalf("planned %v from counts of %v", r.Shards, data.counted)
+	}
+	h.drain()
+	if r := h.reports.get("r-1"); r.Status != billing.ReportCompleted || string(h.files.objects[r.ObjectKey]) != want {
+		t.Fatalf("report %s %q", r.Status, r.StatusMessage)
+	}
+}

@@ -444,7 +444,7 @@ func (w *Worker) planAndGenerate(ctx context.Context, log *slog.Logger, r *billi
 	if err != nil {
 		return nil, nil, err
 	}
-	shards, err := w.plan(su)
+	shards, err := w.plan(ctx, log, r, su)
 	if err != nil {
 		return nil, nil, err
 	}
