@@ -132,6 +132,7 @@ type Outcome struct {
 	RowCount      int
 	ByteSize      int64
 	GrandTotal    string
+	Shards        int // shards the report took (recorded when above 0)
 	Now           time.Time
 }
 

@@ -70,6 +70,27 @@ type Report struct {
 	NotifiedAt    time.Time // when the completion/failure email was claimed (sent once)
 	NotifyResult  string    // outcome of the email: "sent", or the last error
 	WebhookResult string    // outcome of the webhook, if any
+
+	// Shard state of a report split into shards (worker, spec 4 "Reports of
+	// any size"); all empty for a report run in one invocation.
+	Shards       []string              // planned shard ids (shardplan.Shard.ID), sorted; hand-ons add to it
+	ShardsDone   []string              // shards counted done, each once, sorted
+	ShardRecords int64                 // usage records of the done shards
+	ShardLeases  map[string]ShardLease // by shard id (and "finalize")
+	ShardCount   int                   // shards the finished report took (1 unsharded)
+}
+
+// ShardLease is the lease of one shard (or of the finalize job) of a report:
+// only its owner may write the shard's partial and count it done.
+type ShardLease struct {
+	Owner    string
+	Expires  time.Time
+	Attempts int // leases taken on this shard, for the sweep's give-up rule
+}
+
+// AllShardsDone reports whether every planned shard is counted done.
+func (r *Report) AllShardsDone() bool {
+	return len(r.Shards) > 0 && len(r.ShardsDone) == len(r.Shards)
 }
 
 // Info is the public view of r, without a download link (the caller adds a fresh one).
@@ -102,6 +123,12 @@ func ReportName(start, end Date) string {
 }
 
 // Job is the queue message that asks the worker to run a report.
+//
+// A job with Shard reads and rates that shard's days into a partial; one
+// with Finalize merges the partials and finishes the report; a job with
+// neither plans the report (and runs it, when it fits one invocation).
 type Job struct {
 	ReportID string `json:"reportId"`
+	Shard    string `json:"shard,omitempty"`
+	Finalize bool   `json:"finalize,omitempty"`
 }

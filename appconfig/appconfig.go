@@ -57,6 +57,9 @@ type Config struct {
 	// AWS_ENDPOINT_URL_S3 points at an emulator, whose host names have no
 	// per-bucket subdomains.
 	S3UsePathStyle bool
+	// ShardDays caps the UTC days of one shard of a report (run function,
+	// SHARD_DAYS); 0: no cap.
+	ShardDays int
 
 	AWS aws.Config
 }
@@ -124,6 +127,11 @@ func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
 	if v := env(resources.EnvAllowInsecureHooks); v != "" {
 		if c.AllowInsecureWebhooks, err = strconv.ParseBool(v); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %q is not a boolean", resources.EnvAllowInsecureHooks, v))
+		}
+	}
+	if v := env(resources.EnvShardDays); v != "" {
+		if c.ShardDays, err = strconv.Atoi(v); err != nil || c.ShardDays < 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a number of days (0 or more)", resources.EnvShardDays, v))
 		}
 	}
 	if c.ReportsTable == "" {

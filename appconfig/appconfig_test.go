@@ -52,6 +52,7 @@ func TestLoadLocal(t *testing.T) {
 		resources.EnvWebhookSecret:      longSecret + "-hook",
 		resources.EnvLinkTTL:            "5m",
 		resources.EnvAllowInsecureHooks: "true",
+		resources.EnvShardDays:          "7",
 		"AWS_ENDPOINT_URL_S3":           "http://127.0.0.1:9000",
 	}, fakeSecrets{get: func(context.Context, *secretsmanager.GetSecretValueInput) (*secretsmanager.GetSecretValueOutput, error) {
 		t.Fatal("Secrets Manager must not be called without an ARN")
@@ -59,6 +60,9 @@ func TestLoadLocal(t *testing.T) {
 	}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.ShardDays != 7 {
+		t.Errorf("ShardDays = %d, want 7", c.ShardDays)
 	}
 	if c.LinkTTL != 5*time.Minute || c.TokenTTL != resources.DefaultTokenTTL {
 		t.Errorf("TTLs = %v, %v", c.LinkTTL, c.TokenTTL)
@@ -115,6 +119,7 @@ func TestLoadErrors(t *testing.T) {
 		"bad ttl":         {map[string]string{resources.EnvReportsTable: "r", resources.EnvLinkTTL: "fifteen"}, resources.EnvLinkTTL},
 		"negative ttl":    {map[string]string{resources.EnvReportsTable: "r", resources.EnvTokenTTL: "-1h"}, resources.EnvTokenTTL},
 		"bad bool":        {map[string]string{resources.EnvReportsTable: "r", resources.EnvAllowInsecureHooks: "yes please"}, resources.EnvAllowInsecureHooks},
+		"bad shard days":  {map[string]string{resources.EnvReportsTable: "r", resources.EnvShardDays: "-1"}, resources.EnvShardDays},
 		"short secret":    {map[string]string{resources.EnvReportsTable: "r", resources.EnvSigningSecret: "short"}, "at least 32"},
 		"secrets manager": {map[string]string{resources.EnvReportsTable: "r", resources.EnvSigningSecretARN: "arn:x"}, "boom"},
 	} {

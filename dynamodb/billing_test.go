@@ -94,6 +94,10 @@ func TestQueryUsageReadsExactlyOneDayInPages(t *testing.T) {
 	if err := s.PutUsage(ctx, events); err != nil {
 		t.Fatalf("PutUsage: %v", err)
 	}
+	// The planner's estimate counts the day alone, neighbours excluded.
+	if n, err := s.CountUsage(ctx, billing.UsageQuery{AccountID: acct, Day: day}); err != nil || n != perDay {
+		t.Fatalf("CountUsage = %d, %v; want %d", n, err, perDay)
+	}
 	slices.SortFunc(want, func(a, b billing.UsageEvent) int {
 		if c := a.Time.Compare(b.Time); c != 0 {
 			return c

@@ -150,5 +150,6 @@ func decodeReport(it item) (*billing.Report, error) {
 	if !r.Status.Valid() {
 		return nil, fmt.Errorf("decoding report %s: unknown status %q", r.ID, r.Status)
 	}
+	decodeShards(it, r)
 	return r, nil
 }

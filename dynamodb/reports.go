@@ -422,6 +422,9 @@ func (s *ReportStore) FinishReport(ctx context.Context, id string, attempt int, 
 	if out.GrandTotal != "" {
 		addSet(attrGrandTotal, ":grandTotal", avS(out.GrandTotal))
 	}
+	if out.Shards > 0 {
+		addSet(attrShardCount, ":shardCount", avInt(int64(out.Shards)))
+	}
 	cond := "#status IN (:queued, :running)"
 	if attempt > 0 {
 		cond = "#status = :running AND #attempt = :attempt"

@@ -46,6 +46,7 @@ var (
 	billingStore  = adapter{"dynamodb", "BillingStore", "dynamodb"}
 	scheduleStore = adapter{"dynamodb", "ScheduleStore", "dynamodb"}
 	reportFiles   = adapter{"s3", "Files", "s3"}
+	partials      = adapter{"s3", "Partials", "s3"}
 	jobQueue      = adapter{"sqs", "Queue", "sqs"}
 	mailer        = adapter{"ses", "Mailer", "ses"}
 )
@@ -67,6 +68,7 @@ var functionAdapters = map[string]struct {
 	fnRun: {[]any{worker.Deps{}, schedules.TickDeps{}}, map[string]*adapter{
 		"Reports": &reportStore, "Data": &billingStore, "Files": &reportFiles, "Mailer": &mailer, "Queue": &jobQueue,
 		"Retries":  &jobQueue, // ChangeMessageVisibility: the retry backoff
+		"Partials": &partials, // the exact partials of sharded reports
 		"Webhooks": nil,       // plain HTTPS to the caller's URL, no AWS
 		// The tick: schedules, and a firing's submit.
 		"Schedules": &scheduleStore, "Idempotency": &reportStore, "Accounts": &billingStore, "Jobs": &jobQueue,
@@ -93,6 +95,9 @@ var iamActionOf = map[string][]string{
 	// on failure, AbortMultipartUpload for large ones.
 	"s3.UploadObject":             {"s3:PutObject", "s3:AbortMultipartUpload"},
 	"s3.PresignGetObject":         {"s3:GetObject"}, // the URL works only if the signer may GetObject
+	"s3.PutObject":                {"s3:PutObject"},
+	"s3.GetObject":                {"s3:GetObject"},
+	"s3.DeleteObject":             {"s3:DeleteObject"},
 	"sqs.SendMessage":             {"sqs:SendMessage"},
 	"sqs.ReceiveMessage":          {"sqs:ReceiveMessage"},
 	"sqs.DeleteMessage":           {"sqs:DeleteMessage"},
@@ -313,6 +318,10 @@ func resourcesOfCall(ad adapter, c sdkCall, a arns) []string {
 		// Every key the worker writes or signs is resources.ReportObjectKey;
 		// TestReportKeysFallUnderTheGrant ties it to this pattern.
 		return []string{a.reportObjects}
+	case partials:
+		// Every partial key is resources.PartialObjectKey;
+		// TestReportKeysFallUnderTheGrant ties it to this pattern.
+		return []string{a.partialObjects}
 	case jobQueue:
 		return []string{a.jobs}
 	case mailer:
@@ -388,6 +397,7 @@ func TestDerivedAccessIsPlausible(t *testing.T) {
 			"dynamodb:Query " + a.schedulesDue, "dynamodb:UpdateItem " + a.schedules, "dynamodb:PutItem " + a.reports,
 			"dynamodb:Query " + a.reportsByStatus, "dynamodb:Query " + a.reportsByAccount, "dynamodb:Query " + a.billing,
 			"s3:PutObject " + a.reportObjects, "s3:AbortMultipartUpload " + a.reportObjects, "ses:SendEmail " + a.configSet,
+			"s3:PutObject " + a.partialObjects, "s3:GetObject " + a.partialObjects, "s3:DeleteObject " + a.partialObjects,
 		},
 	} {
 		need := neededAccess(t, fn, a)
@@ -410,6 +420,17 @@ func TestReportKeysFallUnderTheGrant(t *testing.T) {
 		if len(grants(sts, "s3:GetObject", bucket+"/"+key)) == 0 {
 			t.Errorf("%s may not GetObject %s, the key of a report", fn, key)
 		}
+	}
+	// The run function alone reads and deletes partials, and only those.
+	run := roleStatements(t, roleOf(t, fnRun))
+	key := resources.PartialObjectKey("r-1", "2026-10-01_2026-10-07")
+	for _, act := range []string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject"} {
+		if len(grants(run, act, bucket+"/"+key)) == 0 {
+			t.Errorf("run may not %s %s, the key of a partial", act, key)
+		}
+	}
+	if len(grants(run, "s3:DeleteObject", bucket+"/"+resources.ReportObjectKey("acct-acme", "r-1"))) != 0 {
+		t.Error("run may delete report files; it may delete only partials")
 	}
 }
 

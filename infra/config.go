@@ -28,6 +28,7 @@ const (
 	ctxAlarmEmail          = "alarmEmail"
 	ctxLogRetentionDays    = "logRetentionDays"
 	ctxAssetDir            = "assetDir"
+	ctxShardDays           = "shardDays"
 )
 
 // Config is everything an operator may choose per deployment. Names, keys and
@@ -43,6 +44,7 @@ type Config struct {
 	AlarmEmail          string        // subscribed to the ops topic when set
 	LogRetentionDays    int           // CloudWatch Logs retention of functions and API access logs
 	AssetDir            string        // holds <fn>/bootstrap for submit, run and status
+	ShardDays           int           // the run function's SHARD_DAYS: at most this many UTC days per shard; 0: automatic
 }
 
 // DefaultConfig is what an empty context deploys: a "dev" stage that is safe to
@@ -129,6 +131,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	str(ctxAlarmEmail, &c.AlarmEmail)
 	num(ctxLogRetentionDays, &c.LogRetentionDays)
 	str(ctxAssetDir, &c.AssetDir)
+	num(ctxShardDays, &c.ShardDays)
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -159,6 +162,9 @@ func (c Config) Validate() error {
 		if c.SenderDomain == "" || domain != c.SenderDomain && !strings.HasSuffix(domain, "."+c.SenderDomain) {
 			bad(ctxSenderDomain, "%q must be the domain of %s or a parent of it, so SES lets the identity send as it", c.SenderDomain, c.SenderAddress)
 		}
+	}
+	if c.ShardDays < 0 {
+		bad(ctxShardDays, "%d must be 0 (automatic) or more", c.ShardDays)
 	}
 	if c.ReportRetentionDays < 1 {
 		bad(ctxReportRetentionDays, "%d must be at least 1", c.ReportRetentionDays)

@@ -33,6 +33,12 @@ func (s *Stack) reportObjects() *string {
 	return s.Bucket.ArnForObjects(jsii.String("reports/*"))
 }
 
+// partialObjects is where the partials of sharded reports live
+// (resources.PartialObjectKey).
+func (s *Stack) partialObjects() *string {
+	return s.Bucket.ArnForObjects(jsii.String(resources.PartialsPrefix + "*"))
+}
+
 // grantSubmit: validate, check the account exists, write the Queued report (and
 // idempotency and active-set records, all conditional writes), enqueue.
 func (s *Stack) grantSubmit(role awsiam.Role) {
@@ -77,6 +83,9 @@ func (s *Stack) grantRun(role awsiam.Role, configSet awsses.ConfigurationSet, se
 	// GetObject is for presigning the report's downloadLink.
 	role.AddToPolicy(allow("WriteReportFiles",
 		[]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"}, s.reportObjects()))
+	// Shards write their exact partials, finalize reads and deletes them.
+	role.AddToPolicy(allow("ShardPartials",
+		[]string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}, s.partialObjects()))
 	configSetArn := s.Stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("ses"),
 		Resource:     jsii.String("configuration-set"),
@@ -92,7 +101,8 @@ func (s *Stack) grantRun(role awsiam.Role, configSet awsses.ConfigurationSet, se
 	}))
 	role.AddToPolicy(allow("ReadSigningSecrets", []string{"secretsmanager:GetSecretValue"},
 		s.SigningSecret.SecretArn(), s.WebhookSecret.SecretArn()))
-	// The sweep re-enqueues reports that were written but never enqueued.
+	// Shard and finalize jobs; the sweep re-enqueues reports that were written
+	// but never enqueued, stuck shards and lost finalize jobs.
 	role.AddToPolicy(allow("ReEnqueueJobs", []string{"sqs:SendMessage"}, s.JobsQueue.QueueArn()))
 	// Receiving from the jobs queue is granted by the event source mapping.
 }

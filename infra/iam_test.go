@@ -21,6 +21,7 @@ type arns struct {
 	jobs, dlq                                             string
 	reportObject, otherObject                             string
 	reportObjects                                         string // the grant's pattern
+	partialObjects                                        string // the partials grant's pattern
 	signing, webhook                                      string
 	schedules, schedulesByAccount, schedulesDue           string
 	sesIdentity, senderIdentity, otherIdentity, configSet string
@@ -51,6 +52,7 @@ func stackARNs(t *testing.T) arns {
 		senderIdentity:     ses + "identity/" + synth.cfg.SenderAddress,
 		otherIdentity:      ses + "identity/attacker.example",
 		configSet:          ses + "configuration-set/<" + only(t, "AWS::SES::ConfigurationSet", nil).ID + ">",
+		partialObjects:     bucket + "/partials/*", // resources.PartialsPrefix
 	}
 }
 

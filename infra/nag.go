@@ -43,6 +43,11 @@ func addNagSuppressions(s *Stack) {
 				"Report files are one object per report under reports/<account>/<id>.csv, named at run time; the grant is limited to that prefix of this stack's bucket.",
 				regex(`/^Resource::<ReportsBucket[0-9A-F]+\.Arn>\/reports\/\*$/`))
 		}
+		if fn == fnRun {
+			suppress(policy, "AwsSolutions-IAM5",
+				"The partials of sharded reports are one object per report and shard under partials/<report>/<shard>.partial, named at run time; the grant is limited to that prefix of this stack's bucket.",
+				regex(`/^Resource::<ReportsBucket[0-9A-F]+\.Arn>\/partials\/\*$/`))
+		}
 	}
 	for _, secret := range []constructs.IConstruct{s.SigningSecret, s.WebhookSecret} {
 		suppress(secret.Node().DefaultChild().(constructs.IConstruct), "AwsSolutions-SMG4",

@@ -163,6 +163,12 @@ func TestReportsBucket(t *testing.T) {
 				"AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 1},
 				"Status":                         "Enabled",
 			}),
+			// The backstop of the finalize job's deletes.
+			assertions.Match_ObjectLike(&map[string]any{
+				"Prefix":           resources.PartialsPrefix,
+				"ExpirationInDays": resources.PartialsExpireDays,
+				"Status":           "Enabled",
+			}),
 		})},
 	})
 	logsID := refID(render(bucket.prop("LoggingConfiguration", "DestinationBucketName")))
@@ -237,6 +243,8 @@ func TestWorkerEventSource(t *testing.T) {
 		"BatchSize":                      resources.WorkerBatchSize,
 		"MaximumBatchingWindowInSeconds": resources.WorkerBatchWindow.Seconds(),
 		"FunctionResponseTypes":          []any{"ReportBatchItemFailures"},
+		// Shards of large reports run in parallel up to this.
+		"ScalingConfig": map[string]any{"MaximumConcurrency": resources.WorkerMaxConcurrency},
 	})
 	synth.template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(1))
 }
@@ -321,6 +329,7 @@ func TestFunctionEnvironment(t *testing.T) {
 			resources.EnvLinkTTL:             "15m0s",
 			resources.EnvTokenTTL:            "168h0m0s",
 			resources.EnvSchedulesTable:      "<" + schedules + ">",
+			resources.EnvShardDays:           "0", // automatic
 		},
 	}
 	for fn, vars := range want {

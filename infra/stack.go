@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -84,10 +85,11 @@ const (
 // retried repeatedly or nothing is consuming.
 var queueAgeAlarmAfter = 3 * resources.VisibilityTimeout
 
-// workerMaxConcurrency caps concurrent worker invocations so report runs
-// cannot starve the API functions of the account's concurrency or overload
-// the tables during bursts; the queue absorbs the rest.
-const workerMaxConcurrency = 10
+// workerMaxConcurrency caps concurrent worker invocations (shards of large
+// reports run in parallel up to it) so report runs cannot starve the API
+// functions of the account's concurrency; the queue absorbs the rest. Each
+// UTC day of usage is its own partition, so shards spread over the table.
+const workerMaxConcurrency = resources.WorkerMaxConcurrency
 
 // Stack is the deployed service with handles the tests and outputs use.
 type Stack struct {
@@ -218,6 +220,12 @@ func (s *Stack) defineBucket() {
 			Expiration: awscdk.Duration_Days(jsii.Number(float64(s.Config.ReportRetentionDays))),
 			// A worker that died mid-upload leaves parts that cost money and are never completed.
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+		}, {
+			// The finalize job deletes a sharded report's partials; this
+			// removes what a lost finalize or a failed report left.
+			Id:         jsii.String("expire-partials"),
+			Prefix:     jsii.String(resources.PartialsPrefix),
+			Expiration: awscdk.Duration_Days(jsii.Number(resources.PartialsExpireDays)),
 		}},
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
@@ -418,6 +426,7 @@ func (s *Stack) defineFunctions(names resources.Names, configSet awsses.Configur
 			resources.EnvLinkTTL:             linkTTL,
 			resources.EnvTokenTTL:            tokenTTL,
 			resources.EnvSchedulesTable:      s.SchedulesTable.TableName(),
+			resources.EnvShardDays:           jsii.String(strconv.Itoa(cfg.ShardDays)),
 			// EnvPublicAPIURL is added after the API exists (defineAPI).
 		}, "Generates billing reports from the jobs queue, fires report schedules, and sweeps stuck reports"},
 	}

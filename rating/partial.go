@@ -161,6 +161,9 @@ func (pr *PartialRater) Add(e *billing.UsageEvent) error {
 	return nil
 }
 
+// Counted is the number of events counted so far (Partial.Counted).
+func (pr *PartialRater) Counted() int64 { return pr.filter.counted }
+
 // Partial returns the sums so far, sorted.
 func (pr *PartialRater) Partial() *Partial {
 	r := pr.filter

@@ -30,6 +30,7 @@ const (
 	EnvTokenTTL            = "DOWNLOAD_TOKEN_TTL"      // emailed link token lifetime (Go duration)
 	EnvAllowInsecureHooks  = "ALLOW_INSECURE_WEBHOOKS" // "true" only in the local stack
 	EnvLogFormat           = "LOG_FORMAT"              // "json" (Lambda default) or "text"
+	EnvShardDays           = "SHARD_DAYS"              // run function: at most this many UTC days per shard; unset or 0: no cap
 )
 
 // Configurable defaults of spec 2.3 and deployment limits. The rules' own
@@ -53,7 +54,7 @@ const (
 // so only a message whose worker was killed waits the full visibility timeout.
 const (
 	WorkerTimeout      = 5 * time.Minute
-	WorkerMemoryMB     = 512
+	WorkerMemoryMB     = 1769 // one vCPU: sizing from the measured CPU per event (shardplan/README.md)
 	VisibilityTimeout  = 6 * WorkerTimeout
 	LeaseDuration      = WorkerTimeout + time.Minute
 	MaxReceiveCount    = 5
@@ -217,6 +218,35 @@ func For(stage string) Names {
 // overwrites the same object.
 func ReportObjectKey(accountID, reportID string) string {
 	return fmt.Sprintf("reports/%s/%s.csv", accountID, reportID)
+}
+
+// ShardEventBudget is the number of usage events one shard should read: 30 s
+// of CPU at the measured 1.6 µs per event (1.53 µs decoding a Query page
+// through the SDK plus about 0.04 µs rating; dynamodb/README.md) on
+// WorkerMemoryMB's one vCPU (shardplan.Deployment.Budget with a 30 s
+// ShardTime). Shards of 30 s run in parallel, so 100M events take about half
+// a minute (shardplan/README.md), and leave WorkerTimeout's 5 minutes a wide
+// margin for a slower store; a shard that still runs short hands its rest on.
+const ShardEventBudget = 18_750_000
+
+// WorkerMaxConcurrency caps the run function's concurrent invocations (the
+// event source mapping's maximum concurrency): the shards of large reports
+// run in parallel up to it.
+const WorkerMaxConcurrency = 100
+
+// PartialsPrefix holds the exact partial sums of sharded reports while
+// their shards run; the finalize job deletes them, and a lifecycle rule on
+// the prefix removes whatever a lost finalize left (PartialsExpireDays).
+const PartialsPrefix = "partials/"
+
+// PartialsExpireDays is the lifecycle backstop of PartialsPrefix: far longer
+// than any report runs.
+const PartialsExpireDays = 2
+
+// PartialObjectKey is the deterministic S3 key of one shard's partial: a
+// retried shard overwrites its own object, nothing is appended.
+func PartialObjectKey(reportID, shardID string) string {
+	return fmt.Sprintf("%s%s/%s.partial", PartialsPrefix, reportID, shardID)
 }
 
 // ReportFileName is the download name of a report's CSV.

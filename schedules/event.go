@@ -10,6 +10,8 @@ import (
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/reports"
+
+	"github.com/evovoice/billing/resources"
 )
 
 // TickStore is what a tick needs of the schedule store.
@@ -91,7 +93,7 @@ func (s *Service) WithTicks(next Handler) Handler {
 			return next(ctx, raw)
 		}
 		res, tickErr := s.Tick(ctx, at)
-		sweep, sweepErr := next(ctx, json.RawMessage(`{"sweep":true}`))
+		sweep, sweepErr := next(ctx, json.RawMessage(resources.SweepEvent))
 		if tickErr != nil {
 			tickErr = fmt.Errorf("ticking the schedules at %s: %w", at.UTC().Format(time.RFC3339), tickErr)
 		}

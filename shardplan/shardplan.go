@@ -14,6 +14,7 @@ package shardplan
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	billing "github.com/evovoice/billing"
@@ -32,6 +33,26 @@ func (s Shard) Days() int { return s.First.DaysUntil(s.Last) + 1 }
 // because shards never share a day. A shard handed on (Rest) gets the ID of
 // its own days.
 func (s Shard) ID() string { return s.First.String() + "_" + s.Last.String() }
+
+// ParseID is the inverse of Shard.ID.
+func ParseID(id string) (Shard, error) {
+	first, last, ok := strings.Cut(id, "_")
+	if !ok {
+		return Shard{}, fmt.Errorf("parsing shard id %q: want FIRST_LAST", id)
+	}
+	f, err := billing.ParseDate(first)
+	if err != nil {
+		return Shard{}, fmt.Errorf("parsing shard id %q: %w", id, err)
+	}
+	l, err := billing.ParseDate(last)
+	if err != nil {
+		return Shard{}, fmt.Errorf("parsing shard id %q: %w", id, err)
+	}
+	if l.Before(f) {
+		return Shard{}, fmt.Errorf("parsing shard id %q: its last day is before its first", id)
+	}
+	return Shard{First: f, Last: l}, nil
+}
 
 // Input is what Plan needs to know.
 type Input struct {

@@ -87,7 +87,7 @@ func runSynthReport(events, customers int) (*billing.Report, error) {
 	reports := newMemReports()
 	w, err := New(Deps{
 		Reports: reports, Data: &synthData{customers: customers, perDay: events / 31, pageSize: 1000},
-		Files: discardFiles{}, Mailer: &memMailer{}, Queue: &memQueue{}, Clock: clock.Now,
+		Files: discardFiles{}, Mailer: &memMailer{}, Queue: &memQueue{}, Partials: newMemPartials(), Clock: clock.Now,
 		Log:    slog.New(slog.DiscardHandler),
 		Config: Config{PublicAPIURL: "https://api.example.com", SigningKey: testKey},
 	})
@@ -132,7 +132,7 @@ func childPeakRSS(b *testing.B, events int) (rssMB float64, elapsed time.Duratio
 	if err != nil {
 		b.Fatalf("child with %d events: %v\n%s", events, err, out)
 	}
-	want := fmt.Sprintf("Processed %d usage records", events/31*31)
+	want := fmt.Sprintf("Completed: %d usage records in 1 shards.", events/31*31)
 	if string(out) != want+"\n" {
 		b.Fatalf("child said %q, want %q", out, want)
 	}
@@ -174,10 +174,10 @@ func BenchmarkDayReads(b *testing.B) {
 	read := func(concurrency int) time.Duration {
 		var n int
 		start := time.Now()
-		err := readDays(context.Background(), data, "a", days, from, to, concurrency, func(p []billing.UsageEvent) error {
+		err := readDays(context.Background(), data, "a", days, from, to, concurrency, func(_ int, p []billing.UsageEvent) error {
 			n += len(p)
 			return nil
-		})
+		}, nil)
 		if err != nil || n != 31*4000 {
 			b.Fatalf("read %d events: %v", n, err)
 		}

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/resources"
 )
@@ -37,7 +35,7 @@ func (f *fakeVisibility) get(rh string) (time.Duration, bool) {
 	return d, ok
 }
 
-func withReceipt(m events.SQSMessage, rh string) events.SQSMessage {
+func withReceipt(m Delivery, rh string) Delivery {
 	m.ReceiptHandle = rh
 	return m
 }
@@ -80,7 +78,7 @@ func TestRetryComesBackAfterAShortBackoff(t *testing.T) {
 		t.Error("the visibility of a handled message was changed")
 	}
 	// A malformed message (poison) backs off too, so it reaches the DLQ in minutes.
-	if !h.deliver(context.Background(), events.SQSMessage{MessageId: "m-bad", ReceiptHandle: "rh-bad", Body: "not json"}) {
+	if !h.deliver(context.Background(), Delivery{MessageID: "m-bad", ReceiptHandle: "rh-bad", Body: "not json"}) {
 		t.Fatal("a malformed message was acknowledged")
 	}
 	if got, _ := vis.get("rh-bad"); got != resources.RetryBackoff(1) {
@@ -128,12 +126,12 @@ func TestHungEmailDoesNotStallTheBatch(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), resources.WorkerTimeout)
 	defer cancel()
 	start := time.Now()
-	resp, err := h.w.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{
+	resp, err := h.handle(ctx, []Delivery{
 		sqsMessage("m-hung", "r-hung", 1), sqsMessage("m-fine", "r-fine", 1),
-	}})
+	})
 	took := time.Since(start)
 	if err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("HandleSQS = %+v, %v; a failed email must not fail the report", resp, err)
+		t.Fatalf("HandleDeliveries = %+v, %v; a failed email must not fail the report", resp, err)
 	}
 	if took > 5*time.Second {
 		t.Errorf("the batch took %v with one hung SES call; want the tries' timeouts (3 x 100 ms)", took)

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	billing "github.com/evovoice/billing"
 )
 
@@ -61,6 +59,11 @@ type memReports struct {
 	beforeFinish   func(id string, attempt int, out billing.Outcome) error
 	beforeProgress func(id string, attempt int, msg string) error
 	beforeClaim    func(id string) error
+
+	beforeShardLease func(id, shard string) error
+	beforeComplete   func(id, shard string) error
+	completions      int            // shards counted done
+	progressDone     map[string]int // ShardProgress's latest count by report
 }
 
 func newMemReports() *memReports { return &memReports{reports: map[string]*billing.Report{}} }
@@ -72,14 +75,123 @@ func conflict(format string, args ...any) error {
 func (m *memReports) put(r *billing.Report) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := *r
-	m.reports[r.ID] = &c
+	c := cloneReport(r)
+	m.reports[r.ID] = c
 }
 
 func (m *memReports) get(id string) billing.Report {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return *m.reports[id]
+	return *cloneReport(m.reports[id])
+}
+
+// cloneReport copies r deeply: the worker must not see the store's slices.
+func cloneReport(r *billing.Report) *billing.Report {
+	c := *r
+	c.Shards, c.ShardsDone, c.ShardLeases = slices.Clone(r.Shards), slices.Clone(r.ShardsDone), maps.Clone(r.ShardLeases)
+	return &c
+}
+
+// The shard methods follow the conditions of the DynamoDB adapter.
+
+func (m *memReports) StartShards(ctx context.Context, id string, attempt int, shards []string, message string, now time.Time) (*billing.Report, error) {
+	if err := unavailableIfDone(ctx); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.reports[id]
+	if r == nil || r.Status != billing.ReportRunning || r.Attempt != attempt || len(r.Shards) > 0 {
+		return nil, conflict("not the planner")
+	}
+	r.Shards = slices.Sorted(slices.Values(shards))
+	r.ShardLeases = map[string]billing.ShardLease{}
+	r.StatusMessage, r.DateUpdated = message, now
+	m.progress = append(m.progress, message)
+	return cloneReport(r), nil
+}
+
+func (m *memReports) AcquireShardLease(ctx context.Context, id, shard string, l billing.Lease) (*billing.Report, error) {
+	if err := unavailableIfDone(ctx); err != nil {
+		return nil, err
+	}
+	if m.beforeShardLease != nil {
+		if err := m.beforeShardLease(id, shard); err != nil {
+			return nil, err
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.reports[id]
+	if r == nil || r.Status != billing.ReportRunning || slices.Contains(r.ShardsDone, shard) {
+		return nil, conflict("shard not open")
+	}
+	if old, ok := r.ShardLeases[shard]; ok && !old.Expires.Before(l.Now) {
+		return nil, conflict("shard lease held")
+	}
+	old := r.ShardLeases[shard]
+	r.ShardLeases[shard] = billing.ShardLease{Owner: l.Server, Expires: l.Expires, Attempts: old.Attempts + 1}
+	r.DateUpdated = l.Now
+	return cloneReport(r), nil
+}
+
+func (m *memReports) ExtendShardLease(ctx context.Context, id, shard, owner string, now, expires time.Time) error {
+	if err := unavailableIfDone(ctx); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.reports[id]
+	if r == nil || r.Status != billing.ReportRunning || r.ShardLeases[shard].Owner != owner || slices.Contains(r.ShardsDone, shard) {
+		return conflict("shard lease lost")
+	}
+	l := r.ShardLeases[shard]
+	l.Expires = expires
+	r.ShardLeases[shard] = l
+	r.DateUpdated = now
+	return nil
+}
+
+func (m *memReports) CompleteShard(ctx context.Context, id, shard, owner string, records int64, handOn []string, now time.Time) (*billing.Report, error) {
+	if err := unavailableIfDone(ctx); err != nil {
+		return nil, err
+	}
+	if m.beforeComplete != nil {
+		if err := m.beforeComplete(id, shard); err != nil {
+			return nil, err
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.reports[id]
+	if r == nil || r.Status != billing.ReportRunning || r.ShardLeases[shard].Owner != owner || slices.Contains(r.ShardsDone, shard) {
+		return nil, conflict("shard lease lost or shard counted")
+	}
+	r.ShardsDone = slices.Sorted(slices.Values(append(r.ShardsDone, shard)))
+	r.Shards = slices.Sorted(slices.Values(append(r.Shards, handOn...)))
+	r.ShardRecords += records
+	r.DateUpdated = now
+	m.completions++
+	return cloneReport(r), nil
+}
+
+func (m *memReports) ShardProgress(ctx context.Context, id string, done int, message string, now time.Time) error {
+	if err := unavailableIfDone(ctx); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.reports[id]
+	if r == nil || r.Status != billing.ReportRunning || done < m.progressDone[id] {
+		return conflict("later progress recorded")
+	}
+	if m.progressDone == nil {
+		m.progressDone = map[string]int{}
+	}
+	m.progressDone[id] = done
+	r.StatusMessage, r.DateUpdated = message, now
+	m.progress = append(m.progress, message)
+	return nil
 }
 
 func (m *memReports) CreateReport(ctx context.Context, r *billing.Report, limits billing.SlotLimits) error {
@@ -92,8 +204,8 @@ func (m *memReports) CreateReport(ctx context.Context, r *billing.Report, limits
 	if e := limits.RefusalAmong(r, slices.Collect(maps.Values(m.reports))); e != nil {
 		return e
 	}
-	c := *r
-	m.reports[r.ID] = &c
+	c := cloneReport(r)
+	m.reports[r.ID] = c
 	return nil
 }
 
@@ -107,8 +219,8 @@ func (m *memReports) GetReport(ctx context.Context, id string) (*billing.Report,
 	if !ok {
 		return nil, billing.Errorf(billing.ENOTFOUND, "Report not found.")
 	}
-	c := *r
-	return &c, nil
+	c := cloneReport(r)
+	return c, nil
 }
 
 func (m *memReports) ListReports(context.Context, billing.ReportFilter) (billing.ReportPage, error) {
@@ -145,8 +257,8 @@ func (m *memReports) AcquireLease(ctx context.Context, id string, l billing.Leas
 		return nil, conflict("lease held")
 	}
 	r.Status, r.Attempt, r.LeaseExpires, r.Server, r.DateUpdated = billing.ReportRunning, r.Attempt+1, l.Expires, l.Server, l.Now
-	c := *r
-	return &c, nil
+	c := cloneReport(r)
+	return c, nil
 }
 
 func (m *memReports) UpdateProgress(ctx context.Context, id string, attempt int, msg string, now, leaseExpires time.Time) error {
@@ -186,8 +298,11 @@ func (m *memReports) FinishReport(ctx context.Context, id string, attempt int, o
 	}
 	r.Status, r.StatusMessage, r.DateUpdated = out.Status, out.StatusMessage, out.Now
 	r.ObjectKey, r.RowCount, r.ByteSize, r.GrandTotal = out.ObjectKey, out.RowCount, out.ByteSize, out.GrandTotal
-	c := *r
-	return &c, nil
+	if out.Shards > 0 {
+		r.ShardCount = out.Shards
+	}
+	c := cloneReport(r)
+	return c, nil
 }
 
 func (m *memReports) ClaimNotification(ctx context.Context, id string, now time.Time) error {
@@ -227,8 +342,8 @@ func (m *memReports) StaleReports(ctx context.Context, status billing.ReportStat
 	var out []*billing.Report
 	for _, r := range m.reports {
 		if r.Status == status && r.DateUpdated.Before(cutoff) && len(out) < limit {
-			c := *r
-			out = append(out, &c)
+			c := cloneReport(r)
+			out = append(out, c)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -406,6 +521,71 @@ func (q *memQueue) Enqueue(ctx context.Context, j billing.Job) (string, error) {
 	return "msg-" + strconv.Itoa(len(q.jobs)), nil
 }
 
+// take removes and returns the queued jobs.
+func (q *memQueue) take() []billing.Job {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	jobs := q.jobs
+	q.jobs = nil
+	return jobs
+}
+
+// memPartials is an in-memory Partials; beforeGet and beforePut inject
+// failures.
+type memPartials struct {
+	mu        sync.Mutex
+	objects   map[string][]byte
+	puts      int
+	beforePut func(key string) error
+	beforeGet func(key string) error
+}
+
+func newMemPartials() *memPartials { return &memPartials{objects: map[string][]byte{}} }
+
+func (p *memPartials) PutPartial(ctx context.Context, key string, data []byte) error {
+	if err := unavailableIfDone(ctx); err != nil {
+		return err
+	}
+	if p.beforePut != nil {
+		if err := p.beforePut(key); err != nil {
+			return err
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.puts++
+	p.objects[key] = slices.Clone(data)
+	return nil
+}
+
+func (p *memPartials) GetPartial(ctx context.Context, key string) ([]byte, error) {
+	if p.beforeGet != nil {
+		if err := p.beforeGet(key); err != nil {
+			return nil, err
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	data, ok := p.objects[key]
+	if !ok {
+		return nil, billing.Errorf(billing.ENOTFOUND, "No partial %s.", key)
+	}
+	return slices.Clone(data), nil
+}
+
+func (p *memPartials) DeletePartial(ctx context.Context, key string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.objects, key)
+	return nil
+}
+
+func (p *memPartials) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.objects)
+}
+
 // fakeWebhooks records webhook bodies.
 type fakeWebhooks struct {
 	mu     sync.Mutex
@@ -425,42 +605,55 @@ func (f *fakeWebhooks) Send(ctx context.Context, url string, body []byte) error 
 
 // harness wires a Worker to the fakes.
 type harness struct {
-	t       *testing.T
-	clock   *fakeClock
-	reports *memReports
-	data    *memData
-	files   *memFiles
-	mailer  *memMailer
-	queue   *memQueue
-	hooks   *fakeWebhooks
-	w       *Worker
+	t        *testing.T
+	clock    *fakeClock
+	reports  *memReports
+	data     *memData
+	files    *memFiles
+	mailer   *memMailer
+	queue    *memQueue
+	hooks    *fakeWebhooks
+	partials *memPartials
+	w        *Worker
 }
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, nil)
+}
+
+// newHarnessWith is newHarness with tune applied to the worker's settings.
+func newHarnessWith(t *testing.T, tune func(*Config)) *harness {
+	t.Helper()
 	h := &harness{
-		t:       t,
-		clock:   &fakeClock{t: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)},
-		reports: newMemReports(),
-		data:    newMemData(),
-		files:   newMemFiles(),
-		mailer:  &memMailer{},
-		queue:   &memQueue{},
-		hooks:   &fakeWebhooks{},
+		partials: newMemPartials(),
+		t:        t,
+		clock:    &fakeClock{t: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)},
+		reports:  newMemReports(),
+		data:     newMemData(),
+		files:    newMemFiles(),
+		mailer:   &memMailer{},
+		queue:    &memQueue{},
+		hooks:    &fakeWebhooks{},
+	}
+	cfg := Config{
+		PublicAPIURL:     "https://api.example.com",
+		SigningKey:       testKey,
+		FunctionName:     "billing-run",
+		ProgressInterval: 5 * time.Millisecond,
+		EmailBackoff:     time.Millisecond,
+	}
+	if tune != nil {
+		tune(&cfg)
 	}
 	w, err := New(Deps{
 		Reports: h.reports, Data: h.data, Files: h.files, Mailer: h.mailer, Queue: h.queue, Webhooks: h.hooks,
-		Clock: h.clock.Now,
-		Log:   slog.New(slog.NewTextHandler(testWriter{t}, nil)),
-		Config: Config{
-			PublicAPIURL:     "https://api.example.com",
-			SigningKey:       testKey,
-			FunctionName:     "billing-run",
-			ProgressInterval: 5 * time.Millisecond,
-			EmailBackoff:     time.Millisecond,
-		},
+		Partials: h.partials,
+		Clock:    h.clock.Now,
+		Log:      slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+		Config:   cfg,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -478,25 +671,30 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func sqsMessage(id, reportID string, receiveCount int) events.SQSMessage {
-	return events.SQSMessage{
-		MessageId:  id,
-		Body:       `{"reportId":"` + reportID + `"}`,
-		Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(receiveCount)},
-	}
+func sqsMessage(id, reportID string, receiveCount int) Delivery {
+	return Delivery{MessageID: id, Body: `{"reportId":"` + reportID + `"}`, ReceiveCount: receiveCount}
 }
 
-// deliver hands one message to the worker and says whether it asked for a retry.
-func (h *harness) deliver(ctx context.Context, msg events.SQSMessage) bool {
+// handle hands a batch to the worker, with the response shape of the SQS
+// adapter, and fails the test on a failure naming no message of the batch.
+func (h *harness) handle(ctx context.Context, batch []Delivery) (batchResponse, error) {
 	h.t.Helper()
-	resp, err := h.w.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{msg}})
-	if err != nil {
-		h.t.Fatalf("HandleSQS returned an error: %v", err)
-	}
-	for _, f := range resp.BatchItemFailures {
-		if f.ItemIdentifier != msg.MessageId {
-			h.t.Fatalf("batch item failure for unknown message %q", f.ItemIdentifier)
+	var resp batchResponse
+	for _, id := range h.w.HandleDeliveries(ctx, batch) {
+		if !slices.ContainsFunc(batch, func(d Delivery) bool { return d.MessageID == id }) {
+			h.t.Fatalf("batch item failure for unknown message %q", id)
 		}
+		resp.BatchItemFailures = append(resp.BatchItemFailures, batchItemFailure{ItemIdentifier: id})
 	}
+	return resp, nil
+}
+
+type batchResponse struct{ BatchItemFailures []batchItemFailure }
+type batchItemFailure struct{ ItemIdentifier string }
+
+// deliver hands one message to the worker and says whether it asked for a retry.
+func (h *harness) deliver(ctx context.Context, msg Delivery) bool {
+	h.t.Helper()
+	resp, _ := h.handle(ctx, []Delivery{msg})
 	return len(resp.BatchItemFailures) == 1
 }

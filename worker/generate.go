@@ -15,6 +15,7 @@ import (
 	"github.com/evovoice/billing/rating"
 	"github.com/evovoice/billing/reportcsv"
 	"github.com/evovoice/billing/resources"
+	"github.com/evovoice/billing/shardplan"
 )
 
 // errLeaseLost stops an attempt whose lease another attempt has taken: from then
@@ -29,36 +30,53 @@ type generated struct {
 	events     int64
 	grandTotal string
 	zone       string
+	shards     int
 	result     *rating.Result
+	plan       []shardplan.Shard // set instead of the rest when the report is split
 }
 
-// generate rates the report held by r's lease and stores its CSV. A heartbeat
-// publishes progress and extends the lease meanwhile; when it finds the lease
-// lost, everything stops with errLeaseLost before the next write.
-func (w *Worker) generate(ctx context.Context, log *slog.Logger, r *billing.Report) (*generated, error) {
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	var events atomic.Int64
-	hbDone := make(chan struct{})
-	go func() {
-		defer close(hbDone)
-		w.heartbeat(ctx, log, r, &events, stop)
-	}()
-	defer func() { stop(nil); <-hbDone }()
+// shortRead is what a run that ran short of time read: the first done days
+// of shard, complete, in partial.
+type shortRead struct {
+	shard   shardplan.Shard
+	partial *rating.Partial
+	done    int
+	read    int64 // events read in the time the run had, its measured capacity
+}
 
-	res, loc, err := w.rate(ctx, r, &events)
-	if cause := context.Cause(ctx); errors.Is(cause, errLeaseLost) {
-		return nil, errLeaseLost
-	}
+// generate rates the report held by r's lease in this invocation and stores
+// its CSV. A heartbeat publishes progress and extends the lease meanwhile;
+// when it finds the lease lost, everything stops with errLeaseLost before
+// the next write. When reading stops early (the invocation runs short of
+// time), the days read completely come back as a shortRead with the error,
+// so that the caller can hand the rest on as shards.
+func (w *Worker) generate(ctx context.Context, log *slog.Logger, r *billing.Report, su *ratingSetup) (*generated, *shortRead, error) {
+	var gen *generated
+	var short *shortRead
+	err := w.withHeartbeat(ctx, log, w.reportBeat(r), func(ctx context.Context, events *atomic.Int64) error {
+		days := su.period.UTCDays()
+		p, done, err := w.readShard(ctx, r.AccountID, su, days, events)
+		if err != nil {
+			short = &shortRead{partial: p, done: done, read: events.Load(), shard: shardplan.Shard{First: days[0], Last: days[len(days)-1]}}
+			return err
+		}
+		gen, err = w.store(ctx, r, su, p)
+		if gen != nil {
+			gen.shards = 1
+		}
+		return err
+	})
+	return gen, short, err
+}
+
+// store rates the merged usage of a report and streams its CSV to its key.
+func (w *Worker) store(ctx context.Context, r *billing.Report, su *ratingSetup, parts ...*rating.Partial) (*generated, error) {
+	res, err := su.rate(parts...)
 	if err != nil {
 		return nil, err
 	}
-
 	key := resources.ReportObjectKey(r.AccountID, r.ID)
 	n, err := w.upload(ctx, key, resources.ReportFileName(r.Request.StartDate.String(), r.Request.EndDate.String()), res, reportcsv.Options{IncludeCustomerIDs: r.Request.IncludeCustomerIDs})
-	if cause := context.Cause(ctx); errors.Is(cause, errLeaseLost) {
-		return nil, errLeaseLost
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -66,26 +84,53 @@ func (w *Worker) generate(ctx context.Context, log *slog.Logger, r *billing.Repo
 		key:        key,
 		rows:       len(res.Rows),
 		bytes:      n,
-		events:     events.Load(),
+		events:     res.Counted,
 		grandTotal: rating.FormatCents(res.Total.Total),
-		zone:       loc.String(),
+		zone:       su.period.Loc.String(),
 		result:     res,
 	}, nil
 }
 
-// rate loads the report's account, customers and zone (the request's, else
-// the account's, else UTC) and rates the period's usage, counting in events
-// the events of the report's scope.
-func (w *Worker) rate(ctx context.Context, r *billing.Report, events *atomic.Int64) (*rating.Result, *time.Location, error) {
+// withHeartbeat runs work while beat, every ProgressInterval, publishes the
+// events counted so far and extends the lease; a beat that finds the lease
+// lost (ECONFLICT) cancels work, and withHeartbeat returns errLeaseLost.
+func (w *Worker) withHeartbeat(ctx context.Context, log *slog.Logger, beat func(ctx context.Context, events int64) error, work func(ctx context.Context, events *atomic.Int64) error) error {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var events atomic.Int64
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		w.heartbeat(ctx, log, &events, stop, beat)
+	}()
+	defer func() { stop(nil); <-hbDone }()
+	err := work(ctx, &events)
+	if cause := context.Cause(ctx); errors.Is(cause, errLeaseLost) {
+		return errLeaseLost
+	}
+	return err
+}
+
+// ratingSetup is what rating a report needs besides its usage: the
+// account, its customers, and the period in the report's zone (the
+// request's, else the account's, else UTC).
+type ratingSetup struct {
+	acct      billing.Account
+	customers []billing.Customer
+	period    rating.Period
+	scope     string
+}
+
+func (w *Worker) ratingSetup(ctx context.Context, r *billing.Report) (*ratingSetup, error) {
 	acct, err := w.d.Data.GetAccount(ctx, r.AccountID)
 	if billing.ErrorCode(err) == billing.ENOTFOUND {
-		return nil, nil, billing.WrapError(billing.ENOTFOUND, err, "Account '%s' does not exist.", r.AccountID)
+		return nil, billing.WrapError(billing.ENOTFOUND, err, "Account '%s' does not exist.", r.AccountID)
 	} else if err != nil {
-		return nil, nil, fmt.Errorf("loading account: %w", err)
+		return nil, fmt.Errorf("loading account: %w", err)
 	}
 	customers, err := w.d.Data.ListCustomers(ctx, r.AccountID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("loading customers: %w", err)
+		return nil, fmt.Errorf("loading customers: %w", err)
 	}
 	zone := r.Request.TimeZoneID
 	if zone == "" {
@@ -93,30 +138,112 @@ func (w *Worker) rate(ctx context.Context, r *billing.Report, events *atomic.Int
 	}
 	loc, err := billing.LoadZone(zone)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	period := rating.Period{Start: r.Request.StartDate, End: r.Request.EndDate, Loc: loc}
-	rater, err := rating.NewRater(*acct, customers, period, r.CustomerScope)
+	su := &ratingSetup{acct: *acct, customers: customers, scope: r.CustomerScope,
+		period: rating.Period{Start: r.Request.StartDate, End: r.Request.EndDate, Loc: loc}}
+	// Fail on a bad period or customer tree before any usage is read.
+	if _, err := su.partialRater(); err != nil {
+		return nil, err
+	}
+	return su, nil
+}
+
+func (su *ratingSetup) partialRater() (*rating.PartialRater, error) {
+	return rating.NewPartialRater(su.acct, su.customers, su.period, su.scope)
+}
+
+// rate merges partials (in the order given: shard order) and rates them.
+func (su *ratingSetup) rate(parts ...*rating.Partial) (*rating.Result, error) {
+	merged, err := rating.MergePartials(parts...)
+	if err != nil {
+		return nil, fmt.Errorf("merging partials: %w", err)
+	}
+	rater, err := rating.NewRater(su.acct, su.customers, su.period, su.scope)
+	if err != nil {
+		return nil, err
+	}
+	if err := rater.AddPartial(merged); err != nil {
+		return nil, fmt.Errorf("rating partials: %w", err)
+	}
+	return rater.Result(), nil
+}
+
+// rate rates the whole period's usage of r in this invocation, counting in
+// events the events of the report's scope.
+func (w *Worker) rate(ctx context.Context, r *billing.Report, events *atomic.Int64) (*rating.Result, *time.Location, error) {
+	su, err := w.ratingSetup(ctx, r)
 	if err != nil {
 		return nil, nil, err
 	}
-	from, to := period.Bounds()
-	err = readDays(ctx, w.d.Data, r.AccountID, period.UTCDays(), from, to, w.cfg.DayReadConcurrency, func(page []billing.UsageEvent) error {
+	days := su.period.UTCDays()
+	p, _, err := w.readShard(ctx, r.AccountID, su, days, events)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := su.rate(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, su.period.Loc, nil
+}
+
+// readShard reads days (concurrently, DayReadConcurrency at once) into an
+// exact partial. Each day has its own partial until it is read completely;
+// complete days join the result in day order. When reading stops early (the
+// invocation runs short of time), the result holds exactly the first done
+// days, complete, with the error: the caller can hand the other days on.
+// events counts the events of the report's scope as they are read (spec
+// 2.6: a Customer-scoped report must not reveal the account's volume).
+func (w *Worker) readShard(ctx context.Context, accountID string, su *ratingSetup, days []billing.Date, events *atomic.Int64) (_ *rating.Partial, done int, _ error) {
+	seed, err := su.partialRater()
+	if err != nil {
+		return nil, 0, err
+	}
+	// The days read completely so far, merged as each joins, so memory is
+	// bounded by customers × items × months, not by days.
+	acc := seed.Partial()
+	raters := map[int]*rating.PartialRater{}
+	finished := map[int]*rating.Partial{}
+	from, to := su.period.Bounds()
+	readErr := readDays(ctx, w.d.Data, accountID, days, from, to, w.cfg.DayReadConcurrency, func(day int, page []billing.UsageEvent) error {
+		pr := raters[day]
+		if pr == nil {
+			if pr, err = su.partialRater(); err != nil {
+				return err
+			}
+			raters[day] = pr
+		}
+		before := pr.Counted()
 		for i := range page {
-			if err := rater.Add(&page[i]); err != nil {
+			if err := pr.Add(&page[i]); err != nil {
 				return err
 			}
 		}
-		// Only the events of the report's scope: every event of the account
-		// is read, but a Customer-scoped report's progress, email and
-		// webhook must not reveal the account's volume (spec 2.6).
-		events.Store(rater.Counted())
+		events.Add(pr.Counted() - before)
 		return nil
+	}, func(day int) error {
+		if pr := raters[day]; pr != nil {
+			finished[day] = pr.Partial()
+			delete(raters, day)
+		} else {
+			finished[day] = nil // a day without usage
+		}
+		for {
+			p, ok := finished[done]
+			if !ok {
+				return nil
+			}
+			delete(finished, done)
+			if p != nil {
+				if acc, err = rating.MergePartials(acc, p); err != nil {
+					return fmt.Errorf("merging days: %w", err)
+				}
+			}
+			done++
+		}
 	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return rater.Result(), loc, nil
+	return acc, done, readErr
 }
 
 // regenerate rebuilds what the notification of a Completed report shows (its
@@ -156,11 +283,10 @@ func (w *Worker) regenerate(ctx context.Context, log *slog.Logger, r *billing.Re
 	}, nil
 }
 
-// heartbeat publishes "Processed N usage records" every ProgressInterval and
-// extends the lease with it. ECONFLICT means another attempt took the lease:
-// the generation is cancelled with errLeaseLost. Other errors are only logged,
-// since the lease has a margin of a whole invocation.
-func (w *Worker) heartbeat(ctx context.Context, log *slog.Logger, r *billing.Report, events *atomic.Int64, stop context.CancelCauseFunc) {
+// heartbeat calls beat every ProgressInterval. ECONFLICT means another
+// attempt took the lease: the work is cancelled with errLeaseLost. Other
+// errors are only logged, since the lease has a margin of a whole invocation.
+func (w *Worker) heartbeat(ctx context.Context, log *slog.Logger, events *atomic.Int64, stop context.CancelCauseFunc, beat func(ctx context.Context, events int64) error) {
 	t := time.NewTicker(w.cfg.ProgressInterval)
 	defer t.Stop()
 	for {
@@ -169,9 +295,7 @@ func (w *Worker) heartbeat(ctx context.Context, log *slog.Logger, r *billing.Rep
 			return
 		case <-t.C:
 		}
-		now := w.now()
-		msg := fmt.Sprintf("Processed %d usage records", events.Load())
-		err := w.d.Reports.UpdateProgress(ctx, r.ID, r.Attempt, msg, now, now.Add(w.cfg.LeaseDuration))
+		err := beat(ctx, events.Load())
 		if billing.ErrorCode(err) == billing.ECONFLICT {
 			stop(errLeaseLost)
 			return
@@ -179,6 +303,26 @@ func (w *Worker) heartbeat(ctx context.Context, log *slog.Logger, r *billing.Rep
 			log.Warn("updating progress", "err", err)
 		}
 	}
+}
+
+// reportBeat publishes the progress of a report run in one invocation
+// ("Processed N usage records (0 of 1 shards)") and extends its lease.
+func (w *Worker) reportBeat(r *billing.Report) func(ctx context.Context, events int64) error {
+	return func(ctx context.Context, events int64) error {
+		now := w.now()
+		return w.d.Reports.UpdateProgress(ctx, r.ID, r.Attempt, progressMessage(events, 0, 1), now, now.Add(w.cfg.LeaseDuration))
+	}
+}
+
+// progressMessage is the statusMessage of a running report (spec 4).
+func progressMessage(events int64, done, shards int) string {
+	return fmt.Sprintf("Processed %d usage records (%d of %d shards)", events, done, shards)
+}
+
+// completedMessage is the statusMessage of a completed report (spec 4), the
+// same for one shard and many.
+func completedMessage(events int64, shards int) string {
+	return fmt.Sprintf("Completed: %d usage records in %d shards.", events, shards)
 }
 
 // upload streams the CSV of res into the store through a pipe, so the file is
@@ -221,19 +365,71 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 // readDays reads the usage of days, at most concurrency days at once, each
-// paginated by the store, and hands every page to consume on the calling
-// goroutine (the rater is not safe for concurrent use). Pages are copied into
-// recycled buffers because the store reuses its slice; at most 2×concurrency+1
-// pages exist at a time, so memory does not grow with the number of events.
-func readDays(ctx context.Context, data billing.BillingData, accountID string, days []billing.Date, from, to time.Time, concurrency int, consume func([]billing.UsageEvent) error) error {
-	if concurrency < 1 {
-		concurrency = 1
-	}
+// paginated by the store, and hands every page to consume, with the index of
+// its day, on the calling goroutine (raters are not safe for concurrent
+// use); after a day's last page, dayDone (if not nil) learns that the day
+// was read completely. Pages are copied into recycled buffers because the
+// store reuses its slice; at most 2×concurrency+1 pages exist at a time, so
+// memory does not grow with the number of events.
+func readDays(ctx context.Context, data billing.BillingData, accountID string, days []billing.Date, from, to time.Time, concurrency int,
+	consume func(day int, page []billing.UsageEvent) error, dayDone func(day int) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	r := &dayReader{ctx: ctx, cancel: cancel, pieces: make(chan dayPiece, max(concurrency, 1)),
+		buffers: sync.Pool{New: func() any { return new([]billing.UsageEvent) }}}
+	r.start(data, billing.UsageQuery{AccountID: accountID, From: from, To: to}, days, max(concurrency, 1))
 
-	pages := make(chan *[]billing.UsageEvent, concurrency)
-	buffers := sync.Pool{New: func() any { return new([]billing.UsageEvent) }}
+	var consumeErr error
+	for p := range r.pieces {
+		if consumeErr == nil {
+			if p.page == nil {
+				if dayDone != nil {
+					consumeErr = dayDone(p.day)
+				}
+			} else {
+				consumeErr = consume(p.day, *p.page)
+			}
+			if consumeErr != nil {
+				cancel(consumeErr)
+			}
+		}
+		if p.page != nil {
+			clear(*p.page) // drop string references before the buffer waits in the pool
+			r.buffers.Put(p.page)
+		}
+	}
+	if consumeErr != nil {
+		return consumeErr
+	}
+	return context.Cause(ctx)
+}
+
+// dayPiece is a page of one day's usage; a nil page marks the day as read
+// completely.
+type dayPiece struct {
+	day  int
+	page *[]billing.UsageEvent
+}
+
+// dayReader is readDays' producer side: concurrency goroutines taking days
+// in order and sending their pages, closing pieces when all are done.
+type dayReader struct {
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	pieces  chan dayPiece
+	buffers sync.Pool
+}
+
+func (r *dayReader) send(p dayPiece) error {
+	select {
+	case r.pieces <- p:
+		return nil
+	case <-r.ctx.Done():
+		return context.Cause(r.ctx)
+	}
+}
+
+func (r *dayReader) start(data billing.BillingData, q billing.UsageQuery, days []billing.Date, concurrency int) {
 	dayIndex := make(chan int)
 	var producers sync.WaitGroup
 	for range min(concurrency, len(days)) {
@@ -241,22 +437,8 @@ func readDays(ctx context.Context, data billing.BillingData, accountID string, d
 		go func() {
 			defer producers.Done()
 			for i := range dayIndex {
-				q := billing.UsageQuery{AccountID: accountID, Day: days[i], From: from, To: to}
-				err := data.QueryUsage(ctx, q, func(page []billing.UsageEvent) error {
-					if len(page) == 0 {
-						return nil
-					}
-					buf := buffers.Get().(*[]billing.UsageEvent)
-					*buf = append((*buf)[:0], page...)
-					select {
-					case pages <- buf:
-						return nil
-					case <-ctx.Done():
-						return context.Cause(ctx)
-					}
-				})
-				if err != nil {
-					cancel(fmt.Errorf("reading usage of %s: %w", days[i], err))
+				if err := r.readDay(data, q, days[i], i); err != nil {
+					r.cancel(fmt.Errorf("reading usage of %s: %w", days[i], err))
 					return
 				}
 			}
@@ -267,31 +449,30 @@ func readDays(ctx context.Context, data billing.BillingData, accountID string, d
 		for i := range days {
 			select {
 			case dayIndex <- i:
-			case <-ctx.Done():
+			case <-r.ctx.Done():
 				return
 			}
 		}
 	}()
 	go func() {
 		producers.Wait()
-		close(pages)
+		close(r.pieces)
 	}()
+}
 
-	var consumeErr error
-	for buf := range pages {
-		if consumeErr == nil {
-			if consumeErr = consume(*buf); consumeErr != nil {
-				cancel(consumeErr)
-			}
+// readDay sends the pages of one day, then its end.
+func (r *dayReader) readDay(data billing.BillingData, q billing.UsageQuery, day billing.Date, i int) error {
+	q.Day = day
+	err := data.QueryUsage(r.ctx, q, func(page []billing.UsageEvent) error {
+		if len(page) == 0 {
+			return nil
 		}
-		clear(*buf) // drop string references before the buffer waits in the pool
-		buffers.Put(buf)
-	}
-	if consumeErr != nil {
-		return consumeErr
-	}
-	if err := context.Cause(ctx); err != nil {
+		buf := r.buffers.Get().(*[]billing.UsageEvent)
+		*buf = append((*buf)[:0], page...)
+		return r.send(dayPiece{day: i, page: buf})
+	})
+	if err != nil {
 		return err
 	}
-	return nil
+	return r.send(dayPiece{day: i})
 }

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,9 +11,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/resources"
@@ -62,6 +58,13 @@ type Config struct {
 	EmailTryTimeout     time.Duration
 	NotifyRecordTimeout time.Duration
 
+	// ShardDays caps the UTC days of one shard (reportctl dev --shard-days,
+	// the function's SHARD_DAYS); 0: no cap.
+	ShardDays int
+	// ShardBudget is the number of usage events one invocation reads within
+	// its time limit, margin included (default resources.ShardEventBudget).
+	ShardBudget int64
+
 	// RetryBackoff is how long a message whose receiveCount-th delivery
 	// failed stays hidden before SQS delivers it again (default
 	// resources.RetryBackoff); it needs Deps.Retries.
@@ -101,6 +104,9 @@ func (c *Config) defaults() {
 		c.RetryBackoff = resources.RetryBackoff
 	}
 	defInt(&c.TopCustomers, 5)
+	if c.ShardBudget <= 0 {
+		c.ShardBudget = resources.ShardEventBudget
+	}
 	if c.FunctionName == "" {
 		c.FunctionName = "run"
 	}
@@ -120,6 +126,21 @@ type Reports interface {
 	RecordNotification(ctx context.Context, id string, emailResult, webhookResult string, now time.Time) error
 	StaleReports(ctx context.Context, status billing.ReportStatus, cutoff time.Time, limit int) ([]*billing.Report, error)
 	ReconcileActive(ctx context.Context, accountID string) error
+
+	// Shards of a report too large for one invocation (spec 4). StartShards
+	// records the plan once, for the attempt that holds the report's lease.
+	// AcquireShardLease takes a shard's (or "finalize"'s) lease if it is not
+	// done and no live lease holds it, counting the attempt;
+	// ExtendShardLease extends (or, with expires = now, releases) it for its
+	// owner. CompleteShard counts a shard done once, for its owner, adding
+	// its records and any hand-on shards to the plan in the same
+	// conditional write, and returns the report after it; ShardProgress sets
+	// the progress message unless a later count has set it already.
+	StartShards(ctx context.Context, id string, attempt int, shards []string, message string, now time.Time) (*billing.Report, error)
+	AcquireShardLease(ctx context.Context, id, shard string, lease billing.Lease) (*billing.Report, error)
+	ExtendShardLease(ctx context.Context, id, shard, owner string, now, expires time.Time) error
+	CompleteShard(ctx context.Context, id, shard, owner string, records int64, handOn []string, now time.Time) (*billing.Report, error)
+	ShardProgress(ctx context.Context, id string, done int, message string, now time.Time) error
 }
 
 // MessageVisibility changes how long a received job message stays hidden:
@@ -130,8 +151,8 @@ type MessageVisibility interface {
 	ChangeVisibility(ctx context.Context, receiptHandle string, timeout time.Duration) error
 }
 
-// Deps are what a Worker works with. Reports, Data, Files, Mailer and Queue are
-// required; Webhooks may be nil when no report will ask for one (a report that
+// Deps are what a Worker works with. Reports, Data, Files, Mailer, Queue and
+// Partials are required; Webhooks may be nil when no report will ask for one (a report that
 // does gets the outcome "webhooks are not configured"); Retries may be nil,
 // and a failed message then waits out the queue's visibility timeout.
 type Deps struct {
@@ -142,6 +163,7 @@ type Deps struct {
 	Queue    billing.JobQueue
 	Webhooks WebhookSender
 	Retries  MessageVisibility
+	Partials Partials
 	Clock    func() time.Time // default time.Now
 	Log      *slog.Logger     // default slog.Default()
 	Config   Config
@@ -159,7 +181,7 @@ func New(d Deps) (*Worker, error) {
 	var missing []string
 	for name, ok := range map[string]bool{
 		"Reports": d.Reports != nil, "Data": d.Data != nil, "Files": d.Files != nil,
-		"Mailer": d.Mailer != nil, "Queue": d.Queue != nil,
+		"Mailer": d.Mailer != nil, "Queue": d.Queue != nil, "Partials": d.Partials != nil,
 		"Config.PublicAPIURL": d.Config.PublicAPIURL != "", "Config.SigningKey": len(d.Config.SigningKey) > 0,
 	} {
 		if !ok {
@@ -182,9 +204,21 @@ func New(d Deps) (*Worker, error) {
 
 func (w *Worker) now() time.Time { return w.d.Clock().UTC() }
 
-// HandleSQS runs the jobs of one SQS batch concurrently and reports the messages
-// to try again as batch item failures. It never returns an error: a top-level
-// error would make SQS retry the whole batch, re-running reports that succeeded.
+// Delivery is one received job message, as the event source hands it over:
+// the worker's core takes plain deliveries, so that it needs nothing of
+// Lambda's event types (package lambdaedge converts an SQS batch).
+type Delivery struct {
+	MessageID     string
+	Body          string
+	ReceiveCount  int    // ApproximateReceiveCount; below 1 counts as the first
+	ReceiptHandle string // for the retry backoff; empty: none
+	Invocation    string // the invocation's request id, recorded in Report.Server; empty: the message id
+}
+
+// HandleDeliveries runs the jobs of one batch concurrently and returns the
+// message ids to deliver again (the batch item failures). It never fails as a
+// whole: a failed batch would make SQS retry every message, re-running
+// reports that succeeded.
 //
 // Each message runs on its own context, ending NotifyRecordTimeout before the
 // invocation's deadline so that its last writes and the batch's answer still
@@ -192,10 +226,10 @@ func (w *Worker) now() time.Time { return w.d.Clock().UTC() }
 // email and webhook tries' timeouts), so one hung dependency delays only the
 // reports that call it, by a bounded time. A message to retry gets a short
 // visibility (RetryBackoff by receive count) before it is reported failed.
-func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	retry := make([]bool, len(ev.Records))
+func (w *Worker) HandleDeliveries(ctx context.Context, batch []Delivery) (retryIDs []string) {
+	retry := make([]bool, len(batch))
 	var wg sync.WaitGroup
-	for i, msg := range ev.Records {
+	for i, msg := range batch {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -205,7 +239,7 @@ func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSE
 				// A bug in one report must not take the batch's other reports
 				// down with the process; this one is retried (then DLQ).
 				if p := recover(); p != nil {
-					w.log.Error("panic handling a message", "messageId", msg.MessageId, "panic", p, "stack", string(debug.Stack()))
+					w.log.Error("panic handling a message", "messageId", msg.MessageID, "panic", p, "stack", string(debug.Stack()))
 					retry[i] = true
 				}
 				if retry[i] {
@@ -216,41 +250,13 @@ func (w *Worker) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSE
 		}()
 	}
 	wg.Wait()
-	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	retryIDs = []string{}
 	for i, r := range retry {
 		if r {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
+			retryIDs = append(retryIDs, batch[i].MessageID)
 		}
 	}
-	return resp, nil
-}
-
-// Invoke is the run Lambda's entry point: an SQS event, or the sweep schedule's
-// constant input, exactly resources.SweepEvent. Anything else is refused, so that a
-// misconfigured trigger shows up as errors instead of silently doing nothing.
-func (w *Worker) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return nil, fmt.Errorf("decoding event: %w", err)
-	}
-	if v, ok := fields[resources.SweepEventField]; ok && len(fields) == 1 {
-		if !bytes.Equal(bytes.TrimSpace(v), []byte("true")) {
-			return nil, errors.New("the sweep event must be exactly " + resources.SweepEvent)
-		}
-		res, err := w.Sweep(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("sweeping: %w", err)
-		}
-		return res, nil
-	}
-	if _, ok := fields["Records"]; ok {
-		var ev events.SQSEvent
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, fmt.Errorf("decoding SQS event: %w", err)
-		}
-		return w.HandleSQS(ctx, ev)
-	}
-	return nil, errors.New("unrecognised event: want an SQS event or " + resources.SweepEvent)
+	return retryIDs
 }
 
 // reportContext is the context of one message of a batch: its own, ending
@@ -268,21 +274,21 @@ func (w *Worker) reportContext(ctx context.Context) (context.Context, context.Ca
 // runs on a context that outlives a message's own (which may have ended: that
 // is often why it failed). A failure only costs the short retry: the message
 // then comes back after the visibility timeout.
-func (w *Worker) backOff(ctx context.Context, msg events.SQSMessage) {
+func (w *Worker) backOff(ctx context.Context, msg Delivery) {
 	if w.d.Retries == nil || msg.ReceiptHandle == "" || ctx.Err() != nil {
 		// No queue to tell, or the invocation itself is over: a process at its
 		// deadline is about to be frozen and writes nothing, like a crash.
 		return
 	}
-	delay := w.cfg.RetryBackoff(receiveCount(msg))
+	delay := w.cfg.RetryBackoff(msg.receives())
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.NotifyRecordTimeout)
 	defer cancel()
 	if err := w.d.Retries.ChangeVisibility(bctx, msg.ReceiptHandle, delay); err != nil {
 		w.log.Warn("shortening the retry of a message failed; it returns after the queue's visibility timeout",
-			"messageId", msg.MessageId, "err", err)
+			"messageId", msg.MessageID, "err", err)
 		return
 	}
-	w.log.Info("message to retry", "messageId", msg.MessageId, "receiveCount", receiveCount(msg), "retryIn", delay)
+	w.log.Info("message to retry", "messageId", msg.MessageID, "receiveCount", msg.receives(), "retryIn", delay)
 }
 
 // beforeDeadline is ctx ending DeadlineMargin before ctx's own deadline, if it
@@ -295,8 +301,8 @@ func (w *Worker) beforeDeadline(ctx context.Context) (context.Context, context.C
 }
 
 // handleMessage runs one job and says whether SQS should deliver it again.
-func (w *Worker) handleMessage(ctx context.Context, msg events.SQSMessage) (retry bool) {
-	log := w.log.With("messageId", msg.MessageId)
+func (w *Worker) handleMessage(ctx context.Context, msg Delivery) (retry bool) {
+	log := w.log.With("messageId", msg.MessageID)
 	var job billing.Job
 	if err := json.Unmarshal([]byte(msg.Body), &job); err != nil || job.ReportID == "" {
 		// Nothing names a report to fail; keep the message for ops, who find it
@@ -304,7 +310,7 @@ func (w *Worker) handleMessage(ctx context.Context, msg events.SQSMessage) (retr
 		log.Error("malformed job message", "err", err, "bodyBytes", len(msg.Body))
 		return true
 	}
-	receives := receiveCount(msg)
+	receives := msg.receives()
 	last := receives >= w.cfg.MaxReceiveCount
 	log = log.With("reportId", job.ReportID, "receiveCount", receives)
 
@@ -320,88 +326,144 @@ func (w *Worker) handleMessage(ctx context.Context, msg events.SQSMessage) (retr
 		log.Error("reading report", "err", err)
 		return true
 	}
-	return w.run(ctx, log, r, last, msg.MessageId)
+	server := msg.server(w.cfg.FunctionName)
+	// A shard lease's owner is one delivery: two copies of a shard in one
+	// batch share the invocation but not the message.
+	owner := server
+	if msg.Invocation != "" {
+		owner += " " + msg.MessageID
+	}
+	switch {
+	case job.Finalize:
+		return w.finalize(ctx, log, r, last, owner)
+	case job.Shard != "":
+		return w.runShard(ctx, log, r, job.Shard, last, owner)
+	}
+	return w.run(ctx, log, r, last, server, owner)
 }
 
-func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, last bool, messageID string) (retry bool) {
-	now := w.now()
+func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, last bool, server, owner string) (retry bool) {
 	if r.Status.Final() {
-		// A duplicate or late delivery. The only work that may be left is a
-		// notification that a crash after FinishReport did not send.
-		gen, err := w.regenerate(ctx, log, r)
-		if err != nil && !last {
-			log.Warn("rebuilding the notification's rows; SQS will retry", "err", err)
-			return true
-		}
-		if err := w.notify(ctx, log, r, gen); err != nil {
-			log.Error("notifying a finished report", "err", err)
-			return !last
-		}
-		log.Info("duplicate delivery of a finished report acknowledged", "status", r.Status)
-		return false
+		return w.finishedDuplicate(ctx, log, r, last)
 	}
-	if r.Status == billing.ReportRunning && r.LeaseExpires.After(now) {
-		return w.leaseBusy(log, r, last)
+	if len(r.Shards) > 0 {
+		return w.replan(ctx, log, r, last)
 	}
-	held, err := w.d.Reports.AcquireLease(ctx, r.ID, billing.Lease{
-		Now:     now,
-		Expires: now.Add(w.cfg.LeaseDuration),
-		Server:  w.server(ctx, messageID),
-	})
-	if billing.ErrorCode(err) == billing.ECONFLICT {
-		// Another delivery won the race for the lease (or finished meanwhile).
-		return w.leaseBusy(log, r, last)
-	} else if err != nil {
-		// As for a failed read: the store is down, so it could not record an
-		// Error either; the sweep finishes the job.
-		log.Error("taking the lease", "err", err)
-		return true
+	held, retry, ok := w.takeLease(ctx, log, r, last, server)
+	if !ok {
+		return retry
 	}
 	log = log.With("attempt", held.Attempt)
 	log.Info("report running")
 
 	genCtx, cancel := w.beforeDeadline(ctx)
-	gen, err := w.generate(genCtx, log, held)
+	gen, short, err := w.planAndGenerate(genCtx, log, held)
 	timedOut := errors.Is(genCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 	cancel()
-	if err != nil && !errors.Is(err, errLeaseLost) && timedOut {
-		err = billing.WrapError(billing.EUNAVAILABLE, err, "The report did not finish within the worker's time limit.")
+	switch {
+	case errors.Is(err, errSharded):
+		return w.startShards(ctx, log, held, gen.plan)
+	case err != nil && timedOut && short != nil && (short.done > 0 || short.shard.Days() > 1):
+		return w.handOnInline(ctx, log, held, short, owner)
 	}
-	if errors.Is(err, errLeaseLost) {
+	act, err := decide(attempt{err: err, timedOut: timedOut, last: last})
+	switch act {
+	case actFinish:
+		return w.complete(ctx, log, r, held.Attempt, gen, last)
+	case actDrop:
 		log.Warn("lease lost to another attempt; stopping without writing")
 		return false
-	}
-	if err != nil {
-		retryable := billing.IsRetryable(err)
-		if retryable && !last {
-			log.Warn("report attempt failed; SQS will retry", "err", err)
-			// Give the lease back so the redelivery need not wait for it to expire.
-			// ECONFLICT here means it was already lost, which is fine too.
-			if rerr := w.d.Reports.UpdateProgress(ctx, r.ID, held.Attempt, "Attempt "+strconv.Itoa(held.Attempt)+" failed, retrying: "+billing.ErrorMessage(err), w.now(), w.now()); rerr != nil {
-				log.Warn("releasing the lease", "err", rerr)
-			}
-			return true
+	case actRetry:
+		log.Warn("report attempt failed; SQS will retry", "err", err)
+		// Give the lease back so the redelivery need not wait for it to expire.
+		// ECONFLICT here means it was already lost, which is fine too.
+		if rerr := w.d.Reports.UpdateProgress(ctx, r.ID, held.Attempt, "Attempt "+strconv.Itoa(held.Attempt)+" failed, retrying: "+billing.ErrorMessage(err), w.now(), w.now()); rerr != nil {
+			log.Warn("releasing the lease", "err", rerr)
 		}
-		log.Error("report failed", "err", err, "retryable", retryable)
-		switch w.failFinally(ctx, log, r.ID, held.Attempt, err) {
-		case failed:
-			// A retryable failure on the last receive goes on to the DLQ for ops;
-			// a permanent one is simply done.
-			return retryable
-		case failNotNeeded:
-			return false
-		default:
-			return true
-		}
+		return true
 	}
+	log.Error("report failed", "err", err, "retryable", act == actFailToDLQ)
+	return w.failAndAnswer(ctx, log, r.ID, held.Attempt, err, act)
+}
 
-	fin, err := w.d.Reports.FinishReport(ctx, r.ID, held.Attempt, billing.Outcome{
+// replan answers the planning message of a report already sharded (its
+// first delivery died after the plan, or the sweep re-sent it): it sends
+// what the shards miss.
+func (w *Worker) replan(ctx context.Context, log *slog.Logger, r *billing.Report, last bool) (retry bool) {
+	if _, err := w.recoverShards(ctx, log, r); err != nil {
+		log.Warn("re-sending the jobs of a sharded report; SQS will retry", "err", err)
+		return !last
+	}
+	return false
+}
+
+// takeLease takes the report's lease for this delivery; when it cannot
+// (another attempt holds it, or the store is down), ok is false and retry
+// is the answer for the message.
+func (w *Worker) takeLease(ctx context.Context, log *slog.Logger, r *billing.Report, last bool, server string) (held *billing.Report, retry, ok bool) {
+	now := w.now()
+	if r.Status == billing.ReportRunning && r.LeaseExpires.After(now) {
+		return nil, w.leaseBusy(log, r, last), false
+	}
+	held, err := w.d.Reports.AcquireLease(ctx, r.ID, billing.Lease{Now: now, Expires: now.Add(w.cfg.LeaseDuration), Server: server})
+	if billing.ErrorCode(err) == billing.ECONFLICT {
+		// Another delivery won the race for the lease (or finished meanwhile).
+		return nil, w.leaseBusy(log, r, last), false
+	} else if err != nil {
+		// As for a failed read: the store is down, so it could not record an
+		// Error either; the sweep finishes the job.
+		log.Error("taking the lease", "err", err)
+		return nil, true, false
+	}
+	return held, false, true
+}
+
+// failAndAnswer fails the report for good (actFail or actFailToDLQ) and
+// answers the message: a retryable failure on the last receive goes on to
+// the DLQ for ops; a permanent one is simply done; a store that could not
+// record the failure gets the message again.
+func (w *Worker) failAndAnswer(ctx context.Context, log *slog.Logger, id string, attempt int, err error, act action) (retry bool) {
+	switch w.failFinally(ctx, log, id, attempt, err) {
+	case failed:
+		return act == actFailToDLQ
+	case failNotNeeded:
+		return false
+	default:
+		return true
+	}
+}
+
+// errSharded says that planAndGenerate split the report instead of running it.
+var errSharded = errors.New("the report is split into shards")
+
+// planAndGenerate plans the report; one that fits one invocation is run
+// here, with no writes beyond the unsharded path's. A report of several
+// shards comes back as errSharded with the plan in gen.plan.
+func (w *Worker) planAndGenerate(ctx context.Context, log *slog.Logger, r *billing.Report) (*generated, *shortRead, error) {
+	su, err := w.ratingSetup(ctx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	shards, err := w.plan(ctx, log, r, su)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(shards) > 1 {
+		return &generated{plan: shards}, nil, errSharded
+	}
+	return w.generate(ctx, log, r, su)
+}
+
+// complete finishes a generated report as Completed and notifies.
+func (w *Worker) complete(ctx context.Context, log *slog.Logger, r *billing.Report, attempt int, gen *generated, last bool) (retry bool) {
+	fin, err := w.d.Reports.FinishReport(ctx, r.ID, attempt, billing.Outcome{
 		Status:        billing.ReportCompleted,
-		StatusMessage: fmt.Sprintf("Processed %d usage records", gen.events),
+		StatusMessage: completedMessage(gen.events, gen.shards),
 		ObjectKey:     gen.key,
 		RowCount:      gen.rows,
 		ByteSize:      gen.bytes,
 		GrandTotal:    gen.grandTotal,
+		Shards:        gen.shards,
 		Now:           w.now(),
 	})
 	if billing.ErrorCode(err) == billing.ECONFLICT {
@@ -413,12 +475,29 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, r *billing.Report, l
 		log.Error("completing the report", "err", err)
 		return true
 	}
-	log.Info("report completed", "rows", gen.rows, "bytes", gen.bytes, "events", gen.events)
+	log.Info("report completed", "rows", gen.rows, "bytes", gen.bytes, "events", gen.events, "shards", gen.shards)
 	if err := w.notify(ctx, log, fin, gen); err != nil {
 		// The report is done; a redelivery only has the notification left to do.
 		log.Error("notifying", "err", err)
 		return !last
 	}
+	return false
+}
+
+// finishedDuplicate acknowledges a duplicate or late delivery of a finished
+// report. The only work that may be left is a notification that a crash
+// after FinishReport did not send.
+func (w *Worker) finishedDuplicate(ctx context.Context, log *slog.Logger, r *billing.Report, last bool) (retry bool) {
+	gen, err := w.regenerate(ctx, log, r)
+	if err != nil && !last {
+		log.Warn("rebuilding the notification's rows; SQS will retry", "err", err)
+		return true
+	}
+	if err := w.notify(ctx, log, r, gen); err != nil {
+		log.Error("notifying a finished report", "err", err)
+		return !last
+	}
+	log.Info("duplicate delivery of a finished report acknowledged", "status", r.Status)
 	return false
 }
 
@@ -475,19 +554,14 @@ func failureReason(err error) string {
 	return "The report failed: " + billing.ErrorMessage(err)
 }
 
-func (w *Worker) server(ctx context.Context, messageID string) string {
-	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
-		return w.cfg.FunctionName + " " + lc.AwsRequestID
+// server names the attempt in Report.Server: the function and its
+// invocation, else the message.
+func (d Delivery) server(function string) string {
+	if d.Invocation != "" {
+		return function + " " + d.Invocation
 	}
-	return w.cfg.FunctionName + " " + messageID
+	return function + " " + d.MessageID
 }
 
-// receiveCount reads ApproximateReceiveCount; a message without it counts as
-// its first receive.
-func receiveCount(msg events.SQSMessage) int {
-	n, err := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
-	if err != nil || n < 1 {
-		return 1
-	}
-	return n
-}
+// receives is the delivery's receive count, at least 1.
+func (d Delivery) receives() int { return max(d.ReceiveCount, 1) }

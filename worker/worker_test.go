@@ -9,12 +9,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/linktoken"
@@ -56,60 +55,79 @@ func (h *harness) queue1(id string, req billing.ReportRequest) {
 	})
 }
 
+// The fixtures give the same bytes run in one invocation and in shards of
+// one and of seven UTC days (spec 4: sharded is byte-identical).
 func TestFixtureReportsMatchByteForByte(t *testing.T) {
 	dir, ds := ratingtest.FixtureDataset(t, "billing-small")
 	files, _ := filepath.Glob(filepath.Join(dir, "expected-*.csv"))
 	if len(files) < 5 {
 		t.Fatalf("found %d fixture reports, want at least 5", len(files))
 	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			c, err := ratingtest.ParseCaseName(filepath.Base(file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := newHarness(t)
-			h.data.pageSize = 2 // many pages, and the fake reuses its page slice
-			for id, a := range ds.Accounts {
-				h.data.accounts[id] = a
-				h.data.customers[id] = ds.CustomersOf(id)
-			}
-			h.data.addUsage(ds.Usage...)
-			req := billing.ReportRequest{AccountID: c.AccountID, StartDate: c.Start, EndDate: c.End, IncludeCustomerIDs: c.IncludeCustomerIDs, EmailAddressToNotify: "ops@example.com"}
-			if c.UTC {
-				req.TimeZoneID = "UTC"
-			}
-			h.queue1("r-1", req)
-			h.reports.mu.Lock()
-			h.reports.reports["r-1"].CustomerScope = c.CustomerScope
-			h.reports.mu.Unlock()
+	for _, shardDays := range []int{0, 1, 7} {
+		for _, file := range files {
+			t.Run(fmt.Sprintf("shardDays=%d/%s", shardDays, filepath.Base(file)), func(t *testing.T) {
+				fixtureCase(t, ds, file, shardDays)
+			})
+		}
+	}
+}
 
-			if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
-				t.Fatalf("delivery asked for a retry; report: %+v", h.reports.get("r-1"))
-			}
-			want, _ := os.ReadFile(file)
-			key := resources.ReportObjectKey(c.AccountID, "r-1")
-			if got := h.files.objects[key]; string(got) != string(want) {
-				t.Fatalf("CSV differs from %s\n got:\n%s\nwant:\n%s", filepath.Base(file), got, want)
-			}
-			r := h.reports.get("r-1")
-			if r.Status != billing.ReportCompleted || r.ObjectKey != key || r.ByteSize != int64(len(want)) || r.Attempt != 1 {
-				t.Fatalf("report = %+v", r)
-			}
-			lines := strings.Count(string(want), "\r\n")
-			if r.RowCount != lines-2 { // header and Total row are not customer rows
-				t.Errorf("RowCount = %d, want %d", r.RowCount, lines-2)
-			}
-			if !strings.HasSuffix(string(want), ","+r.GrandTotal+"\r\n") {
-				t.Errorf("GrandTotal %q is not the last cell of the Total row", r.GrandTotal)
-			}
-			if h.files.names[key] != resources.ReportFileName(c.Start.String(), c.End.String()) {
-				t.Errorf("file name = %q", h.files.names[key])
-			}
-			if got := h.mailer.emails(); len(got) != 1 {
-				t.Fatalf("emails = %d, want 1", len(got))
-			}
-		})
+// load puts a fixture dataset into the harness's store.
+func (h *harness) load(ds *ratingtest.Dataset) {
+	for id, a := range ds.Accounts {
+		h.data.accounts[id] = a
+		h.data.customers[id] = ds.CustomersOf(id)
+	}
+	h.data.addUsage(ds.Usage...)
+}
+
+// scope makes report id Customer-scoped (as for a Customer-role caller).
+func (h *harness) scope(id, customerID string) {
+	h.reports.mu.Lock()
+	h.reports.reports[id].CustomerScope = customerID
+	h.reports.mu.Unlock()
+}
+
+func fixtureCase(t *testing.T, ds *ratingtest.Dataset, file string, shardDays int) {
+	c, err := ratingtest.ParseCaseName(filepath.Base(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarnessWith(t, func(c *Config) { c.ShardDays = shardDays })
+	h.data.pageSize = 2 // many pages, and the fake reuses its page slice
+	h.load(ds)
+	req := billing.ReportRequest{AccountID: c.AccountID, StartDate: c.Start, EndDate: c.End, IncludeCustomerIDs: c.IncludeCustomerIDs, EmailAddressToNotify: "ops@example.com"}
+	if c.UTC {
+		req.TimeZoneID = "UTC"
+	}
+	h.queue1("r-1", req)
+	h.scope("r-1", c.CustomerScope)
+	h.ack(sqsMessage("m-1", "r-1", 1))
+	h.drain()
+	want, _ := os.ReadFile(file)
+	key := resources.ReportObjectKey(c.AccountID, "r-1")
+	if got := h.files.objects[key]; string(got) != string(want) {
+		t.Fatalf("CSV differs from %s\n got:\n%s\nwant:\n%s", filepath.Base(file), got, want)
+	}
+	r := h.reports.get("r-1")
+	if r.Status != billing.ReportCompleted || r.ObjectKey != key || r.ByteSize != int64(len(want)) || r.Attempt != 1 {
+		t.Fatalf("report = %+v", r)
+	}
+	lines := strings.Count(string(want), "\r\n")
+	if r.RowCount != lines-2 { // header and Total row are not customer rows
+		t.Errorf("RowCount = %d, want %d", r.RowCount, lines-2)
+	}
+	if !strings.HasSuffix(string(want), ","+r.GrandTotal+"\r\n") {
+		t.Errorf("GrandTotal %q is not the last cell of the Total row", r.GrandTotal)
+	}
+	if h.files.names[key] != resources.ReportFileName(c.Start.String(), c.End.String()) {
+		t.Errorf("file name = %q", h.files.names[key])
+	}
+	if got := h.mailer.emails(); len(got) != 1 {
+		t.Fatalf("emails = %d, want 1", len(got))
+	}
+	if shardDays > 0 && (r.ShardCount != len(r.Shards) || h.partials.count() != 0) {
+		t.Errorf("shard count %d of %d planned; %d partials left", r.ShardCount, len(r.Shards), h.partials.count())
 	}
 }
 
@@ -124,7 +142,18 @@ func TestCompletedEmailHasLinkTotalsAndEscapes(t *testing.T) {
 	if len(mails) != 1 {
 		t.Fatalf("emails = %d", len(mails))
 	}
-	m := mails[0]
+	checkCompletedEmail(t, h, mails[0])
+	r := h.reports.get("r-1")
+	if !strings.HasPrefix(r.NotifyResult, "sent ") || r.WebhookResult != "delivered" || r.NotifiedAt.IsZero() {
+		t.Errorf("notification outcome = %q / %q / %v", r.NotifyResult, r.WebhookResult, r.NotifiedAt)
+	}
+	checkWebhookBody(t, h.hooks.bodies["https://hooks.example.com/x"])
+}
+
+// checkCompletedEmail checks seedSmall's report email: totals, escaping,
+// order, and the durable link.
+func checkCompletedEmail(t *testing.T, h *harness, m billing.Email) {
+	t.Helper()
 	if m.To != "boss@example.com" || m.Subject != "A: Billing Report 2026-10-01 to 2026-10-31 is ready" {
 		t.Errorf("to/subject = %q / %q", m.To, m.Subject)
 	}
@@ -156,16 +185,16 @@ func TestCompletedEmailHasLinkTotalsAndEscapes(t *testing.T) {
 	if !strings.Contains(m.HTML, `href="`+strings.ReplaceAll(link, "&", "&amp;")+`"`) {
 		t.Errorf("HTML lacks the link %s", link)
 	}
-	r := h.reports.get("r-1")
-	if !strings.HasPrefix(r.NotifyResult, "sent ") || r.WebhookResult != "delivered" || r.NotifiedAt.IsZero() {
-		t.Errorf("notification outcome = %q / %q / %v", r.NotifyResult, r.WebhookResult, r.NotifiedAt)
-	}
+}
 
+// checkWebhookBody checks seedSmall's webhook body: the report and its rows.
+func checkWebhookBody(t *testing.T, data []byte) {
+	t.Helper()
 	var body struct {
 		Report billing.ReportInfo `json:"report"`
 		Rows   []webhookRow       `json:"rows"`
 	}
-	if err := json.Unmarshal(h.hooks.bodies["https://hooks.example.com/x"], &body); err != nil {
+	if err := json.Unmarshal(data, &body); err != nil {
 		t.Fatal(err)
 	}
 	if body.Report.ID != "r-1" || body.Report.Status != billing.ReportCompleted || !strings.HasPrefix(body.Report.DownloadLink, "https://files.example/") {
@@ -186,13 +215,13 @@ func TestDuplicateDeliveryOfFinishedReportChangesNothing(t *testing.T) {
 	}
 	before := h.reports.get("r-1")
 	h.clock.Advance(time.Hour)
-	for i, msg := range []events.SQSMessage{sqsMessage("m-1", "r-1", 2), sqsMessage("m-2", "r-1", 1)} {
+	for i, msg := range []Delivery{sqsMessage("m-1", "r-1", 2), sqsMessage("m-2", "r-1", 1)} {
 		if h.deliver(context.Background(), msg) {
 			t.Fatalf("duplicate %d asked for a retry", i)
 		}
 	}
 	after := h.reports.get("r-1")
-	if after != before {
+	if !reflect.DeepEqual(after, before) {
 		t.Errorf("report changed:\n%+v\n%+v", before, after)
 	}
 	if h.files.puts != 1 || len(h.mailer.emails()) != 1 {
@@ -241,9 +270,9 @@ func TestConcurrentDeliveriesInOneBatchRunOnce(t *testing.T) {
 	h.seedSmall()
 	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
 	h.queue1("r-2", billing.ReportRequest{})
-	resp, err := h.w.HandleSQS(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+	resp, err := h.handle(context.Background(), []Delivery{
 		sqsMessage("m-1", "r-1", 1), sqsMessage("m-2", "r-1", 1), sqsMessage("m-3", "r-1", 1), sqsMessage("m-4", "r-2", 1),
-	}})
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,8 +491,8 @@ func TestProgressIsPublished(t *testing.T) {
 	h.queue1("r-1", billing.ReportRequest{})
 	h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1))
 	h.checkProgress(15)
-	if r := h.reports.get("r-1"); r.StatusMessage != "Processed 15 usage records" {
-		t.Errorf("final statusMessage %q", r.StatusMessage)
+	if r := h.reports.get("r-1"); r.StatusMessage != "Completed: 15 usage records in 1 shards." || r.ShardCount != 1 {
+		t.Errorf("final statusMessage %q, shard count %d", r.StatusMessage, r.ShardCount)
 	}
 }
 
@@ -505,7 +534,7 @@ func TestPanicInOneMessageDoesNotFailTheBatch(t *testing.T) {
 		}
 		return nil
 	}
-	resp, err := h.w.HandleSQS(context.Background(), events.SQSEvent{Records: []events.SQSMessage{sqsMessage("m-1", "r-1", 1), sqsMessage("m-2", "r-2", 1)}})
+	resp, err := h.handle(context.Background(), []Delivery{sqsMessage("m-1", "r-1", 1), sqsMessage("m-2", "r-2", 1)})
 	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m-1" {
 		t.Fatalf("resp = %+v, %v", resp, err)
 	}
@@ -516,7 +545,7 @@ func TestPanicInOneMessageDoesNotFailTheBatch(t *testing.T) {
 
 func TestMalformedAndUnknownMessages(t *testing.T) {
 	h := newHarness(t)
-	if !h.deliver(context.Background(), events.SQSMessage{MessageId: "m-1", Body: "not json"}) {
+	if !h.deliver(context.Background(), Delivery{MessageID: "m-1", Body: "not json"}) {
 		t.Error("a malformed message was dropped; it must reach the DLQ")
 	}
 	if h.deliver(context.Background(), sqsMessage("m-2", "r-unknown", 1)) {
@@ -555,37 +584,19 @@ func TestNotificationClaimedOnlyOnceUnderRace(t *testing.T) {
 	}
 }
 
-func TestInvokeDispatch(t *testing.T) {
-	h := newHarness(t)
-	h.seedSmall()
-	h.queue1("r-1", billing.ReportRequest{})
-	out, err := h.w.Invoke(context.Background(), json.RawMessage(`{"Records":[{"messageId":"m-1","body":"{\"reportId\":\"r-1\"}","attributes":{"ApproximateReceiveCount":"1"},"eventSource":"aws:sqs"}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp, ok := out.(events.SQSEventResponse); !ok || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("SQS response = %#v", out)
-	}
-	if h.reports.get("r-1").Status != billing.ReportCompleted {
-		t.Fatal("SQS event did not run the report")
-	}
-	for _, sweep := range []string{resources.SweepEvent, ` {"sweep": true} `} {
-		out, err = h.w.Invoke(context.Background(), json.RawMessage(sweep))
-		if _, ok := out.(SweepResult); err != nil || !ok {
-			t.Fatalf("sweep %s: %#v %v", sweep, out, err)
-		}
-	}
-	for _, bad := range []string{`{"sweep":false}`, `{"sweep":true,"x":1}`, `{}`, `[]`, `{"detail-type":"Scheduled Event"}`} {
-		if _, err := h.w.Invoke(context.Background(), json.RawMessage(bad)); err == nil {
-			t.Errorf("Invoke(%s) accepted", bad)
-		}
+func TestNewRequiresDeps(t *testing.T) {
+	if _, err := New(Deps{}); err == nil || !strings.Contains(err.Error(), "[Config.PublicAPIURL Config.SigningKey Data Files Mailer Partials Queue Reports]") {
+		t.Fatalf("New(empty) = %v", err)
 	}
 }
 
-func TestNewRequiresDeps(t *testing.T) {
-	if _, err := New(Deps{}); err == nil || !strings.Contains(err.Error(), "[Config.PublicAPIURL Config.SigningKey Data Files Mailer Queue Reports]") {
-		t.Fatalf("New(empty) = %v", err)
+// jobReports lists the report ids of jobs, comma-separated.
+func jobReports(jobs []billing.Job) string {
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ReportID
 	}
+	return strings.Join(ids, ",")
 }
 
 func TestSweep(t *testing.T) {
@@ -608,11 +619,7 @@ func TestSweep(t *testing.T) {
 	if res.Requeued != 2 || res.Failed != 1 || res.Reconciled != 2 {
 		t.Errorf("result = %+v", res)
 	}
-	var jobs []string
-	for _, j := range h.queue.jobs {
-		jobs = append(jobs, j.ReportID)
-	}
-	if strings.Join(jobs, ",") != "q-lost,run-lost" {
+	if jobs := jobReports(h.queue.jobs); jobs != "q-lost,run-lost" {
 		t.Errorf("enqueued %v", jobs)
 	}
 	if r := h.reports.get("q-lost"); r.JobID != "msg-1" || !r.DateUpdated.Equal(now) {
@@ -666,7 +673,7 @@ func TestReadDaysBoundsConcurrency(t *testing.T) {
 	for _, conc := range []int{1, 8} {
 		d.maxInFlight = 0
 		seen := map[string]bool{}
-		err := readDays(context.Background(), d, "a", days, from, to, conc, func(page []billing.UsageEvent) error {
+		err := readDays(context.Background(), d, "a", days, from, to, conc, func(_ int, page []billing.UsageEvent) error {
 			for _, e := range page {
 				if seen[e.ID] {
 					t.Fatalf("event %s seen twice", e.ID)
@@ -674,7 +681,7 @@ func TestReadDaysBoundsConcurrency(t *testing.T) {
 				seen[e.ID] = true
 			}
 			return nil
-		})
+		}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -700,14 +707,14 @@ func TestReadDaysStopsOnFirstError(t *testing.T) {
 	for i := 1; i <= 10; i++ {
 		days = append(days, billing.Date{Year: 2026, Month: 10, Day: i})
 	}
-	err := readDays(context.Background(), d, "a", days, time.Time{}, time.Now(), 4, func([]billing.UsageEvent) error { return nil })
+	err := readDays(context.Background(), d, "a", days, time.Time{}, time.Now(), 4, func(int, []billing.UsageEvent) error { return nil }, nil)
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "2026-10-03") {
 		t.Fatalf("err = %v", err)
 	}
 	stop := errors.New("rater refused")
 	d.queryErr = nil
 	d.addUsage(billing.UsageEvent{ID: "x", AccountID: "a", Time: time.Date(2026, 10, 2, 1, 0, 0, 0, time.UTC)})
-	err = readDays(context.Background(), d, "a", days, time.Time{}, time.Now(), 4, func([]billing.UsageEvent) error { return stop })
+	err = readDays(context.Background(), d, "a", days, time.Time{}, time.Now(), 4, func(int, []billing.UsageEvent) error { return stop }, nil)
 	if !errors.Is(err, stop) {
 		t.Fatalf("consumer error = %v", err)
 	}
@@ -917,7 +924,8 @@ func TestRedeliveredNotificationWaitsForTheUsageStore(t *testing.T) {
 
 // A report that cannot finish before the function's timeout stops with a
 // margin left, so the attempt records why and, on the last receive, fails the
-// report and notifies, instead of being killed and left for the sweep.
+// report and notifies, instead of being killed and left for the sweep. The
+// report is of one day, which no hand-on can split (TestShortShardHandsOn).
 func TestAttemptStopsBeforeTheFunctionTimeout(t *testing.T) {
 	h := newHarness(t)
 	h.seedSmall()
@@ -925,7 +933,8 @@ func TestAttemptStopsBeforeTheFunctionTimeout(t *testing.T) {
 	h.w.cfg.NotifyRecordTimeout = 50 * time.Millisecond // each message's own deadline is this much earlier
 	h.data.pageSize = 1
 	h.data.pageDelay = time.Second // far longer than the invocation has
-	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com"})
+	oct1 := billing.Date{Year: 2026, Month: 10, Day: 1}
+	h.queue1("r-1", billing.ReportRequest{EmailAddressToNotify: "a@example.com", StartDate: oct1, EndDate: oct1})
 	invocation := func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.Background(), 300*time.Millisecond)
 	}
@@ -973,7 +982,7 @@ func TestScopedReportCountsOnlyItsSubtree(t *testing.T) {
 		t.Fatal("retry requested")
 	}
 	h.checkProgress(9)
-	const want = "Processed 9 usage records"
+	const want = "Completed: 9 usage records in 1 shards."
 	if r := h.reports.get("r-1"); r.Status != billing.ReportCompleted || r.StatusMessage != want {
 		t.Fatalf("report %s %q, want Completed %q", r.Status, r.StatusMessage, want)
 	}
@@ -1000,7 +1009,7 @@ func (h *harness) checkProgress(max int) {
 	}
 	for _, p := range progress {
 		var n int
-		if _, err := fmt.Sscanf(p, "Processed %d usage records", &n); err != nil || n < 0 || n > max {
+		if _, err := fmt.Sscanf(p, "Processed %d usage records (0 of 1 shards)", &n); err != nil || n < 0 || n > max {
 			h.t.Errorf("progress message %q, want a count of at most %d", p, max)
 		}
 	}

@@ -27,6 +27,7 @@ func runDev(ctx context.Context, args []string) error {
 	sesPort := fs.Int("ses-port", local.DefaultSESPort, "SES v2 emulator and sent-mail page port (0: any free port)")
 	sweep := fs.Duration("sweep-interval", local.DefaultSweepInterval, "how often the worker's sweep runs")
 	demoEvents := fs.Int64("demo-events", local.DemoSeed.Events, "usage events of the demo data loaded on first start")
+	shardDays := fs.Int("shard-days", 0, "at most this many UTC days per shard of a report, so small data gives many shards (0: automatic)")
 	verbose := fs.Bool("v", false, "debug logging (every request)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: reportctl dev [--port 8080] [--fresh]\n\nStarts the emulators, the functions, the local API gateway and the SQS event source on 127.0.0.1. Ctrl-C stops everything.")
@@ -34,6 +35,9 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *shardDays < 0 {
+		return fmt.Errorf("--shard-days %d: want 0 or more", *shardDays)
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -47,6 +51,7 @@ func runDev(ctx context.Context, args []string) error {
 		Fresh:         *fresh,
 		SweepInterval: max(*sweep, time.Second),
 		DemoEvents:    *demoEvents,
+		ShardDays:     *shardDays,
 		Out:           os.Stdout,
 		Log:           log,
 	})

@@ -60,6 +60,7 @@ type Options struct {
 	Fresh         bool // wipe the DynamoDB and S3 data before starting
 	SweepInterval time.Duration
 	DemoEvents    int64        // usage events of the demo data; default DemoSeed.Events
+	ShardDays     int          // at most this many UTC days per shard of a report (SHARD_DAYS); 0: no cap
 	Out           io.Writer    // where the ready banner goes (stdout)
 	Log           *slog.Logger // the stack's own log (stderr)
 }
@@ -149,6 +150,9 @@ func Run(ctx context.Context, o Options) (err error) {
 	env, err := functionEnv(st, o.DataDir, apiURL)
 	if err != nil {
 		return err
+	}
+	if o.ShardDays > 0 {
+		env[resources.EnvShardDays] = strconv.Itoa(o.ShardDays)
 	}
 	// The functions read their configuration (and the SDK its endpoints) from
 	// the environment, as on Lambda; this process is the stack's only user.

@@ -45,8 +45,9 @@ type functions struct {
 // buildFunctions wires the handlers from the process environment with the
 // very constructors each Lambda's main uses (httpapi/wiring, worker/wire).
 // The HTTP handlers sit behind the same aws-lambda-go-api-proxy adapter as on
-// Lambda; the worker is called through its Lambda entry point, Invoke, with
-// the JSON Lambda would send, so that local runs cover the event decoding too.
+// Lambda; the worker is called through its Lambda entry point,
+// lambdaedge.Handler, with the JSON Lambda would send, so that local runs
+// cover the event decoding too.
 func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 	cfg, err := appconfig.Load(ctx)
 	if err != nil {

@@ -1,7 +1,7 @@
 // Command run is the run Lambda: SQS batches of report jobs and the sweep
-// rule's input resources.SweepEvent plus the event's time, {"sweep":true,"time":...}, which fires the due
-// report schedules and then sweeps (schedules.(*Service).WithTicks,
-// worker.(*Worker).Invoke). It only wires configuration and adapters; the
+// rule's input resources.SweepEvent plus the event's time, {"sweep":true,"time":...},
+// which fires the due report schedules and then sweeps (schedules.(*Service).WithTicks
+// in front of lambdaedge.Handler). It only wires configuration and adapters; the
 // behaviour lives in packages worker and schedules.
 package main
 

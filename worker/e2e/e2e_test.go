@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -33,6 +34,7 @@ import (
 	"github.com/evovoice/billing/devstack/eventsource"
 	"github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/httpapi"
+	"github.com/evovoice/billing/lambdaedge"
 	"github.com/evovoice/billing/rating/ratingtest"
 	"github.com/evovoice/billing/resources"
 	s3files "github.com/evovoice/billing/s3"
@@ -99,6 +101,26 @@ func sharedStack(t *testing.T) *emulators.Stack {
 // test's file store can kill the invocation mid-upload.
 type killKey struct{}
 
+// hookedPartials is the real partials adapter with a test hook in front of
+// PutPartial.
+type hookedPartials struct {
+	*s3files.Partials
+	mu     sync.Mutex
+	before func(ctx context.Context, key string) error
+}
+
+func (h *hookedPartials) PutPartial(ctx context.Context, key string, data []byte) error {
+	h.mu.Lock()
+	before := h.before
+	h.mu.Unlock()
+	if before != nil {
+		if err := before(ctx, key); err != nil {
+			return err
+		}
+	}
+	return h.Partials.PutPartial(ctx, key, data)
+}
+
 // hookedFiles is the real S3 adapter with a test hook in front of PutReport.
 type hookedFiles struct {
 	*s3files.Files
@@ -128,14 +150,15 @@ func (h *hookedFiles) PutReport(ctx context.Context, key string, body io.Reader,
 // env is one test's worker, running behind the local SQS event source, with
 // the real status handler serving the emailed links.
 type env struct {
-	t       *testing.T
-	stack   *emulators.Stack
-	reports *dynamodb.ReportStore
-	files   *hookedFiles
-	queue   *sqs.Queue
-	worker  *worker.Worker
-	api     *httptest.Server
-	s3      *awss3.Client
+	t        *testing.T
+	stack    *emulators.Stack
+	reports  *dynamodb.ReportStore
+	files    *hookedFiles
+	partials *hookedPartials
+	queue    *sqs.Queue
+	worker   *worker.Worker
+	api      *httptest.Server
+	s3       *awss3.Client
 }
 
 // envOptions change newEnv's defaults for one test.
@@ -144,6 +167,7 @@ type envOptions struct {
 	retryBackoff func(receives int) time.Duration // the worker's (default receives x 1 s)
 	emailTry     time.Duration                    // the worker's EmailTryTimeout (default resources')
 	sweepRunning time.Duration                    // the worker's SweepRunningAfter (default resources')
+	shardDays    int                              // the worker's ShardDays (default no cap)
 }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, envOptions{}) }
@@ -165,6 +189,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	db := ddb.NewFromConfig(awsCfg)
 	e := &env{t: t, stack: st, reports: dynamodb.NewReportStore(db, st.Names.ReportsTable)}
 	e.s3 = awss3.NewFromConfig(st.AWS, func(o *awss3.Options) { o.UsePathStyle = true })
+	e.partials = &hookedPartials{Partials: s3files.NewPartials(e.s3, st.Names.ReportsBucket)}
 	e.files = &hookedFiles{Files: s3files.NewFromConfig(appconfig.ForS3(awsCfg), st.Names.ReportsBucket, func(o *s3files.Options) { o.UsePathStyle = true })}
 	// The event source long-polls: its client keeps the stack's config (its
 	// calls are bounded by their own wait); the worker's queue has deadlines.
@@ -174,12 +199,13 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	e.api = httptest.NewServer(httpapi.NewStatusHandler(httpapi.StatusDeps{Reports: e.reports, Files: e.files, SigningKey: signingKey, Logger: log}))
 	t.Cleanup(e.api.Close)
 	w, err := worker.New(worker.Deps{
-		Reports: e.reports,
-		Data:    dynamodb.NewBillingStore(db, st.Names.BillingTable),
-		Files:   e.files,
-		Mailer:  ses.New(sesv2.NewFromConfig(awsCfg), "Billing Reports <reports@example.com>"),
-		Queue:   e.queue,
-		Retries: e.queue,
+		Reports:  e.reports,
+		Data:     dynamodb.NewBillingStore(db, st.Names.BillingTable),
+		Files:    e.files,
+		Mailer:   ses.New(sesv2.NewFromConfig(awsCfg), "Billing Reports <reports@example.com>"),
+		Queue:    e.queue,
+		Retries:  e.queue,
+		Partials: e.partials,
 		// The local stack's setting: http and loopback receivers allowed.
 		Webhooks: webhook.New(webhook.Options{Key: webhookKey, AllowHTTP: true, AllowLoopback: true, Backoff: 100 * time.Millisecond}),
 		Log:      log,
@@ -194,6 +220,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 			RetryBackoff:      o.retryBackoff,
 			EmailTryTimeout:   o.emailTry,
 			SweepRunningAfter: o.sweepRunning,
+			ShardDays:         o.shardDays,
 		},
 	})
 	if err != nil {
@@ -206,7 +233,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	handler := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		ctx, kill := context.WithCancel(ctx)
 		defer kill()
-		resp, err := w.HandleSQS(context.WithValue(ctx, killKey{}, kill), ev)
+		resp, err := lambdaedge.HandleSQS(w)(context.WithValue(ctx, killKey{}, kill), ev)
 		if ctx.Err() != nil {
 			return events.SQSEventResponse{}, errors.New("invocation killed")
 		}
@@ -344,17 +371,22 @@ func october() (billing.Date, billing.Date) {
 	return billing.Date{Year: 2026, Month: 10, Day: 1}, billing.Date{Year: 2026, Month: 10, Day: 31}
 }
 
+// The fixtures through the queue, each report in one invocation and in
+// shards of one UTC day (shard and finalize jobs on the same queue, partials
+// in S3): the same bytes either way.
 func TestE2EFixtureReportsThroughTheQueue(t *testing.T) {
-	e := newEnv(t)
+	for _, days := range []int{0, 1} {
+		t.Run(fmt.Sprintf("shardDays=%d", days), func(t *testing.T) { fixturesThroughTheQueue(t, days) })
+	}
+}
+
+func fixturesThroughTheQueue(t *testing.T, shardDays int) {
+	e := newEnvWith(t, envOptions{shardDays: shardDays})
 	files, _ := filepath.Glob(filepath.Join(fixtures, "expected-*.csv"))
 	if len(files) < 5 {
 		t.Fatalf("found %d fixture reports, want at least 5", len(files))
 	}
-	type job struct {
-		file, id, email string
-		c               ratingtest.Case
-	}
-	var jobs []job
+	var jobs []fixtureJob
 	// All five go through the queue at once, as a busy account's would.
 	for _, f := range files {
 		c, err := ratingtest.ParseCaseName(filepath.Base(f))
@@ -365,44 +397,73 @@ func TestE2EFixtureReportsThroughTheQueue(t *testing.T) {
 		if c.UTC {
 			req.TimeZoneID = "UTC"
 		}
-		jobs = append(jobs, job{file: f, id: e.submit(req, c.CustomerScope, true), email: req.EmailAddressToNotify, c: c})
+		jobs = append(jobs, fixtureJob{file: f, id: e.submit(req, c.CustomerScope, true), email: req.EmailAddressToNotify, c: c})
 	}
 	for _, j := range jobs {
-		t.Run(filepath.Base(j.file), func(t *testing.T) {
-			r := e.waitStatus(j.id, billing.ReportCompleted, time.Minute)
-			want, _ := os.ReadFile(j.file)
-			link, err := e.files.PresignGet(context.Background(), r.ObjectKey, resources.ReportFileName(j.c.Start.String(), j.c.End.String()), time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, got := get(t, link)
-			if resp.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
-				t.Fatalf("presigned download: %s\n got:\n%s\nwant:\n%s", resp.Status, got, want)
-			}
-			if ct := resp.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
-				t.Errorf("Content-Type = %q", ct)
-			}
-			if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, resources.ReportFileName(j.c.Start.String(), j.c.End.String())) {
-				t.Errorf("Content-Disposition = %q", cd)
-			}
-			if r.ByteSize != int64(len(want)) || r.Attempt != 1 || r.ObjectKey != resources.ReportObjectKey(j.c.AccountID, j.id) {
-				t.Errorf("report = %+v", r)
-			}
-			// The emailed link: the status function's download route redirects
-			// to a fresh presigned URL.
-			var mails []emulators.SentEmail
-			waitFor(t, 10*time.Second, "the email", func() (bool, string) {
-				mails = e.emailsTo(j.email)
-				return len(mails) > 0, fmt.Sprint(len(mails))
-			})
-			if len(mails) != 1 || !strings.HasSuffix(mails[0].Subject, ": "+r.Name+" is ready") {
-				t.Fatalf("emails = %+v", mails)
-			}
-			link = emailedLink(t, mails[0].Body.Text)
-			if resp, got = get(t, link); resp.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
-				t.Fatalf("emailed link: %s %s", resp.Status, got)
-			}
-		})
+		t.Run(filepath.Base(j.file), func(t *testing.T) { e.checkFixture(t, j, shardDays) })
+	}
+}
+
+// checkShards checks a report run in shards of one UTC day: one shard per
+// UTC day of its local period (one more when the zone is not UTC), the
+// count in its completed message, and its partials deleted by finalize
+// (after it notified).
+func (e *env) checkShards(t *testing.T, j fixtureJob, r *billing.Report) {
+	t.Helper()
+	days := j.c.Start.DaysUntil(j.c.End) + 1
+	if r.ShardCount != days && r.ShardCount != days+1 || !strings.HasSuffix(r.StatusMessage, fmt.Sprintf(" in %d shards.", r.ShardCount)) {
+		t.Errorf("shard count %d, %q, for %s..%s", r.ShardCount, r.StatusMessage, j.c.Start, j.c.End)
+	}
+	waitFor(t, 10*time.Second, "the partials deleted", func() (bool, string) {
+		left := e.objectsUnder(resources.PartialsPrefix + j.id + "/")
+		return len(left) == 0, fmt.Sprint(left)
+	})
+}
+
+// fixtureJob is one fixture report submitted through the queue.
+type fixtureJob struct {
+	file, id, email string
+	c               ratingtest.Case
+}
+
+// checkFixture waits for j's report and checks its download (presigned and
+// emailed), its record and, when sharded, its shard count and partials.
+func (e *env) checkFixture(t *testing.T, j fixtureJob, shardDays int) {
+	r := e.waitStatus(j.id, billing.ReportCompleted, time.Minute)
+	want, _ := os.ReadFile(j.file)
+	link, err := e.files.PresignGet(context.Background(), r.ObjectKey, resources.ReportFileName(j.c.Start.String(), j.c.End.String()), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, got := get(t, link)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
+		t.Fatalf("presigned download: %s\n got:\n%s\nwant:\n%s", resp.Status, got, want)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, resources.ReportFileName(j.c.Start.String(), j.c.End.String())) {
+		t.Errorf("Content-Disposition = %q", cd)
+	}
+	if r.ByteSize != int64(len(want)) || r.Attempt != 1 || r.ObjectKey != resources.ReportObjectKey(j.c.AccountID, j.id) {
+		t.Errorf("report = %+v", r)
+	}
+	if shardDays == 1 {
+		e.checkShards(t, j, r)
+	}
+	// The emailed link: the status function's download route redirects
+	// to a fresh presigned URL.
+	var mails []emulators.SentEmail
+	waitFor(t, 10*time.Second, "the email", func() (bool, string) {
+		mails = e.emailsTo(j.email)
+		return len(mails) > 0, fmt.Sprint(len(mails))
+	})
+	if len(mails) != 1 || !strings.HasSuffix(mails[0].Subject, ": "+r.Name+" is ready") {
+		t.Fatalf("emails = %+v", mails)
+	}
+	link = emailedLink(t, mails[0].Body.Text)
+	if resp, got = get(t, link); resp.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
+		t.Fatalf("emailed link: %s %s", resp.Status, got)
 	}
 }
 
@@ -481,6 +542,62 @@ func TestE2EWorkerKilledMidUploadIsRetried(t *testing.T) {
 
 // killingReader kills the invocation after some bytes and then fails like the
 // dying process's last read.
+// TestE2EKilledShardIsTakenOver: the invocation running one shard of a
+// report in shards of 7 days is killed as it stores its partial; the
+// message comes back, finds the dead delivery's shard lease live and is
+// retried until the lease expires, then runs the shard again (its second
+// lease), and the report completes with the fixture's bytes, each shard
+// counted once, one email.
+func TestE2EKilledShardIsTakenOver(t *testing.T) {
+	e := newEnvWith(t, envOptions{shardDays: 7})
+	start, end := october()
+	addr := uniqueAddress(t)
+	var once sync.Once
+	var killedKey string
+	e.partials.mu.Lock()
+	e.partials.before = func(ctx context.Context, key string) error {
+		kill := false
+		once.Do(func() { kill, killedKey = true, key })
+		if !kill {
+			return nil
+		}
+		ctx.Value(killKey{}).(context.CancelFunc)()
+		return ctx.Err()
+	}
+	e.partials.mu.Unlock()
+	id := e.submit(billing.ReportRequest{AccountID: "acct-acme", StartDate: start, EndDate: end, EmailAddressToNotify: addr}, "", true)
+	r := e.waitStatus(id, billing.ReportCompleted, time.Minute)
+	e.waitQueueDrained()
+	if killedKey == "" {
+		t.Fatal("no shard was killed")
+	}
+	shard := strings.TrimSuffix(path.Base(killedKey), ".partial")
+	want, _ := os.ReadFile(filepath.Join(fixtures, "expected-acme-2026-10.csv"))
+	if got := e.download(t, r); !bytes.Equal(got, want) {
+		t.Fatalf("CSV after the killed shard:\n%s\nwant:\n%s", got, want)
+	}
+	if l := r.ShardLeases[shard]; l.Attempts != 2 || len(r.ShardsDone) != len(r.Shards) || r.ShardCount != len(r.Shards) || r.ShardCount < 5 {
+		t.Errorf("killed shard %s: lease %+v; %d of %d shards done, count %d", shard, l, len(r.ShardsDone), len(r.Shards), r.ShardCount)
+	}
+	if n := len(e.emailsTo(addr)); n != 1 {
+		t.Errorf("emails = %d, want 1", n)
+	}
+}
+
+// download fetches a completed report's CSV through a presigned link.
+func (e *env) download(t *testing.T, r *billing.Report) []byte {
+	t.Helper()
+	link, err := e.files.PresignGet(context.Background(), r.ObjectKey, "report.csv", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := get(t, link)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("download: %s", resp.Status)
+	}
+	return body
+}
+
 type killingReader struct {
 	r     io.Reader
 	after int

@@ -15,6 +15,7 @@ import (
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/devstack/emulators"
 	"github.com/evovoice/billing/devstack/eventsource"
+	"github.com/evovoice/billing/lambdaedge"
 )
 
 // TestE2ERetryComesBackAfterItsBackoff: a retryable failure is retried after
@@ -153,7 +154,7 @@ func TestE2EDynamoDBPausedBoundsTheSweepAndTheWorker(t *testing.T) {
 	}
 
 	start = time.Now()
-	resp, err := e.worker.HandleSQS(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{
+	resp, err := lambdaedge.HandleSQS(e.worker)(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{
 		MessageId: "m-paused", Body: `{"reportId":"r-paused"}`, Attributes: map[string]string{"ApproximateReceiveCount": "1"},
 	}}})
 	took = time.Since(start)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/evovoice/billing/appconfig"
 	ddbstore "github.com/evovoice/billing/dynamodb"
+	"github.com/evovoice/billing/lambdaedge"
 	"github.com/evovoice/billing/resources"
 	"github.com/evovoice/billing/schedules"
 	"github.com/evovoice/billing/sqs"
@@ -31,7 +32,7 @@ func RunWith(cfg appconfig.Config, tune func(*worker.Config)) (schedules.Handler
 	if err != nil {
 		return nil, err
 	}
-	return t.WithTicks(w.Invoke), nil
+	return t.WithTicks(lambdaedge.Handler(w)), nil
 }
 
 // Ticker returns the schedules' tick of cfg: the schedules table (read,

@@ -49,6 +49,7 @@ func WorkerWith(cfg appconfig.Config, tune func(*worker.Config)) (*worker.Worker
 		TokenTTL:     cfg.TokenTTL,
 		LinkTTL:      cfg.LinkTTL,
 		FunctionName: name,
+		ShardDays:    cfg.ShardDays,
 	}
 	if tune != nil {
 		tune(&wcfg)
@@ -62,8 +63,9 @@ func WorkerWith(cfg appconfig.Config, tune func(*worker.Config)) (*worker.Worker
 		Mailer: ses.New(sesv2.NewFromConfig(cfg.AWS), cfg.SenderAddress, func(o *ses.Options) {
 			o.ConfigurationSet = cfg.SESConfigurationSet
 		}),
-		Queue:   queue,
-		Retries: queue,
+		Queue:    queue,
+		Retries:  queue,
+		Partials: s3files.NewPartialsFromConfig(cfg.ForS3(), cfg.ReportsBucket, cfg.S3UsePathStyle),
 		Webhooks: webhook.New(webhook.Options{
 			Key: cfg.WebhookKey,
 			// Only the local stack sets this: http:// and loopback receivers on
