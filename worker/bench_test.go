@@ -132,7 +132,7 @@ func childPeakRSS(b *testing.B, events int) (rssMB float64, elapsed time.Duratio
 	if err != nil {
 		b.Fatalf("child with %d events: %v\n%s", events, err, out)
 	}
-	want := fmt.Sprintf("Completed: %d usage records in 1 shards.", events/31*31)
+	want := fmt.Sprintf("Completed: %d usage records in 1 shard.", events/31*31)
 	if string(out) != want+"\n" {
 		b.Fatalf("child said %q, want %q", out, want)
 	}

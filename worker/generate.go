@@ -306,7 +306,7 @@ func (w *Worker) heartbeat(ctx context.Context, log *slog.Logger, events *atomic
 }
 
 // reportBeat publishes the progress of a report run in one invocation
-// ("Processed N usage records (0 of 1 shards)") and extends its lease.
+// ("Processed N usage records (0 of 1 shard)") and extends its lease.
 func (w *Worker) reportBeat(r *billing.Report) func(ctx context.Context, events int64) error {
 	return func(ctx context.Context, events int64) error {
 		now := w.now()
@@ -316,13 +316,22 @@ func (w *Worker) reportBeat(r *billing.Report) func(ctx context.Context, events 
 
 // progressMessage is the statusMessage of a running report (spec 4).
 func progressMessage(events int64, done, shards int) string {
-	return fmt.Sprintf("Processed %d usage records (%d of %d shards)", events, done, shards)
+	return fmt.Sprintf("Processed %d usage records (%d of %d %s)", events, done, shards, shardWord(shards))
 }
 
 // completedMessage is the statusMessage of a completed report (spec 4), the
 // same for one shard and many.
 func completedMessage(events int64, shards int) string {
-	return fmt.Sprintf("Completed: %d usage records in %d shards.", events, shards)
+	return fmt.Sprintf("Completed: %d usage records in %d %s.", events, shards, shardWord(shards))
+}
+
+// shardWord is "shard" or "shards" for n: the message is read by people
+// ("in 1 shard.", "in 12 shards.").
+func shardWord(n int) string {
+	if n == 1 {
+		return "shard"
+	}
+	return "shards"
 }
 
 // upload streams the CSV of res into the store through a pipe, so the file is

@@ -491,7 +491,7 @@ func TestProgressIsPublished(t *testing.T) {
 	h.queue1("r-1", billing.ReportRequest{})
 	h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1))
 	h.checkProgress(15)
-	if r := h.reports.get("r-1"); r.StatusMessage != "Completed: 15 usage records in 1 shards." || r.ShardCount != 1 {
+	if r := h.reports.get("r-1"); r.StatusMessage != "Completed: 15 usage records in 1 shard." || r.ShardCount != 1 {
 		t.Errorf("final statusMessage %q, shard count %d", r.StatusMessage, r.ShardCount)
 	}
 }
@@ -982,7 +982,7 @@ func TestScopedReportCountsOnlyItsSubtree(t *testing.T) {
 		t.Fatal("retry requested")
 	}
 	h.checkProgress(9)
-	const want = "Completed: 9 usage records in 1 shards."
+	const want = "Completed: 9 usage records in 1 shard."
 	if r := h.reports.get("r-1"); r.Status != billing.ReportCompleted || r.StatusMessage != want {
 		t.Fatalf("report %s %q, want Completed %q", r.Status, r.StatusMessage, want)
 	}
@@ -1009,7 +1009,7 @@ func (h *harness) checkProgress(max int) {
 	}
 	for _, p := range progress {
 		var n int
-		if _, err := fmt.Sscanf(p, "Processed %d usage records (0 of 1 shards)", &n); err != nil || n < 0 || n > max {
+		if _, err := fmt.Sscanf(p, "Processed %d usage records (0 of 1 shard)", &n); err != nil || n < 0 || n > max {
 			h.t.Errorf("progress message %q, want a count of at most %d", p, max)
 		}
 	}

@@ -250,7 +250,7 @@ func BenchmarkDynaliteGeneration(b *testing.B) {
 		resp, _ := lambdaedge.HandleSQS(w)(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: id, Body: `{"reportId":"` + id + `"}`}}})
 		took := time.Since(start)
 		done, err := reports.GetReport(ctx, id)
-		if err != nil || len(resp.BatchItemFailures) != 0 || done.Status != billing.ReportCompleted || done.StatusMessage != fmt.Sprintf("Completed: %d usage records in 1 shards.", want) {
+		if err != nil || len(resp.BatchItemFailures) != 0 || done.Status != billing.ReportCompleted || done.StatusMessage != fmt.Sprintf("Completed: %d usage records in 1 shard.", want) {
 			b.Fatalf("report: %+v %v", done, err)
 		}
 		return took
