@@ -330,6 +330,7 @@ func TestFunctionEnvironment(t *testing.T) {
 			resources.EnvTokenTTL:            "168h0m0s",
 			resources.EnvSchedulesTable:      "<" + schedules + ">",
 			resources.EnvShardDays:           "0", // automatic
+			"GOGC":                           resources.WorkerGOGC,
 		},
 	}
 	for fn, vars := range want {

@@ -427,6 +427,7 @@ func (s *Stack) defineFunctions(names resources.Names, configSet awsses.Configur
 			resources.EnvTokenTTL:            tokenTTL,
 			resources.EnvSchedulesTable:      s.SchedulesTable.TableName(),
 			resources.EnvShardDays:           jsii.String(strconv.Itoa(cfg.ShardDays)),
+			"GOGC":                           jsii.String(resources.WorkerGOGC),
 			// EnvPublicAPIURL is added after the API exists (defineAPI).
 		}, "Generates billing reports from the jobs queue, fires report schedules, and sweeps stuck reports"},
 	}
