@@ -6,4 +6,4 @@ BENCH_TARGETS += bench-import
 
 .PHONY: bench-import
 bench-import: tools
-	$(GO) test -run '^$$' -bench '^BenchmarkImport$$' -benchtime 4x -count 1 ./devstack/local/
+	$(GO) test -tags integration -run '^$$' -bench '^BenchmarkImport$$' -benchtime 4x -count 1 ./devstack/local/

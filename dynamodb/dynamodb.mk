@@ -5,6 +5,6 @@
 BENCH_TARGETS += bench-dynamodb
 .PHONY: bench-dynamodb
 bench-dynamodb:
-	$(GO) test -run '^$$' -bench 'Usage$$' -benchtime 2x -benchmem ./dynamodb
+	$(GO) test -tags integration -run '^$$' -bench 'Usage$$' -benchtime 2x -benchmem ./dynamodb
 	$(GO) test -run '^$$' -bench UsageDecode -benchtime 2000x -count 3 -cpu 1 -benchmem ./dynamodb
 	GOGC=400 $(GO) test -run '^$$' -bench UsageDecode -benchtime 2000x -count 3 -cpu 1 ./dynamodb

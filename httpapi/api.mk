@@ -6,7 +6,7 @@ BENCH_TARGETS += bench-api
 
 bench-api:
 	$(GO) test -run '^$$' -bench . -benchtime 5000x ./httpapi
-	$(GO) test -run '^$$' -bench . -benchtime 300x ./httpapi/wiring
+	$(GO) test -tags integration -run '^$$' -bench . -benchtime 300x ./httpapi/wiring
 	$(GO) test -run '^$$' -bench . -benchtime 10x ./httpapi/lambdabench
 
 # Longer fuzzing than `make test` (which replays the seed corpus only).

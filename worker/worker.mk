@@ -14,4 +14,4 @@ BENCH_TARGETS += bench-worker
 .PHONY: bench-worker
 bench-worker:
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./worker
-	$(GO) test -count=1 -run '^$$' -bench Dynalite -benchtime 3x -timeout 60m ./worker/e2e
+	$(GO) test -tags integration -count=1 -run '^$$' -bench Dynalite -benchtime 3x -timeout 60m ./worker/e2e
