@@ -101,6 +101,25 @@ func (b BillingReport) Validate(checkWebhook func(string) error) (ReportRequest,
 	return req, nil
 }
 
+// ReportZoneName is the zone a report's period lies in (spec 2.1): the
+// request's, else the account's, else UTC. Submit checks the period's bounds
+// in it, the worker rates in it, a schedule without a zone takes it, and the
+// offline report uses it: one rule, so the four never disagree.
+func ReportZoneName(requestZone, accountZone string) string {
+	switch {
+	case requestZone != "":
+		return requestZone
+	case accountZone != "":
+		return accountZone
+	}
+	return "UTC"
+}
+
+// ReportZone loads ReportZoneName(requestZone, accountZone).
+func ReportZone(requestZone, accountZone string) (*time.Location, error) {
+	return LoadZone(ReportZoneName(requestZone, accountZone))
+}
+
 // LoadZone loads an IANA zone; "" and "UTC" are UTC. Binaries embed time/tzdata so
 // this does not depend on the host's zoneinfo.
 func LoadZone(name string) (*time.Location, error) {

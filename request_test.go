@@ -148,3 +148,22 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+func TestReportZone(t *testing.T) {
+	for _, tc := range []struct{ req, acct, want string }{
+		{"Europe/Berlin", "America/New_York", "Europe/Berlin"},
+		{"", "America/New_York", "America/New_York"},
+		{"", "", "UTC"},
+	} {
+		if got := ReportZoneName(tc.req, tc.acct); got != tc.want {
+			t.Errorf("ReportZoneName(%q, %q) = %q, want %q", tc.req, tc.acct, got, tc.want)
+		}
+		loc, err := ReportZone(tc.req, tc.acct)
+		if err != nil || loc.String() != tc.want {
+			t.Errorf("ReportZone(%q, %q) = %v, %v; want %s", tc.req, tc.acct, loc, err, tc.want)
+		}
+	}
+	if _, err := ReportZone("", "Mars/Olympus"); ErrorCode(err) != EINVALID {
+		t.Errorf("an account zone no tzdata knows: %v, want %s", err, EINVALID)
+	}
+}

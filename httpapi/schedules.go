@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/reports"
 	"github.com/evovoice/billing/schedules"
 )
 
@@ -248,7 +249,7 @@ func (h *statusHandler) serveSchedules(w http.ResponseWriter, r *http.Request, f
 		return nil
 	}
 	q := queryFold(r)
-	limit, fe := parseLimit(q("limit"))
+	limit, fe := reports.ParseLimit(q("limit"))
 	if fe != nil {
 		return &billing.Error{Code: billing.EINVALID, ErrorCode: fe.ErrorCode, Message: fe.Message, FieldErrors: []billing.FieldError{*fe}}
 	}
@@ -261,7 +262,7 @@ func (h *statusHandler) serveSchedules(w http.ResponseWriter, r *http.Request, f
 	seal := billing.ReportFilter{AccountID: account, CustomerScope: scope, Status: "schedules"}
 	filter := billing.ScheduleFilter{AccountID: account, Limit: cmpOr(limit, billing.DefaultListLimit)}
 	if tok := q("nextToken"); tok != "" {
-		if filter.Cursor, err = openCursor(h.SigningKey, tok, seal); err != nil {
+		if filter.Cursor, err = reports.OpenCursor(h.SigningKey, tok, seal); err != nil {
 			return err
 		}
 	}
@@ -278,7 +279,7 @@ func (h *statusHandler) serveSchedules(w http.ResponseWriter, r *http.Request, f
 		}
 		list.Results = append(list.Results, sc.Info())
 	}
-	list.NextToken = sealCursor(h.SigningKey, page.Cursor, seal)
+	list.NextToken = reports.SealCursor(h.SigningKey, page.Cursor, seal)
 	if f == formatCSV {
 		if list.NextToken != "" {
 			w.Header().Set("X-Next-Token", list.NextToken)

@@ -1,8 +1,10 @@
-// Package reports is the application core of report submission: the one
-// Submit use case that both the HTTP API (POST /reports/billing) and a
-// schedule's firing call, so that a firing is indistinguishable from an API
-// submit with the same idempotency key (validation, scope, the active-report
-// limits, the Queued item and the job on the queue).
+// Package reports is the application core of the report use cases, plain Go
+// over the domain's ports: Submit, which both the HTTP API (POST
+// /reports/billing) and a schedule's firing call, so that a firing is
+// indistinguishable from an API submit with the same idempotency key
+// (validation, scope, the active-report limits, the Queued item and the job
+// on the queue); and the reads Get, List and Download (Reader). Package
+// httpapi only binds, negotiates, encodes and maps their errors.
 package reports
 
 import (
@@ -117,8 +119,8 @@ func (s *Service) Submit(ctx context.Context, caller billing.Caller, dto billing
 // a random one: when a report with that id exists already it is the answer,
 // whatever the idempotency record says. "" is a random id.
 func (s *Service) SubmitWithID(ctx context.Context, caller billing.Caller, dto billing.BillingReport, idemKey, reportID string) (*billing.Report, error) {
-	if caller.EffectiveRole() == "" {
-		return nil, &billing.Error{Code: billing.EFORBIDDEN, ErrorCode: "Forbidden", Message: "Invalid Role"}
+	if err := RequireRole(caller); err != nil {
+		return nil, err
 	}
 	req, err := dto.Validate(s.d.CheckWebhook)
 	if err != nil {
@@ -150,7 +152,7 @@ func (s *Service) SubmitWithID(ctx context.Context, caller billing.Caller, dto b
 	if req.TimeZoneID == "" {
 		// Validate checked the bounds in a zone the caller gave; without one
 		// the account's zone (else UTC) decides where the period lies.
-		if loc, err := billing.LoadZone(acct.TimeZoneID); err == nil {
+		if loc, err := billing.ReportZone("", acct.TimeZoneID); err == nil {
 			if fe := billing.PeriodBoundsError(req.StartDate, req.EndDate, loc); fe != nil {
 				return nil, InvalidField(fe.ErrorCode, fe.FieldName, fe.Message)
 			}

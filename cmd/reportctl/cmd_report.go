@@ -86,11 +86,7 @@ func runReport(ctx context.Context, args []string, stdout io.Writer, stderr io.W
 		if !ok {
 			return nil, billing.Errorf(billing.ENOTFOUND, "account %q is not in %s", req.AccountID, *data)
 		}
-		zoneName := req.TimeZoneID
-		if zoneName == "" {
-			zoneName = acct.TimeZoneID
-		}
-		loc, err := billing.LoadZone(zoneName)
+		loc, err := billing.ReportZone(req.TimeZoneID, acct.TimeZoneID)
 		if err != nil {
 			return nil, err
 		}
