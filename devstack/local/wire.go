@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -18,9 +17,10 @@ import (
 	"github.com/evovoice/billing/devstack/gateway"
 	ddbstore "github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/httpapi/wiring"
+	"github.com/evovoice/billing/lambdaedge"
 	"github.com/evovoice/billing/resources"
-	"github.com/evovoice/billing/worker"
 	"github.com/evovoice/billing/schedules"
+	"github.com/evovoice/billing/worker"
 	"github.com/evovoice/billing/worker/wire"
 )
 
@@ -44,9 +44,10 @@ type functions struct {
 
 // buildFunctions wires the handlers from the process environment with the
 // very constructors each Lambda's main uses (httpapi/wiring, worker/wire).
-// The HTTP handlers sit behind the same aws-lambda-go-api-proxy adapter as on
-// Lambda; the worker is called through its Lambda entry point, Invoke, with
-// the JSON Lambda would send, so that local runs cover the event decoding too.
+// The HTTP handlers sit behind the same edge as on Lambda (lambdaedge: the
+// proxy adapter, the claims as the caller); the worker is called through its
+// Lambda entry point, Invoke, with the JSON Lambda would send, so that local
+// runs cover the event decoding too.
 func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 	cfg, err := appconfig.Load(ctx)
 	if err != nil {
@@ -64,12 +65,12 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 	if err != nil {
 		return functions{}, err
 	}
-	fns.submit = httpadapter.NewV2(submit).ProxyWithContext
+	fns.submit = lambdaedge.HTTPHandler(submit)
 	status, err := wiring.Status(cfg)
 	if err != nil {
 		return functions{}, err
 	}
-	fns.status = httpadapter.NewV2(status).ProxyWithContext
+	fns.status = lambdaedge.HTTPHandler(status)
 	// The local stack's timings (resources.Local*): a shorter lease and
 	// takeover than on AWS, so a report whose worker died completes well
 	// within 8 minutes of a restart.
