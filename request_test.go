@@ -72,8 +72,8 @@ func TestBillingReportValidate(t *testing.T) {
 			if !errors.As(err, &e) || e.Code != EINVALID {
 				t.Fatalf("Validate() = %v, want EINVALID", err)
 			}
-			if e.ErrorCode != c.wantCode || e.FieldErrors[0].FieldName != c.wantField || e.FieldErrors[0].ErrorCode != c.wantCode {
-				t.Fatalf("got %s/%+v, want %s on %s", e.ErrorCode, e.FieldErrors, c.wantCode, c.wantField)
+			if e.FieldErrors[0].FieldName != c.wantField || e.FieldErrors[0].ErrorCode != c.wantCode {
+				t.Fatalf("got %+v, want %s on %s", e.FieldErrors, c.wantCode, c.wantField)
 			}
 			if e.Message != e.FieldErrors[0].Message {
 				t.Fatalf("top-level message %q is not the first field error's %q", e.Message, e.FieldErrors[0].Message)

@@ -24,8 +24,7 @@ import (
 // querying until the page is full or the account's reports are exhausted.
 func (s *ReportStore) ListReports(ctx context.Context, f billing.ReportFilter) (billing.ReportPage, error) {
 	if f.AccountID == "" {
-		return billing.ReportPage{}, &billing.Error{Code: billing.EINVALID, ErrorCode: "NotEmpty", Message: "'AccountId' must not be empty.",
-			FieldErrors: []billing.FieldError{{ErrorCode: "NotEmpty", FieldName: "AccountId", Message: "'AccountId' must not be empty."}}}
+		return billing.ReportPage{}, billing.InvalidField("NotEmpty", "AccountId", "'AccountId' must not be empty.")
 	}
 	if f.Status != "" && !f.Status.Valid() {
 		return billing.ReportPage{}, billing.Errorf(billing.EINVALID, "Unknown status %q.", f.Status)
@@ -127,21 +126,16 @@ func decodeCursor(cursor, accountID string) (map[string]types.AttributeValue, er
 	if cursor == "" {
 		return nil, nil
 	}
-	bad := &billing.Error{Code: billing.EINVALID, ErrorCode: "InvalidFormat", Message: "'NextToken' is not valid for this listing.",
-		FieldErrors: []billing.FieldError{{ErrorCode: "InvalidFormat", FieldName: "NextToken", Message: "'NextToken' is not valid for this listing."}}}
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil {
-		bad.Err = err
-		return nil, bad
+		return nil, billing.InvalidNextToken(err)
 	}
 	var k cursorKey
 	if err := json.Unmarshal(b, &k); err != nil {
-		bad.Err = err
-		return nil, bad
+		return nil, billing.InvalidNextToken(err)
 	}
 	if k.AccountID != accountID || len(k.PK) <= len(reportPrefix) || k.PK[:len(reportPrefix)] != reportPrefix || !createdKeyPattern.MatchString(k.CreatedKey) {
-		bad.Err = errBadCursor
-		return nil, bad
+		return nil, billing.InvalidNextToken(errBadCursor)
 	}
 	return map[string]types.AttributeValue{
 		resources.ReportsPK:          avS(k.PK),

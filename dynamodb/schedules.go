@@ -461,8 +461,7 @@ func (s *ScheduleStore) ListSchedules(ctx context.Context, f billing.ScheduleFil
 			err = json.Unmarshal(b, &c)
 		}
 		if err != nil || c.AccountID != f.AccountID || !strings.HasPrefix(c.PK, schedulePrefix) || !createdKeyPattern.MatchString(c.CreatedKey) {
-			return billing.SchedulePage{}, &billing.Error{Code: billing.EINVALID, ErrorCode: "InvalidFormat", Message: "'NextToken' is not valid for this listing.",
-				FieldErrors: []billing.FieldError{{ErrorCode: "InvalidFormat", FieldName: "NextToken", Message: "'NextToken' is not valid for this listing."}}}
+			return billing.SchedulePage{}, billing.InvalidNextToken(err)
 		}
 		in.ExclusiveStartKey = item{resources.SchedulesPK: avS(c.PK), resources.SchedulesByAccountPK: avS(c.AccountID), resources.SchedulesByAccountSK: avS(c.CreatedKey)}
 	}

@@ -128,12 +128,12 @@ func bindFields(r *http.Request, body []byte, known func(string) string, set fun
 	_ = forEachPair(r.URL.RawQuery, apply)
 	if !isJSON && len(body) > 0 && isForm(r) {
 		if err := forEachPair(string(body), func(string, string) {}); err != nil {
-			return &billing.Error{Code: billing.EINVALID, ErrorCode: "InvalidFormat", Message: "The form body is not valid application/x-www-form-urlencoded.", FieldErrors: []billing.FieldError{}, Err: err}
+			return billing.WrapError(billing.EINVALID, err, "The form body is not valid application/x-www-form-urlencoded.")
 		}
 		_ = forEachPair(string(body), apply)
 	}
 	if len(errs) > 0 {
-		return &billing.Error{Code: billing.EINVALID, ErrorCode: errs[0].ErrorCode, Message: errs[0].Message, FieldErrors: errs}
+		return billing.Invalid(errs...)
 	}
 	return nil
 }
@@ -232,5 +232,5 @@ func bindJSON(body []byte, known func(string) string, apply func(name, value str
 }
 
 func badJSON(cause error) error {
-	return &billing.Error{Code: billing.EINVALID, ErrorCode: "SerializationException", Message: "The request body is not a valid JSON object.", FieldErrors: []billing.FieldError{}, Err: cause}
+	return billing.WrapError(billing.EMALFORMED, cause, "The request body is not a valid JSON object.")
 }

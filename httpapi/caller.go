@@ -36,7 +36,7 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 
 // ErrNotAuthenticated is the answer to a request without a caller.
 func ErrNotAuthenticated() error {
-	return &billing.Error{Code: billing.EUNAUTHORIZED, ErrorCode: "Unauthorized", Message: "Not Authenticated"}
+	return billing.Errorf(billing.EUNAUTHORIZED, "Not Authenticated")
 }
 
 // callerFrom is the caller of r, or ErrNotAuthenticated.

@@ -251,7 +251,7 @@ func (h *statusHandler) serveSchedules(w http.ResponseWriter, r *http.Request, f
 	q := queryFold(r)
 	limit, fe := reports.ParseLimit(q("limit"))
 	if fe != nil {
-		return &billing.Error{Code: billing.EINVALID, ErrorCode: fe.ErrorCode, Message: fe.Message, FieldErrors: []billing.FieldError{*fe}}
+		return billing.Invalid(*fe)
 	}
 	account, scope, err := schedules.AccountFor(caller, strings.TrimSpace(q("accountId")))
 	if err != nil {

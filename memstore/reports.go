@@ -140,11 +140,6 @@ type cursor struct {
 	ID        string    `json:"i"`
 }
 
-func badCursor() error {
-	msg := "'NextToken' is not valid for this listing."
-	return &billing.Error{Code: billing.EINVALID, ErrorCode: "InvalidFormat", Message: msg,
-		FieldErrors: []billing.FieldError{{ErrorCode: "InvalidFormat", FieldName: "NextToken", Message: msg}}}
-}
 
 // newerFirst is the listing order: newest DateCreated first, then id
 // descending (the adapter's byAccount sort key, "created#id", scanned
@@ -164,8 +159,7 @@ func (m *Reports) ListReports(_ context.Context, f billing.ReportFilter) (billin
 	}
 	defer m.mu.Unlock()
 	if f.AccountID == "" {
-		return billing.ReportPage{}, &billing.Error{Code: billing.EINVALID, ErrorCode: "NotEmpty", Message: "'AccountId' must not be empty.",
-			FieldErrors: []billing.FieldError{{ErrorCode: "NotEmpty", FieldName: "AccountId", Message: "'AccountId' must not be empty."}}}
+		return billing.ReportPage{}, billing.InvalidField("NotEmpty", "AccountId", "'AccountId' must not be empty.")
 	}
 	if f.Status != "" && !f.Status.Valid() {
 		return billing.ReportPage{}, billing.Errorf(billing.EINVALID, "Unknown status %q.", f.Status)
@@ -175,7 +169,7 @@ func (m *Reports) ListReports(_ context.Context, f billing.ReportFilter) (billin
 		b, err := base64.RawURLEncoding.DecodeString(f.Cursor)
 		var c cursor
 		if err != nil || json.Unmarshal(b, &c) != nil || c.AccountID != f.AccountID || c.ID == "" {
-			return billing.ReportPage{}, badCursor()
+			return billing.ReportPage{}, billing.InvalidNextToken(nil)
 		}
 		after = &c
 	}

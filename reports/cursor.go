@@ -29,8 +29,7 @@ func SealCursor(key []byte, storeCursor string, f billing.ReportFilter) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(storeCursor)) + "." + base64.RawURLEncoding.EncodeToString(cursorMAC(key, storeCursor, f))
 }
 
-var errBadNextToken = &billing.Error{Code: billing.EINVALID, ErrorCode: "InvalidFormat", Message: "'NextToken' is not valid for this query.",
-	FieldErrors: []billing.FieldError{{ErrorCode: "InvalidFormat", FieldName: "NextToken", Message: "'NextToken' is not valid for this query."}}}
+var errBadNextToken = billing.InvalidNextToken(nil)
 
 // OpenCursor returns the store's cursor a nextToken sealed for f, or the
 // EINVALID field error of a token that is forged, damaged or of another query.

@@ -61,7 +61,7 @@ func NewReader(d ReaderDeps) *Reader {
 
 // ErrInvalidRole refuses a caller that holds none of the service's roles.
 func ErrInvalidRole() error {
-	return &billing.Error{Code: billing.EFORBIDDEN, ErrorCode: "Forbidden", Message: "Invalid Role"}
+	return billing.Forbidden("Invalid Role")
 }
 
 // RequireRole rejects callers that hold none of the service's roles.
@@ -178,7 +178,7 @@ func listFilter(caller billing.Caller, lr ListRequest) (billing.ReportFilter, er
 		}
 	}
 	if len(errs) > 0 {
-		return filter, &billing.Error{Code: billing.EINVALID, ErrorCode: errs[0].ErrorCode, Message: errs[0].Message, FieldErrors: errs}
+		return filter, billing.Invalid(errs...)
 	}
 	var err error
 	filter.CustomerScope, err = caller.ScopeForAccount(filter.AccountID)
@@ -221,7 +221,7 @@ func (q *Reader) Download(ctx context.Context, id, token string) (string, error)
 		if errors.Is(err, linktoken.ErrMissing) || errors.Is(err, linktoken.ErrExpired) {
 			msg = err.Error()
 		}
-		return "", &billing.Error{Code: billing.EFORBIDDEN, ErrorCode: "Forbidden", Message: upperFirst(msg) + ".", Err: err}
+		return "", billing.WrapError(billing.EFORBIDDEN, err, "%s.", upperFirst(msg))
 	}
 	// A valid token was signed by us for this id, so the id is a real report's.
 	rep, err := q.d.Reports.GetReport(ctx, id)

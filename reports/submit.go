@@ -102,10 +102,8 @@ func CheckAccountID(id string) *billing.FieldError {
 	return nil
 }
 
-// InvalidField is an EINVALID error naming one field.
-func InvalidField(code, field, msg string) error {
-	return &billing.Error{Code: billing.EINVALID, ErrorCode: code, Message: msg, FieldErrors: []billing.FieldError{{ErrorCode: code, FieldName: field, Message: msg}}}
-}
+// InvalidField is an EINVALID error naming one field (billing.InvalidField).
+func InvalidField(code, field, msg string) error { return billing.InvalidField(code, field, msg) }
 
 // Submit validates dto for caller and queues the report (spec 2.1). With an
 // idempotency key, a repeat of the same key by the same caller with the same

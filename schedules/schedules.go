@@ -83,7 +83,7 @@ func New(d Deps) *Service {
 
 func requireRole(c billing.Caller) error {
 	if c.EffectiveRole() == "" {
-		return &billing.Error{Code: billing.EFORBIDDEN, ErrorCode: "Forbidden", Message: "Invalid Role"}
+		return reports.ErrInvalidRole()
 	}
 	return nil
 }

@@ -155,7 +155,7 @@ func cliError(err error) error {
 	if errors.As(err, &ve) {
 		return ve
 	}
-	if errors.As(err, &be) && be.Code != billing.EINTERNAL {
+	if errors.As(err, &be) && !billing.IsInternal(be.Code) {
 		return errors.New(be.Message)
 	}
 	return err

@@ -95,7 +95,7 @@ func (m *Store) ListSchedules(_ context.Context, f billing.ScheduleFilter) (bill
 	if f.Cursor != "" {
 		n, err := strconv.Atoi(f.Cursor)
 		if err != nil || n < 0 || n > len(all) {
-			return billing.SchedulePage{}, billing.Errorf(billing.EINVALID, "'NextToken' is not valid for this listing.")
+			return billing.SchedulePage{}, billing.InvalidNextToken(nil)
 		}
 		from = n
 	}
