@@ -164,35 +164,45 @@ func (m *Reports) ListReports(_ context.Context, f billing.ReportFilter) (billin
 	if f.Status != "" && !f.Status.Valid() {
 		return billing.ReportPage{}, billing.Errorf(billing.EINVALID, "Unknown status %q.", f.Status)
 	}
-	var after *cursor
-	if f.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(f.Cursor)
-		var c cursor
-		if err != nil || json.Unmarshal(b, &c) != nil || c.AccountID != f.AccountID || c.ID == "" {
-			return billing.ReportPage{}, billing.InvalidNextToken(nil)
-		}
-		after = &c
+	after, err := openCursor(f)
+	if err != nil {
+		return billing.ReportPage{}, err
 	}
 	var match []*billing.Report
 	for _, r := range m.reports {
-		if r.AccountID != f.AccountID || f.Status != "" && r.Status != f.Status || f.CustomerScope != "" && r.CustomerScope != f.CustomerScope {
-			continue
+		if listed(r, f) && (after == nil || newerFirst(after.Created, after.ID, r.DateCreated, r.ID) < 0) {
+			match = append(match, clone(r))
 		}
-		if after != nil && newerFirst(after.Created, after.ID, r.DateCreated, r.ID) >= 0 {
-			continue // at or before the cursor
-		}
-		match = append(match, clone(r))
 	}
 	slices.SortFunc(match, func(a, b *billing.Report) int { return newerFirst(a.DateCreated, a.ID, b.DateCreated, b.ID) })
 	limit := billing.ListLimit(f.Limit)
-	page := billing.ReportPage{Reports: match}
-	if len(match) > limit {
-		page.Reports = match[:limit]
-		last := page.Reports[limit-1]
-		b, _ := json.Marshal(cursor{AccountID: f.AccountID, Created: last.DateCreated, ID: last.ID})
-		page.Cursor = base64.RawURLEncoding.EncodeToString(b)
+	if len(match) <= limit {
+		return billing.ReportPage{Reports: match}, nil
 	}
-	return page, nil
+	last := match[limit-1]
+	b, _ := json.Marshal(cursor{AccountID: f.AccountID, Created: last.DateCreated, ID: last.ID})
+	return billing.ReportPage{Reports: match[:limit], Cursor: base64.RawURLEncoding.EncodeToString(b)}, nil
+}
+
+// listed reports whether f selects r.
+func listed(r *billing.Report, f billing.ReportFilter) bool {
+	return r.AccountID == f.AccountID && (f.Status == "" || r.Status == f.Status) && (f.CustomerScope == "" || r.CustomerScope == f.CustomerScope)
+}
+
+// openCursor is the position f.Cursor names, nil for the first page.
+func openCursor(f billing.ReportFilter) (*cursor, error) {
+	if f.Cursor == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(f.Cursor)
+	var c cursor
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.AccountID != f.AccountID || c.ID == "" {
+		return nil, billing.InvalidNextToken(err)
+	}
+	return &c, nil
 }
 
 // update applies change to report id when ok allows it: ENOTFOUND for a

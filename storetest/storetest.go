@@ -128,7 +128,15 @@ func testStateMachine(t *testing.T, s Store) {
 	code(t, "the old attempt's progress", s.UpdateProgress(ctx, r.ID, 1, "x", later, later.Add(time.Minute)), billing.ECONFLICT)
 	_, err = s.FinishReport(ctx, r.ID, 1, billing.Outcome{Status: billing.ReportCompleted, Now: later})
 	code(t, "the old attempt's finish", err, billing.ECONFLICT)
-	_, err = s.FinishReport(ctx, r.ID, 2, billing.Outcome{Status: billing.ReportRunning, Now: later})
+	testFinish(t, s, r.ID, later)
+}
+
+// testFinish finishes report id, Running in attempt 2, and checks that only
+// a non-final report may be finished.
+func testFinish(t *testing.T, s Store, id string, later time.Time) {
+	ctx := context.Background()
+	r := must[*billing.Report](t, "get")(s.GetReport(ctx, id))
+	_, err := s.FinishReport(ctx, r.ID, 2, billing.Outcome{Status: billing.ReportRunning, Now: later})
 	code(t, "a finish that is not final", err, billing.EINVALID)
 	done := must[*billing.Report](t, "finish")(s.FinishReport(ctx, r.ID, 2, billing.Outcome{
 		Status: billing.ReportCompleted, StatusMessage: "done", ObjectKey: "k/x.csv", RowCount: 3, ByteSize: 120, GrandTotal: "1.50", Now: later,
@@ -150,11 +158,11 @@ func testStateMachine(t *testing.T, s Store) {
 		t.Fatalf("failed: %+v", failed)
 	}
 	missing := uniq("missing")
-	_, err = s.AcquireLease(ctx, missing, billing.Lease{Now: now, Expires: later})
+	_, err = s.AcquireLease(ctx, missing, billing.Lease{Now: later, Expires: later})
 	code(t, "a lease of a missing report", err, billing.ENOTFOUND)
-	_, err = s.FinishReport(ctx, missing, 0, billing.Outcome{Status: billing.ReportError, Now: now})
+	_, err = s.FinishReport(ctx, missing, 0, billing.Outcome{Status: billing.ReportError, Now: later})
 	code(t, "finishing a missing report", err, billing.ENOTFOUND)
-	code(t, "the job id of a missing report", s.SetJobID(ctx, missing, "m", now), billing.ENOTFOUND)
+	code(t, "the job id of a missing report", s.SetJobID(ctx, missing, "m", later), billing.ENOTFOUND)
 }
 
 // testSetJobIDRaces is submit against the worker: the job can run before
