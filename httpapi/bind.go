@@ -198,28 +198,10 @@ func bindJSON(body []byte, known func(string) string, apply func(name, value str
 		if err := dec.Decode(&raw); err != nil {
 			return badJSON(err)
 		}
-		canonical := known(name)
-		if canonical == "" {
-			continue
-		}
-		switch {
-		case string(raw) == "null":
-			apply(name, "")
-		case raw[0] == '"' && !utf8.Valid(raw):
-			// The decoder would replace invalid UTF-8 with U+FFFD and a
-			// mangled address would pass validation and get mail; the bytes
-			// as sent (escapes undecoded) fail the field's own rule instead.
-			apply(name, string(raw[1:len(raw)-1]))
-		case raw[0] == '"':
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
-				return badJSON(err)
+		if canonical := known(name); canonical != "" {
+			if err := bindMember(name, canonical, raw, apply, errs); err != nil {
+				return err
 			}
-			apply(name, s)
-		case raw[0] == '{' || raw[0] == '[':
-			*errs = append(*errs, billing.FieldError{ErrorCode: "InvalidFormat", FieldName: canonical, Message: "'" + canonical + "' must be a single value."})
-		default: // number, true, false
-			apply(name, string(raw))
 		}
 	}
 	if _, err := dec.Token(); err != nil {
@@ -227,6 +209,30 @@ func bindJSON(body []byte, known func(string) string, apply func(name, value str
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return badJSON(errors.New("data after the JSON object"))
+	}
+	return nil
+}
+
+// bindMember applies one known member's value as text.
+func bindMember(name, canonical string, raw json.RawMessage, apply func(name, value string), errs *[]billing.FieldError) error {
+	switch {
+	case string(raw) == "null":
+		apply(name, "")
+	case raw[0] == '"' && !utf8.Valid(raw):
+		// The decoder would replace invalid UTF-8 with U+FFFD and a
+		// mangled address would pass validation and get mail; the bytes
+		// as sent (escapes undecoded) fail the field's own rule instead.
+		apply(name, string(raw[1:len(raw)-1]))
+	case raw[0] == '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return badJSON(err)
+		}
+		apply(name, s)
+	case raw[0] == '{' || raw[0] == '[':
+		*errs = append(*errs, billing.FieldError{ErrorCode: "InvalidFormat", FieldName: canonical, Message: "'" + canonical + "' must be a single value."})
+	default: // number, true, false
+		apply(name, string(raw))
 	}
 	return nil
 }
