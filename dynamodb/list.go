@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -35,34 +36,7 @@ func (s *ReportStore) ListReports(ctx context.Context, f billing.ReportFilter) (
 		return billing.ReportPage{}, err
 	}
 
-	in := &ddb.QueryInput{
-		TableName:                aws.String(s.table),
-		IndexName:                aws.String(resources.ReportsByAccount),
-		KeyConditionExpression:   aws.String("#accountId = :account"),
-		ExpressionAttributeNames: map[string]string{"#accountId": resources.ReportsByAccountPK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":account": avS(f.AccountID),
-		},
-		ScanIndexForward: aws.Bool(false),
-	}
-	var filters []string
-	if f.Status != "" {
-		in.ExpressionAttributeNames["#status"] = attrStatus
-		in.ExpressionAttributeValues[":status"] = avS(string(f.Status))
-		filters = append(filters, "#status = :status")
-	}
-	if f.CustomerScope != "" {
-		in.ExpressionAttributeNames["#scope"] = attrCustomerScope
-		in.ExpressionAttributeValues[":scope"] = avS(f.CustomerScope)
-		filters = append(filters, "#scope = :scope")
-	}
-	if len(filters) > 0 {
-		expr := filters[0]
-		for _, f := range filters[1:] {
-			expr += " AND " + f
-		}
-		in.FilterExpression = aws.String(expr)
-	}
+	in := s.listQuery(f)
 
 	var page billing.ReportPage
 	for {
@@ -98,6 +72,36 @@ func (s *ReportStore) ListReports(ctx context.Context, f billing.ReportFilter) (
 			return page, nil
 		}
 	}
+}
+
+// listQuery is the byAccount query of f, newest first, with f's status and
+// customer scope as a filter.
+func (s *ReportStore) listQuery(f billing.ReportFilter) *ddb.QueryInput {
+	in := &ddb.QueryInput{
+		TableName:                aws.String(s.table),
+		IndexName:                aws.String(resources.ReportsByAccount),
+		KeyConditionExpression:   aws.String("#accountId = :account"),
+		ExpressionAttributeNames: map[string]string{"#accountId": resources.ReportsByAccountPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":account": avS(f.AccountID),
+		},
+		ScanIndexForward: aws.Bool(false),
+	}
+	var filters []string
+	if f.Status != "" {
+		in.ExpressionAttributeNames["#status"] = attrStatus
+		in.ExpressionAttributeValues[":status"] = avS(string(f.Status))
+		filters = append(filters, "#status = :status")
+	}
+	if f.CustomerScope != "" {
+		in.ExpressionAttributeNames["#scope"] = attrCustomerScope
+		in.ExpressionAttributeValues[":scope"] = avS(f.CustomerScope)
+		filters = append(filters, "#scope = :scope")
+	}
+	if len(filters) > 0 {
+		in.FilterExpression = aws.String(strings.Join(filters, " AND "))
+	}
+	return in
 }
 
 var errBadCursor = errors.New("cursor of another listing")
