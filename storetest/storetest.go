@@ -25,11 +25,14 @@ type Store interface {
 
 var n atomic.Int64
 
-// uniq is a name no other test (or an earlier run against a persistent
-// table) uses: implementations may share one table between tests.
-func uniq(prefix string) string {
+// Unique is a name no other test (or an earlier run against a persistent
+// table) uses: implementations may share one table between tests. The
+// schedule store's suite uses it too.
+func Unique(prefix string) string {
 	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), n.Add(1))
 }
+
+func uniq(prefix string) string { return Unique(prefix) }
 
 var t0 = time.Date(2026, 10, 15, 9, 30, 0, 123456789, time.UTC)
 

@@ -13,14 +13,11 @@ import (
 	"time"
 
 	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/storetest"
 )
 
-var n atomic.Int64
-
 // uniq is a name no other test (or earlier run against a persistent table) uses.
-func uniq(prefix string) string {
-	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), n.Add(1))
-}
+func uniq(prefix string) string { return storetest.Unique(prefix) }
 
 var t0 = time.Date(2026, 10, 15, 9, 30, 0, 123456789, time.UTC)
 
