@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +145,31 @@ func TestLogFormat(t *testing.T) {
 	newLogHandler(&buf, "", false).Handle(context.Background(), slogRecord("hello"))
 	if strings.HasPrefix(buf.String(), "{") {
 		t.Errorf("off Lambda the default must be text, got %q", buf.String())
+	}
+}
+
+// TestLoadLeavesTheDefaultLogger: Load makes the function's logger
+// (Config.Logger, to LogOutput) and installs no process default; on error
+// the logger is still there to say why.
+func TestLoadLeavesTheDefaultLogger(t *testing.T) {
+	before := slog.Default()
+	c, _, err := load(t, map[string]string{resources.EnvReportsTable: "r", resources.EnvLogFormat: "json"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slog.Default() != before {
+		t.Fatal("Load replaced the process's default logger")
+	}
+	if c.Logger == nil || c.Logger == before {
+		t.Fatalf("Config.Logger = %v, want the function's own logger", c.Logger)
+	}
+	var out bytes.Buffer
+	bad, err := Load(context.Background(), func(o *Options) { o.Getenv = func(string) string { return "" }; o.LogOutput = &out })
+	if err == nil || bad.Logger == nil {
+		t.Fatalf("Load without REPORTS_TABLE: %v, logger %v", err, bad.Logger)
+	}
+	bad.Logger.Info("why")
+	if !strings.Contains(out.String(), "why") {
+		t.Fatalf("the error's logger does not write to LogOutput: %q", out.String())
 	}
 }
