@@ -169,13 +169,13 @@ func (s *ScheduleStore) CreateSchedule(ctx context.Context, sc *billing.Schedule
 	if sc.ID == "" || sc.Spec.AccountID == "" || sc.DateCreated.IsZero() {
 		return billing.Errorf(billing.EINVALID, "A new schedule needs an id, an account and a creation time.")
 	}
-	err := s.takeSlot(ctx, sc.Spec.AccountID, max)
+	err := s.takeSlot(ctx, sc.Spec.AccountID, sc.ID, max)
 	if isConflict(err) {
 		// The counter may be too high (a release that failed after a
 		// failed put or a delete): recount and try once more, so that such
 		// a leak cannot lock an account out.
 		if fixed, rerr := s.recount(ctx, sc.Spec.AccountID); rerr == nil && fixed {
-			err = s.takeSlot(ctx, sc.Spec.AccountID, max)
+			err = s.takeSlot(ctx, sc.Spec.AccountID, sc.ID, max)
 		}
 	}
 	if isConflict(err) {
@@ -191,10 +191,11 @@ func (s *ScheduleStore) CreateSchedule(ctx context.Context, sc *billing.Schedule
 		ExpressionAttributeNames: map[string]string{"#pk": resources.SchedulesPK},
 	})
 	if err == nil {
+		s.settle(ctx, sc.Spec.AccountID, sc.ID)
 		return nil
 	}
 	err = translate(err, "creating schedule "+sc.ID)
-	s.release(ctx, sc.Spec.AccountID)
+	s.release(ctx, sc.Spec.AccountID, sc.ID)
 	if isConflict(err) {
 		return billing.WrapError(billing.ECONFLICT, err, "A schedule with id %q already exists.", sc.ID)
 	}
@@ -202,31 +203,72 @@ func (s *ScheduleStore) CreateSchedule(ctx context.Context, sc *billing.Schedule
 }
 
 // takeSlot counts one more schedule of the account if it has fewer than max
-// (ECONFLICT otherwise).
-func (s *ScheduleStore) takeSlot(ctx context.Context, accountID string, max int) error {
+// (ECONFLICT otherwise), and marks the create of id pending on the counter
+// item until its schedule is written (settle), so that a recount meanwhile
+// counts it.
+func (s *ScheduleStore) takeSlot(ctx context.Context, accountID, id string, max int) error {
 	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       scheduleCountKey(accountID),
-		UpdateExpression:          aws.String("ADD #n :one"),
+		UpdateExpression:          aws.String("ADD #n :one SET #p = :now"),
 		ConditionExpression:       aws.String("attribute_not_exists(#n) OR #n < :max"),
-		ExpressionAttributeNames:  map[string]string{"#n": attrCount},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": avInt(1), ":max": avInt(int64(max))},
+		ExpressionAttributeNames:  map[string]string{"#n": attrCount, "#p": pendingAttr(id)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": avInt(1), ":max": avInt(int64(max)), ":now": avInt(time.Now().Unix())},
 	})
 	return translate(err, "counting the schedules of account "+accountID)
+}
+
+// pendingAttr is the counter item's mark of a create of schedule id in
+// flight: the Unix time its slot was taken.
+func pendingAttr(id string) string { return pendingPrefix + id }
+
+const pendingPrefix = "pending:"
+
+// pendingWindow is how long a pending mark counts: longer than any create
+// takes between its slot and its item (the API answers within
+// resources.APIRequestBudget); an older mark is a create that died, whose
+// slot a recount may take back.
+const pendingWindow = time.Minute
+
+// settle drops the pending mark of a create whose schedule is written. A
+// failure leaves the mark until it is older than pendingWindow: until then
+// a recount counts the schedule twice, which only delays a repair.
+func (s *ScheduleStore) settle(ctx context.Context, accountID, id string) {
+	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      scheduleCountKey(accountID),
+		UpdateExpression:         aws.String("REMOVE #p"),
+		ExpressionAttributeNames: map[string]string{"#p": pendingAttr(id)},
+	})
+	if err != nil {
+		s.o.Logger.WarnContext(ctx, "dropping a schedule's pending mark failed; it expires by itself", "accountId", accountID, "scheduleId", id, "err", err)
+	}
+}
+
+// pendingCreates counts the fresh pending marks of a counter item.
+func pendingCreates(it item, now time.Time) int64 {
+	var n int64
+	for attr := range it {
+		if strings.HasPrefix(attr, pendingPrefix) && now.Sub(time.Unix(getInt(it, attr), 0)) < pendingWindow {
+			n++
+		}
+	}
+	return n
 }
 
 // recount sets the account's counter to its real number of schedules (a
 // Query of byAccount) if the counter is higher, with a condition on the
 // value it read so that a concurrent create or delete is not overwritten;
-// fixed says whether it lowered the counter. (A create that took its slot
-// but has not written its item yet is not counted: in that rare race the
-// account may get one schedule over the limit, never one fewer.)
+// fixed says whether it lowered the counter. A create that took its slot but
+// has not written its item yet is counted by its pending mark (takeSlot), so
+// concurrent creates never get the account over the limit.
 func (s *ScheduleStore) recount(ctx context.Context, accountID string) (fixed bool, err error) {
 	cur, err := s.client.GetItem(ctx, &ddb.GetItemInput{TableName: aws.String(s.table), Key: scheduleCountKey(accountID), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return false, translate(err, "reading the schedule count of account "+accountID)
 	}
 	counted := getInt(cur.Item, attrCount)
+	inFlight := pendingCreates(cur.Item, time.Now())
 	in := &ddb.QueryInput{
 		TableName:                 aws.String(s.table),
 		IndexName:                 aws.String(resources.SchedulesByAccount),
@@ -246,7 +288,7 @@ func (s *ScheduleStore) recount(ctx context.Context, accountID string) (fixed bo
 			break
 		}
 	}
-	if real >= counted {
+	if real += inFlight; real >= counted {
 		return false, nil
 	}
 	_, err = s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
@@ -264,18 +306,24 @@ func (s *ScheduleStore) recount(ctx context.Context, accountID string) (fixed bo
 	return true, nil
 }
 
-// release gives an account's schedule slot back. A failure leaves the count
-// one too high (the account may create one schedule fewer), which is logged:
+// release gives an account's schedule slot back, with the pending mark of
+// the failed create of id ("" for a delete). A failure leaves the count one
+// too high (the account may create one schedule fewer), which is logged:
 // never a second slot for a schedule.
-func (s *ScheduleStore) release(ctx context.Context, accountID string) {
-	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
+func (s *ScheduleStore) release(ctx context.Context, accountID, id string) {
+	in := &ddb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       scheduleCountKey(accountID),
 		UpdateExpression:          aws.String("ADD #n :minus"),
 		ConditionExpression:       aws.String("#n > :zero"),
 		ExpressionAttributeNames:  map[string]string{"#n": attrCount},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": avInt(-1), ":zero": avInt(0)},
-	})
+	}
+	if id != "" {
+		in.UpdateExpression = aws.String("ADD #n :minus REMOVE #p")
+		in.ExpressionAttributeNames["#p"] = pendingAttr(id)
+	}
+	_, err := s.client.UpdateItem(ctx, in)
 	if err != nil {
 		s.o.Logger.WarnContext(ctx, "releasing a schedule slot failed; the account's count stays one too high", "accountId", accountID, "err", err)
 	}
@@ -343,7 +391,7 @@ func (s *ScheduleStore) DeleteSchedule(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	s.release(ctx, getS(out.Attributes, resources.SchedulesByAccountPK))
+	s.release(ctx, getS(out.Attributes, resources.SchedulesByAccountPK), "")
 	return nil
 }
 
