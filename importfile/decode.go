@@ -168,16 +168,7 @@ func (f *lineFields) value(l *lexer, key []byte) error {
 		return nil
 	}
 	if bit == hasRecorded {
-		if c != 't' && c != 'f' {
-			f.typeErrs, f.wrongType = append(f.typeErrs, `"recorded" must be true or false`), f.wrongType|bit
-			return l.skipValue(0)
-		}
-		k, err := l.literal()
-		if err != nil {
-			return err
-		}
-		f.recorded, f.has = k == 't', f.has|bit
-		return nil
+		return f.recordedValue(l, c)
 	}
 	var v []byte
 	var err error
@@ -194,6 +185,20 @@ func (f *lineFields) value(l *lexer, key []byte) error {
 		return err
 	}
 	*f.slot(bit), f.has = v, f.has|bit
+	return nil
+}
+
+// recordedValue reads "recorded", a JSON boolean, starting with c.
+func (f *lineFields) recordedValue(l *lexer, c byte) error {
+	if c != 't' && c != 'f' {
+		f.typeErrs, f.wrongType = append(f.typeErrs, `"recorded" must be true or false`), f.wrongType|hasRecorded
+		return l.skipValue(0)
+	}
+	k, err := l.literal()
+	if err != nil {
+		return err
+	}
+	f.recorded, f.has = k == 't', f.has|hasRecorded
 	return nil
 }
 

@@ -264,18 +264,31 @@ func (s *scanner) run(ctx context.Context) (*Dataset, error) {
 	if !s.disordered {
 		s.probs.merge(&s.refProbs)
 	}
-	if s.disordered || len(s.suspects) > 0 {
-		s.mode = modeSecond
-		if s.disordered {
-			s.sink = nil
-			if err := s.begin(); err != nil {
-				return nil, err
-			}
-		}
-		if err := s.pass(ctx, 2, "re-checking"); err != nil {
-			return nil, err
+	if err := s.secondPass(ctx); err != nil {
+		return nil, err
+	}
+	return s.result()
+}
+
+// secondPass re-reads the input when pass 1 left suspects to settle or the
+// file turned out disordered (then the consumer starts over).
+func (s *scanner) secondPass(ctx context.Context) error {
+	if !s.disordered && len(s.suspects) == 0 {
+		return nil
+	}
+	s.mode = modeSecond
+	if s.disordered {
+		s.sink = nil
+		if err := s.begin(); err != nil {
+			return err
 		}
 	}
+	return s.pass(ctx, 2, "re-checking")
+}
+
+// result is the dataset with its summary, and the scan's error: the bad
+// lines first, then the consumer's refusal.
+func (s *scanner) result() (*Dataset, error) {
 	d := s.ds
 	d.Summary.Accounts, d.Summary.Customers = len(d.Accounts), len(d.Customers)
 	d.Summary.UsageEvents = s.usageLines - d.Summary.RepeatedUsage
@@ -330,6 +343,15 @@ func (s *scanner) begin() error {
 	return err
 }
 
+// bufferSize is the read buffer for an input of size bytes (-1: unknown):
+// small inputs need no 1 MiB buffer.
+func bufferSize(size int64) int {
+	if size >= 0 && size < maxLineBytes {
+		return max(int(size)+1, 4096)
+	}
+	return maxLineBytes
+}
+
 // maxLineBytes is the longest line accepted; a usage line is about 200 bytes and
 // an account with every item priced about 1 KiB.
 const maxLineBytes = 1 << 20
@@ -342,23 +364,14 @@ func (s *scanner) pass(ctx context.Context, n int, name string) error {
 	}
 	defer rc.Close()
 	cr := &countingReader{r: rc, report: s.opts.Progress, p: Progress{Pass: n, Name: name, Total: s.src.Size()}}
-	bufSize := maxLineBytes
-	if n := s.src.Size(); n >= 0 && n < maxLineBytes {
-		bufSize = max(int(n)+1, 4096) // small inputs need no 1 MiB buffer
-	}
-	br := bufio.NewReaderSize(cr, bufSize)
+	br := bufio.NewReaderSize(cr, bufferSize(s.src.Size()))
 	if s.mode == modeFirst {
 		s.startPipeline()
 		defer s.stopPipeline() // on early returns; a no-op after the normal stop
 	}
 	lineNo := 0
 	for {
-		line, err := br.ReadSlice('\n')
-		tooLong := false
-		for errors.Is(err, bufio.ErrBufferFull) {
-			tooLong = true
-			_, err = br.ReadSlice('\n')
-		}
+		line, tooLong, err := readLine(br)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("reading import file: %w", err)
 		}
@@ -371,11 +384,7 @@ func (s *scanner) pass(ctx context.Context, n int, name string) error {
 				return cerr
 			}
 		}
-		if tooLong {
-			if s.mode != modeSecond {
-				s.probs.add(lineNo, "line is longer than %d bytes", maxLineBytes)
-			}
-		} else if herr := s.line(lineNo, bytes.TrimRight(line, "\r\n")); herr != nil {
+		if herr := s.handleLine(lineNo, line, tooLong); herr != nil {
 			return herr
 		}
 		if err != nil {
@@ -390,6 +399,28 @@ func (s *scanner) pass(ctx context.Context, n int, name string) error {
 	}
 	cr.flush()
 	return nil
+}
+
+// handleLine checks (and in pass 1, reports) one line read by readLine.
+func (s *scanner) handleLine(lineNo int, line []byte, tooLong bool) error {
+	if !tooLong {
+		return s.line(lineNo, bytes.TrimRight(line, "\r\n"))
+	}
+	if s.mode != modeSecond { // pass 2 re-reads lines whose problems pass 1 reported
+		s.probs.add(lineNo, "line is longer than %d bytes", maxLineBytes)
+	}
+	return nil
+}
+
+// readLine reads one line of at most maxLineBytes; a longer one is skipped
+// whole and reported tooLong.
+func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
+	line, err = br.ReadSlice('\n')
+	for errors.Is(err, bufio.ErrBufferFull) {
+		tooLong = true
+		_, err = br.ReadSlice('\n')
+	}
+	return line, tooLong, err
 }
 
 func (s *scanner) startPipeline() {
