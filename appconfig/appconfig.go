@@ -96,6 +96,10 @@ type Options struct {
 	Logger *slog.Logger
 	// AWSOptions are passed to config.LoadDefaultConfig.
 	AWSOptions []func(*config.LoadOptions) error
+	// AWS, when set, is the AWS configuration as it is (the local stack's,
+	// for its emulators): config.LoadDefaultConfig, and so the process
+	// environment, is not read for it. The deadlines are added either way.
+	AWS *aws.Config
 }
 
 // Load reads the configuration and makes the function's logger (Config.Logger).
@@ -147,7 +151,9 @@ func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
 		return Config{Logger: logger}, fmt.Errorf("loading configuration: %w", errors.Join(errs...))
 	}
 
-	if c.AWS, err = config.LoadDefaultConfig(ctx, o.AWSOptions...); err != nil {
+	if o.AWS != nil {
+		c.AWS = o.AWS.Copy()
+	} else if c.AWS, err = config.LoadDefaultConfig(ctx, o.AWSOptions...); err != nil {
 		return Config{Logger: logger}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	c.AWS = WithDeadlines(c.AWS)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -171,5 +172,23 @@ func TestLoadLeavesTheDefaultLogger(t *testing.T) {
 	bad.Logger.Info("why")
 	if !strings.Contains(out.String(), "why") {
 		t.Fatalf("the error's logger does not write to LogOutput: %q", out.String())
+	}
+}
+
+// TestLoadWithAGivenAWSConfig: the local stack's AWS configuration is used
+// as it is, with the deadlines, whatever the process environment says.
+func TestLoadWithAGivenAWSConfig(t *testing.T) {
+	t.Setenv("AWS_REGION", "eu-west-3")
+	given := aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}}
+	c, err := Load(context.Background(), func(o *Options) {
+		o.Getenv = func(k string) string { return map[string]string{resources.EnvReportsTable: "r"}[k] }
+		o.LogOutput = io.Discard
+		o.AWS = &given
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AWS.Region != "us-east-1" || c.AWS.Retryer == nil || given.Retryer != nil {
+		t.Fatalf("region %q, retryer set %v (the given config's %v): want the given config with the deadlines, the given one untouched", c.AWS.Region, c.AWS.Retryer != nil, given.Retryer != nil)
 	}
 }

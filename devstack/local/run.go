@@ -182,18 +182,16 @@ func announce(o Options, running Running, st *emulators.Stack, key *devauth.Key,
 	return nil
 }
 
-// startFunctions gives the functions their environment and builds them. The
-// functions read their configuration (and the SDK its endpoints) from the
-// environment, as on Lambda; this process is the stack's only user.
+// startFunctions gives the functions their environment and builds them.
+// They read their configuration from env, the variables a Lambda would
+// have, and talk to the emulators through the stack's own AWS
+// configuration: the process environment is neither read nor changed.
 func startFunctions(ctx context.Context, st *emulators.Stack, o Options, apiURL string) (map[string]string, functions, error) {
 	env, err := functionEnv(st, o.DataDir, apiURL)
 	if err != nil {
 		return nil, functions{}, err
 	}
-	for k, v := range env {
-		os.Setenv(k, v)
-	}
-	fns, err := buildFunctions(ctx, o.Log)
+	fns, err := buildFunctions(ctx, o.Log, env, st.AWS)
 	return env, fns, err
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	billing "github.com/evovoice/billing"
@@ -42,14 +43,18 @@ type functions struct {
 	schedules scheduleCreator
 }
 
-// buildFunctions wires the handlers from the process environment with the
-// very constructors each Lambda's main uses (httpapi/wiring, worker/wire).
+// buildFunctions wires the handlers from env (the functions' environment
+// variables) and awsCfg (the emulators') with the very constructors each
+// Lambda's main uses (httpapi/wiring, worker/wire).
 // The HTTP handlers sit behind the same edge as on Lambda (lambdaedge: the
 // proxy adapter, the claims as the caller); the worker is called through its
 // Lambda entry point, Invoke, with the JSON Lambda would send, so that local
 // runs cover the event decoding too.
-func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
-	cfg, err := appconfig.Load(ctx)
+func buildFunctions(ctx context.Context, log *slog.Logger, env map[string]string, awsCfg aws.Config) (functions, error) {
+	cfg, err := appconfig.Load(ctx, func(o *appconfig.Options) {
+		o.Getenv = func(k string) string { return env[k] }
+		o.AWS = &awsCfg
+	})
 	if err != nil {
 		return functions{}, err
 	}
