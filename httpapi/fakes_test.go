@@ -13,7 +13,6 @@ import (
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/memstore"
-	schedmem "github.com/evovoice/billing/schedules/memstore"
 )
 
 type fakeAccounts struct {
@@ -54,7 +53,7 @@ type world struct {
 	accountFake *fakeAccounts
 	queueFake   *fakeQueue
 	presignFake *fakePresigner
-	schedules   *schedmem.Store
+	schedules   *memstore.Schedules
 }
 
 var testKey = []byte("0123456789abcdef0123456789abcdef-test-signing-key")
@@ -64,7 +63,7 @@ func newWorld() *world {
 		store:     memstore.NewReports(),
 		accounts:  map[string]bool{"acct-acme": true, "acct-other": true, "acct-third": true},
 		now:       time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC),
-		schedules: schedmem.New(),
+		schedules: memstore.NewSchedules(),
 	}
 	w.accountFake = &fakeAccounts{get: func(_ context.Context, id string) (*billing.Account, error) {
 		if w.accounts[id] {

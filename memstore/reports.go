@@ -1,9 +1,11 @@
-// Package memstore is the one in-memory store of the report ports
-// (billing.ReportStore and billing.IdempotencyStore) for unit tests: the same
-// contract as the DynamoDB adapter, which storetest checks against both, so a
-// test that passes here exercises the rules the deployed store enforces
-// (state machine, leases, SetJobID racing the worker, active slots,
-// idempotency expiry, list order and cursors) without an emulator.
+// Package memstore is the one in-memory store of the ports for unit tests:
+// reports and idempotency records (Reports: billing.ReportStore and
+// billing.IdempotencyStore) and schedules (Schedules: billing.ScheduleStore).
+// Each keeps the DynamoDB adapter's contract, which storetest and
+// schedules/storetest check against both, so a test that passes here
+// exercises the rules the deployed store enforces (state machine, leases,
+// SetJobID racing the worker, active slots, idempotency expiry, list order
+// and cursors, the schedule limit) without an emulator.
 package memstore
 
 import (
@@ -75,6 +77,13 @@ func (m *Reports) Put(r billing.Report) {
 	m.reports[r.ID] = &r
 }
 
+// ForgetIdempotency drops every idempotency record, as their expiry would.
+func (m *Reports) ForgetIdempotency() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.idem = map[string]billing.IdempotencyRecord{}
+}
+
 // All returns a copy of every stored report, in id order.
 func (m *Reports) All() []*billing.Report {
 	m.mu.Lock()
@@ -139,7 +148,6 @@ type cursor struct {
 	Created   time.Time `json:"c"`
 	ID        string    `json:"i"`
 }
-
 
 // newerFirst is the listing order: newest DateCreated first, then id
 // descending (the adapter's byAccount sort key, "created#id", scanned
