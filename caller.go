@@ -55,9 +55,9 @@ func (c Caller) ScopeForAccount(accountID string) (customerScope string, err err
 			return c.CustomerID, nil
 		}
 	default:
-		return "", &Error{Code: EFORBIDDEN, ErrorCode: "Forbidden", Message: "Invalid Role"}
+		return "", Forbidden("Invalid Role")
 	}
-	return "", &Error{Code: EFORBIDDEN, ErrorCode: "Forbidden", Message: "Account '" + accountID + "' is outside the caller's scope."}
+	return "", Forbidden("Account '" + accountID + "' is outside the caller's scope.")
 }
 
 // CanRead reports whether the caller may see r. Every read of a report goes through

@@ -25,31 +25,33 @@ func ParseDecimal(s string) (*big.Rat, error) {
 // digits [ "." digits ] [ ("e"|"E") ["+"|"-"] digits ], with at most 3 exponent
 // digits so that no input can make big.Rat allocate without bound.
 func ValidDecimal(s string) bool {
-	i, n := 0, len(s)
-	digits := func() int {
-		start := i
-		for i < n && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		return i - start
-	}
-	if digits() == 0 {
+	i, ok := digitsAt(s, 0, len(s))
+	if !ok {
 		return false
 	}
-	if i < n && s[i] == '.' {
-		i++
-		if digits() == 0 {
+	if i < len(s) && s[i] == '.' {
+		if i, ok = digitsAt(s, i+1, len(s)); !ok {
 			return false
 		}
 	}
-	if i < n && (s[i] == 'e' || s[i] == 'E') {
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
 		i++
-		if i < n && (s[i] == '+' || s[i] == '-') {
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
 		}
-		if d := digits(); d == 0 || d > 3 {
+		if i, ok = digitsAt(s, i, 3); !ok {
 			return false
 		}
 	}
-	return i == n
+	return i == len(s)
+}
+
+// digitsAt skips the run of 1 to most digits at s[i:], returning the index
+// after it; ok is false for no digit or more than most.
+func digitsAt(s string, i, most int) (int, bool) {
+	start := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i, i > start && i-start <= most
 }

@@ -84,8 +84,15 @@ func TestErrorHelpers(t *testing.T) {
 	if ErrorCode(plain) != EINTERNAL || ErrorMessage(plain) != "Internal error." {
 		t.Fatal("internal details must not leak")
 	}
-	if !IsRetryable(Errorf(EUNAVAILABLE, "down")) || IsRetryable(base) || !IsRetryable(plain) || IsRetryable(Permanent(plain)) {
+	if !IsRetryable(Errorf(EUNAVAILABLE, "down")) || IsRetryable(base) || !IsRetryable(plain) || IsRetryable(fmt.Errorf("x: %w", PermanentError(plain))) {
 		t.Fatal("IsRetryable")
+	}
+	if p := PermanentError(plain); ErrorMessage(p) != "Internal error." || !errors.Is(p, plain) || !IsInternal(ErrorCode(p)) {
+		t.Fatalf("PermanentError: %q", ErrorMessage(p))
+	}
+	inv := Invalid(FieldError{ErrorCode: "NotEmpty", FieldName: "A", Message: "'A' must not be empty."}, FieldError{ErrorCode: "InvalidFormat", FieldName: "B", Message: "b"})
+	if ErrorCode(inv) != EINVALID || ErrorMessage(inv) != "'A' must not be empty." || Invalid() != nil {
+		t.Fatalf("Invalid: %v", inv)
 	}
 }
 

@@ -13,7 +13,7 @@ func ExampleBillingReport_Validate() {
 	_, err := billing.BillingReport{StartDate: "2026-10-31", EndDate: "2026-10-01", EmailAddressToNotify: "ops"}.Validate(nil)
 	var e *billing.Error
 	if errors.As(err, &e) {
-		fmt.Println(e.ErrorCode, e.Message)
+		fmt.Println(e.FieldErrors[0].ErrorCode, e.Message)
 		for _, f := range e.FieldErrors {
 			fmt.Println("-", f.FieldName, f.ErrorCode)
 		}

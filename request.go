@@ -47,7 +47,6 @@ type ReportRequest struct {
 // the zone is known.
 func (b BillingReport) Validate(checkWebhook func(string) error) (ReportRequest, error) {
 	var errs fieldErrors
-	add := errs.add
 	req := ReportRequest{
 		AccountID:            strings.TrimSpace(b.AccountID),
 		TimeZoneID:           strings.TrimSpace(b.TimeZoneID),
@@ -55,50 +54,97 @@ func (b BillingReport) Validate(checkWebhook func(string) error) (ReportRequest,
 		EmailAddressToNotify: strings.TrimSpace(b.EmailAddressToNotify),
 		WebhookURL:           strings.TrimSpace(b.WebhookURL),
 	}
-	startOK, endOK := false, false
-	if s := strings.TrimSpace(b.StartDate); s == "" {
-		add("NotEmpty", "StartDate", "'StartDate' must not be empty.")
-	} else if d, err := ParseDate(s); err != nil {
-		add("InvalidFormat", "StartDate", "'StartDate' must be a date in the format YYYY-MM-DD.")
-	} else {
-		req.StartDate, startOK = d, true
-	}
-	if s := strings.TrimSpace(b.EndDate); s == "" {
-		add("NotEmpty", "EndDate", "'EndDate' must not be empty.")
-	} else if d, err := ParseDate(s); err != nil {
-		add("InvalidFormat", "EndDate", "'EndDate' must be a date in the format YYYY-MM-DD.")
-	} else {
-		req.EndDate, endOK = d, true
-	}
+	var startOK, endOK bool
+	req.StartDate, startOK = errs.date(b.StartDate, "StartDate")
+	req.EndDate, endOK = errs.date(b.EndDate, "EndDate")
 	if startOK && endOK {
-		if req.EndDate.Before(req.StartDate) {
-			add("GreaterThanOrEqual", "EndDate", "'EndDate' must be greater than or equal to '"+req.StartDate.String()+"'.")
-		} else if last := req.StartDate.AddDays(MaxReportDays - 1); last.Before(req.EndDate) {
-			add("LessThanOrEqual", "EndDate", "'EndDate' must be less than or equal to '"+last.String()+"' (a report covers at most 366 days).")
-		}
+		errs.period(req.StartDate, req.EndDate)
 	}
-	if req.TimeZoneID != "" {
-		if _, err := LoadZone(req.TimeZoneID); err != nil {
-			add("InvalidFormat", "TimeZoneId", "'TimeZoneId' must be an IANA time zone such as 'America/New_York'.")
-		}
+	if errs.zone(req.TimeZoneID) && req.TimeZoneID != "" && startOK && endOK && len(errs) == 0 {
+		errs.bounds(req.StartDate, req.EndDate, req.TimeZoneID)
 	}
-	if req.TimeZoneID != "" && startOK && endOK && len(errs) == 0 {
-		if loc, err := LoadZone(req.TimeZoneID); err == nil {
-			if fe := PeriodBoundsError(req.StartDate, req.EndDate, loc); fe != nil {
-				errs = append(errs, *fe)
-			}
-		}
-	}
-	if req.EmailAddressToNotify != "" && !validEmail(req.EmailAddressToNotify) {
-		add("Email", "EmailAddressToNotify", "'EmailAddressToNotify' is not a valid email address.")
-	}
-	if req.WebhookURL != "" && !validWebhookURL(req.WebhookURL, checkWebhook) {
-		add("InvalidFormat", "WebhookUrl", "'WebhookUrl' must be an absolute https URL of a public host.")
-	}
+	errs.notify(req.EmailAddressToNotify, req.WebhookURL, checkWebhook)
 	if err := errs.err(); err != nil {
 		return ReportRequest{}, err
 	}
 	return req, nil
+}
+
+// ReportZoneName is the zone a report's period lies in (spec 2.1): the
+// request's, else the account's, else UTC. Submit checks the period's bounds
+// in it, the worker rates in it, a schedule without a zone takes it, and the
+// offline report uses it: one rule, so the four never disagree.
+func ReportZoneName(requestZone, accountZone string) string {
+	switch {
+	case requestZone != "":
+		return requestZone
+	case accountZone != "":
+		return accountZone
+	}
+	return "UTC"
+}
+
+// ReportZone loads ReportZoneName(requestZone, accountZone).
+func ReportZone(requestZone, accountZone string) (*time.Location, error) {
+	return LoadZone(ReportZoneName(requestZone, accountZone))
+}
+
+// date reads a required date field.
+func (e *fieldErrors) date(v, field string) (Date, bool) {
+	s := strings.TrimSpace(v)
+	if s == "" {
+		e.add("NotEmpty", field, "'"+field+"' must not be empty.")
+		return Date{}, false
+	}
+	d, err := ParseDate(s)
+	if err != nil {
+		e.add("InvalidFormat", field, "'"+field+"' must be a date in the format YYYY-MM-DD.")
+		return Date{}, false
+	}
+	return d, true
+}
+
+// period checks that end is not before start and the period is at most
+// MaxReportDays long.
+func (e *fieldErrors) period(start, end Date) {
+	if end.Before(start) {
+		e.add("GreaterThanOrEqual", "EndDate", "'EndDate' must be greater than or equal to '"+start.String()+"'.")
+	} else if last := start.AddDays(MaxReportDays - 1); last.Before(end) {
+		e.add("LessThanOrEqual", "EndDate", "'EndDate' must be less than or equal to '"+last.String()+"' (a report covers at most 366 days).")
+	}
+}
+
+// zone checks a zone a caller gave ("" is none) and reports whether it is
+// usable.
+func (e *fieldErrors) zone(zone string) bool {
+	if zone == "" {
+		return true
+	}
+	if _, err := LoadZone(zone); err != nil {
+		e.add("InvalidFormat", "TimeZoneId", "'TimeZoneId' must be an IANA time zone such as 'America/New_York'.")
+		return false
+	}
+	return true
+}
+
+// notify checks the optional email address and webhook target; checkWebhook
+// is the webhook sender's guard (nil: absolute https URLs only).
+func (e *fieldErrors) notify(email, webhook string, checkWebhook func(string) error) {
+	if email != "" && !validEmail(email) {
+		e.add("Email", "EmailAddressToNotify", "'EmailAddressToNotify' is not a valid email address.")
+	}
+	if webhook != "" && !validWebhookURL(webhook, checkWebhook) {
+		e.add("InvalidFormat", "WebhookUrl", "'WebhookUrl' must be an absolute https URL of a public host.")
+	}
+}
+
+// bounds checks the period's UTC bounds in zone (PeriodBoundsError).
+func (e *fieldErrors) bounds(start, end Date, zone string) {
+	if loc, err := LoadZone(zone); err == nil {
+		if fe := PeriodBoundsError(start, end, loc); fe != nil {
+			*e = append(*e, *fe)
+		}
+	}
 }
 
 // LoadZone loads an IANA zone; "" and "UTC" are UTC. Binaries embed time/tzdata so

@@ -72,8 +72,8 @@ func TestBillingReportValidate(t *testing.T) {
 			if !errors.As(err, &e) || e.Code != EINVALID {
 				t.Fatalf("Validate() = %v, want EINVALID", err)
 			}
-			if e.ErrorCode != c.wantCode || e.FieldErrors[0].FieldName != c.wantField || e.FieldErrors[0].ErrorCode != c.wantCode {
-				t.Fatalf("got %s/%+v, want %s on %s", e.ErrorCode, e.FieldErrors, c.wantCode, c.wantField)
+			if e.FieldErrors[0].FieldName != c.wantField || e.FieldErrors[0].ErrorCode != c.wantCode {
+				t.Fatalf("got %+v, want %s on %s", e.FieldErrors, c.wantCode, c.wantField)
 			}
 			if e.Message != e.FieldErrors[0].Message {
 				t.Fatalf("top-level message %q is not the first field error's %q", e.Message, e.FieldErrors[0].Message)
@@ -147,4 +147,23 @@ func FuzzValidate(f *testing.F) {
 			t.Fatalf("accepted an invalid range %v..%v", req.StartDate, req.EndDate)
 		}
 	})
+}
+
+func TestReportZone(t *testing.T) {
+	for _, tc := range []struct{ req, acct, want string }{
+		{"Europe/Berlin", "America/New_York", "Europe/Berlin"},
+		{"", "America/New_York", "America/New_York"},
+		{"", "", "UTC"},
+	} {
+		if got := ReportZoneName(tc.req, tc.acct); got != tc.want {
+			t.Errorf("ReportZoneName(%q, %q) = %q, want %q", tc.req, tc.acct, got, tc.want)
+		}
+		loc, err := ReportZone(tc.req, tc.acct)
+		if err != nil || loc.String() != tc.want {
+			t.Errorf("ReportZone(%q, %q) = %v, %v; want %s", tc.req, tc.acct, loc, err, tc.want)
+		}
+	}
+	if _, err := ReportZone("", "Mars/Olympus"); ErrorCode(err) != EINVALID {
+		t.Errorf("an account zone no tzdata knows: %v, want %s", err, EINVALID)
+	}
 }

@@ -143,43 +143,12 @@ func (b BillingReportSchedule) Validate(checkWebhook func(string) error) (Schedu
 	if spec.AccountID != "" && !ValidID(spec.AccountID) {
 		add("InvalidFormat", "AccountId", "'AccountId' must be "+IDRule+".")
 	}
-	switch f := strings.TrimSpace(b.Frequency); {
-	case f == "":
-		add("NotEmpty", "Frequency", "'Frequency' must not be empty.")
-	case strings.EqualFold(f, string(Monthly)):
-		spec.Frequency = Monthly
-	case strings.EqualFold(f, string(Weekly)):
-		spec.Frequency = Weekly
-	default:
-		add("InvalidFormat", "Frequency", "'Frequency' must be 'Monthly' or 'Weekly'.")
-	}
+	spec.Frequency = errs.frequency(b.Frequency)
 	switch spec.Frequency {
 	case Monthly:
-		spec.DayOfMonth = b.DayOfMonth
-		if spec.DayOfMonth == 0 {
-			spec.DayOfMonth = 1
-		}
-		if spec.DayOfMonth < 1 {
-			add("GreaterThanOrEqual", "DayOfMonth", "'DayOfMonth' must be greater than or equal to '1'.")
-		} else if spec.DayOfMonth > 28 {
-			add("LessThanOrEqual", "DayOfMonth", "'DayOfMonth' must be less than or equal to '28' (every month has it).")
-		}
-		if strings.TrimSpace(b.DayOfWeek) != "" {
-			add("InvalidFormat", "DayOfWeek", "'DayOfWeek' applies to Weekly schedules only.")
-		}
+		spec.DayOfMonth = errs.dayOfMonth(b)
 	case Weekly:
-		if d, ok := parseWeekday(b.DayOfWeek); !ok {
-			if strings.TrimSpace(b.DayOfWeek) == "" {
-				add("NotEmpty", "DayOfWeek", "'DayOfWeek' must not be empty.")
-			} else {
-				add("InvalidFormat", "DayOfWeek", "'DayOfWeek' must be one of 'Monday' to 'Sunday'.")
-			}
-		} else {
-			spec.DayOfWeek = d
-		}
-		if b.DayOfMonth != 0 {
-			add("InvalidFormat", "DayOfMonth", "'DayOfMonth' applies to Monthly schedules only.")
-		}
+		spec.DayOfWeek = errs.dayOfWeek(b)
 	}
 	tod := strings.TrimSpace(b.TimeOfDay)
 	if tod == "" {
@@ -190,21 +159,60 @@ func (b BillingReportSchedule) Validate(checkWebhook func(string) error) (Schedu
 	} else {
 		add("InvalidFormat", "TimeOfDay", "'TimeOfDay' must be a local time in the format HH:MM.")
 	}
-	if spec.TimeZoneID != "" {
-		if _, err := LoadZone(spec.TimeZoneID); err != nil {
-			add("InvalidFormat", "TimeZoneId", "'TimeZoneId' must be an IANA time zone such as 'America/New_York'.")
-		}
-	}
-	if spec.EmailAddressToNotify != "" && !validEmail(spec.EmailAddressToNotify) {
-		add("Email", "EmailAddressToNotify", "'EmailAddressToNotify' is not a valid email address.")
-	}
-	if spec.WebhookURL != "" && !validWebhookURL(spec.WebhookURL, checkWebhook) {
-		add("InvalidFormat", "WebhookUrl", "'WebhookUrl' must be an absolute https URL of a public host.")
-	}
+	errs.zone(spec.TimeZoneID)
+	errs.notify(spec.EmailAddressToNotify, spec.WebhookURL, checkWebhook)
 	if err := errs.err(); err != nil {
 		return ScheduleSpec{}, err
 	}
 	return spec, nil
+}
+
+// frequency reads a schedule's frequency, case-insensitively.
+func (e *fieldErrors) frequency(v string) Frequency {
+	switch f := strings.TrimSpace(v); {
+	case f == "":
+		e.add("NotEmpty", "Frequency", "'Frequency' must not be empty.")
+	case strings.EqualFold(f, string(Monthly)):
+		return Monthly
+	case strings.EqualFold(f, string(Weekly)):
+		return Weekly
+	default:
+		e.add("InvalidFormat", "Frequency", "'Frequency' must be 'Monthly' or 'Weekly'.")
+	}
+	return ""
+}
+
+// dayOfMonth is a Monthly schedule's day (default 1), which every month has.
+func (e *fieldErrors) dayOfMonth(b BillingReportSchedule) int {
+	day := b.DayOfMonth
+	if day == 0 {
+		day = 1
+	}
+	if day < 1 {
+		e.add("GreaterThanOrEqual", "DayOfMonth", "'DayOfMonth' must be greater than or equal to '1'.")
+	} else if day > 28 {
+		e.add("LessThanOrEqual", "DayOfMonth", "'DayOfMonth' must be less than or equal to '28' (every month has it).")
+	}
+	if strings.TrimSpace(b.DayOfWeek) != "" {
+		e.add("InvalidFormat", "DayOfWeek", "'DayOfWeek' applies to Weekly schedules only.")
+	}
+	return day
+}
+
+// dayOfWeek is a Weekly schedule's day.
+func (e *fieldErrors) dayOfWeek(b BillingReportSchedule) time.Weekday {
+	d, ok := parseWeekday(b.DayOfWeek)
+	switch {
+	case ok:
+	case strings.TrimSpace(b.DayOfWeek) == "":
+		e.add("NotEmpty", "DayOfWeek", "'DayOfWeek' must not be empty.")
+	default:
+		e.add("InvalidFormat", "DayOfWeek", "'DayOfWeek' must be one of 'Monday' to 'Sunday'.")
+	}
+	if b.DayOfMonth != 0 {
+		e.add("InvalidFormat", "DayOfMonth", "'DayOfMonth' applies to Monthly schedules only.")
+	}
+	return d
 }
 
 func parseWeekday(s string) (time.Weekday, bool) {

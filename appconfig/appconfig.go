@@ -61,6 +61,11 @@ type Config struct {
 	// SHARD_DAYS); 0: no cap.
 	ShardDays int
 
+	// Logger is the function's logger (LOG_FORMAT; JSON on Lambda), passed
+	// explicitly to whatever the function builds. Load installs no process
+	// default: the edge that wants one (a main) does.
+	Logger *slog.Logger
+
 	AWS aws.Config
 }
 
@@ -86,13 +91,22 @@ type Options struct {
 	// Secrets reads secrets by ARN; default a Secrets Manager client of the
 	// loaded AWS config. Only used when a *_SECRET_ARN variable is set.
 	Secrets SecretGetter
-	// LogOutput receives the process logs; default os.Stderr.
+	// LogOutput receives the function's logs; default os.Stderr. Ignored
+	// when Logger is set.
 	LogOutput io.Writer
+	// Logger, when set, is Config.Logger as it is (the local stack passes its
+	// own).
+	Logger *slog.Logger
 	// AWSOptions are passed to config.LoadDefaultConfig.
 	AWSOptions []func(*config.LoadOptions) error
+	// AWS, when set, is the AWS configuration as it is (the local stack's,
+	// for its emulators): config.LoadDefaultConfig, and so the process
+	// environment, is not read for it. The deadlines are added either way.
+	AWS *aws.Config
 }
 
-// Load reads the configuration and installs the process logger (slog.SetDefault).
+// Load reads the configuration and makes the function's logger (Config.Logger).
+// On error the Config holds the logger only, so that the caller can log why.
 // Required: REPORTS_TABLE (every function reads reports). Other names are
 // checked by the function that needs them with Require.
 func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
@@ -102,7 +116,10 @@ func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
 	}
 	env := func(k string) string { return strings.TrimSpace(o.Getenv(k)) }
 
-	slog.SetDefault(slog.New(newLogHandler(o.LogOutput, env(resources.EnvLogFormat), env("AWS_LAMBDA_FUNCTION_NAME") != "")))
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(newLogHandler(o.LogOutput, env(resources.EnvLogFormat), env("AWS_LAMBDA_FUNCTION_NAME") != ""))
+	}
 
 	c := Config{
 		Stage:               env("STAGE"),
@@ -115,6 +132,7 @@ func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
 		SESConfigurationSet: env(resources.EnvSESConfigurationSet),
 		PublicAPIURL:        strings.TrimRight(env(resources.EnvPublicAPIURL), "/"),
 		S3UsePathStyle:      env("AWS_ENDPOINT_URL_S3") != "",
+		Logger:              logger,
 	}
 	var errs []error
 	var err error
@@ -138,11 +156,13 @@ func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
 		errs = append(errs, fmt.Errorf("%s is not set", resources.EnvReportsTable))
 	}
 	if len(errs) > 0 {
-		return Config{}, fmt.Errorf("loading configuration: %w", errors.Join(errs...))
+		return Config{Logger: logger}, fmt.Errorf("loading configuration: %w", errors.Join(errs...))
 	}
 
-	if c.AWS, err = config.LoadDefaultConfig(ctx, o.AWSOptions...); err != nil {
-		return Config{}, fmt.Errorf("loading AWS configuration: %w", err)
+	if o.AWS != nil {
+		c.AWS = o.AWS.Copy()
+	} else if c.AWS, err = config.LoadDefaultConfig(ctx, o.AWSOptions...); err != nil {
+		return Config{Logger: logger}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	c.AWS = WithDeadlines(c.AWS)
 	secrets := o.Secrets
@@ -154,10 +174,10 @@ func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
 	ctx, cancel := context.WithTimeout(ctx, resources.APIRequestBudget)
 	defer cancel()
 	if c.SigningKey, err = secret(ctx, secrets, env(resources.EnvSigningSecretARN), o.Getenv(resources.EnvSigningSecret)); err != nil {
-		return Config{}, fmt.Errorf("loading the signing secret: %w", err)
+		return Config{Logger: logger}, fmt.Errorf("loading the signing secret: %w", err)
 	}
 	if c.WebhookKey, err = secret(ctx, secrets, env(resources.EnvWebhookSecretARN), o.Getenv(resources.EnvWebhookSecret)); err != nil {
-		return Config{}, fmt.Errorf("loading the webhook secret: %w", err)
+		return Config{Logger: logger}, fmt.Errorf("loading the webhook secret: %w", err)
 	}
 	return c, nil
 }
@@ -305,12 +325,12 @@ func newLogHandler(w io.Writer, format string, onLambda bool) slog.Handler {
 func MustBuild[H any](function string, build func(Config) (H, error)) H {
 	cfg, err := Load(context.Background())
 	if err != nil {
-		slog.Error("loading configuration", "function", function, "err", err)
+		cfg.Logger.Error("loading configuration", "function", function, "err", err)
 		os.Exit(1)
 	}
 	h, err := build(cfg)
 	if err != nil {
-		slog.Error("starting the function", "function", function, "err", err)
+		cfg.Logger.Error("starting the function", "function", function, "err", err)
 		os.Exit(1)
 	}
 	return h

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -149,5 +151,49 @@ func TestLogFormat(t *testing.T) {
 	newLogHandler(&buf, "", false).Handle(context.Background(), slogRecord("hello"))
 	if strings.HasPrefix(buf.String(), "{") {
 		t.Errorf("off Lambda the default must be text, got %q", buf.String())
+	}
+}
+
+// TestLoadLeavesTheDefaultLogger: Load makes the function's logger
+// (Config.Logger, to LogOutput) and installs no process default; on error
+// the logger is still there to say why.
+func TestLoadLeavesTheDefaultLogger(t *testing.T) {
+	before := slog.Default()
+	c, _, err := load(t, map[string]string{resources.EnvReportsTable: "r", resources.EnvLogFormat: "json"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slog.Default() != before {
+		t.Fatal("Load replaced the process's default logger")
+	}
+	if c.Logger == nil || c.Logger == before {
+		t.Fatalf("Config.Logger = %v, want the function's own logger", c.Logger)
+	}
+	var out bytes.Buffer
+	bad, err := Load(context.Background(), func(o *Options) { o.Getenv = func(string) string { return "" }; o.LogOutput = &out })
+	if err == nil || bad.Logger == nil {
+		t.Fatalf("Load without REPORTS_TABLE: %v, logger %v", err, bad.Logger)
+	}
+	bad.Logger.Info("why")
+	if !strings.Contains(out.String(), "why") {
+		t.Fatalf("the error's logger does not write to LogOutput: %q", out.String())
+	}
+}
+
+// TestLoadWithAGivenAWSConfig: the local stack's AWS configuration is used
+// as it is, with the deadlines, whatever the process environment says.
+func TestLoadWithAGivenAWSConfig(t *testing.T) {
+	t.Setenv("AWS_REGION", "eu-west-3")
+	given := aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}}
+	c, err := Load(context.Background(), func(o *Options) {
+		o.Getenv = func(k string) string { return map[string]string{resources.EnvReportsTable: "r"}[k] }
+		o.LogOutput = io.Discard
+		o.AWS = &given
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AWS.Region != "us-east-1" || c.AWS.Retryer == nil || given.Retryer != nil {
+		t.Fatalf("region %q, retryer set %v (the given config's %v): want the given config with the deadlines, the given one untouched", c.AWS.Region, c.AWS.Retryer != nil, given.Retryer != nil)
 	}
 }

@@ -48,7 +48,7 @@ func translate(err error, doing string) error {
 	case errors.As(err, &apiErr):
 		// Any other API error (ValidationException, ...) means this code sent a
 		// request DynamoDB will never accept: a bug, not worth retrying.
-		return billing.Permanent(cause)
+		return billing.PermanentError(cause)
 	default:
 		// No API answer at all: connection refused, timeouts, DNS.
 		return billing.WrapError(billing.EUNAVAILABLE, cause, "The report store is unavailable; try again later.")

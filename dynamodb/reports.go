@@ -558,59 +558,86 @@ func (s *ReportStore) ReconcileActive(ctx context.Context, accountID string) err
 	// be changing; decide each one on the report itself.
 	candidates := append(allIDs(sets), open...)
 	slices.Sort(candidates)
-	add, remove := map[string][]string{}, map[string][]string{}
-	var added, removed, removedMissing []string
+	var plan reconcilePlan
 	for _, id := range slices.Compact(candidates) {
 		r, err := s.GetReport(ctx, id)
 		missing := billing.ErrorCode(err) == billing.ENOTFOUND
 		if err != nil && !missing {
 			return err
 		}
-		want := map[string]bool{}
-		if !missing && !r.Status.Final() && r.AccountID == accountID {
-			for _, set := range slotSets(r, billing.SlotLimits{}) {
-				want[set.attr] = true
-			}
-		}
-		changed := false
-		for attr := range want {
-			if !sets[attr][id] {
-				add[attr], changed = append(add[attr], id), true
-			}
-		}
-		for attr, members := range sets {
-			if members[id] && !want[attr] {
-				remove[attr], changed = append(remove[attr], id), true
-			}
-		}
-		switch {
-		case changed && len(want) > 0:
-			added = append(added, id)
-		case changed:
-			removed = append(removed, id)
-			if missing {
-				removedMissing = append(removedMissing, id)
-			}
-		}
+		plan.decide(id, sets, wantedSets(r, accountID), missing)
 	}
-	if err := s.changeSets(ctx, accountID, "ADD", add); err != nil {
+	if err := s.changeSets(ctx, accountID, "ADD", plan.add); err != nil {
 		return err
 	}
-	if err := s.changeSets(ctx, accountID, "DELETE", remove); err != nil {
+	if err := s.changeSets(ctx, accountID, "DELETE", plan.remove); err != nil {
 		return err
 	}
-	readd := map[string][]string{}
-	for _, id := range removedMissing {
-		if r, err := s.GetReport(ctx, id); err == nil && !r.Status.Final() && r.AccountID == accountID {
-			for _, set := range slotSets(r, billing.SlotLimits{}) {
-				readd[set.attr] = append(readd[set.attr], id)
-			}
-		}
-	}
-	if len(added)+len(removed) > 0 {
-		s.opts.Logger.InfoContext(ctx, "reconciled active reports", "accountId", accountID, "added", added, "removed", removed)
+	readd := s.reappeared(ctx, accountID, plan.removedMissing)
+	if len(plan.added)+len(plan.removed) > 0 {
+		s.opts.Logger.InfoContext(ctx, "reconciled active reports", "accountId", accountID, "added", plan.added, "removed", plan.removed)
 	}
 	return s.changeSets(ctx, accountID, "ADD", readd)
+}
+
+// wantedSets are the sets that should hold r's id: those of its slots while
+// it is an open report of the account, none otherwise (r nil: missing).
+func wantedSets(r *billing.Report, accountID string) map[string]bool {
+	want := map[string]bool{}
+	if r != nil && !r.Status.Final() && r.AccountID == accountID {
+		for _, set := range slotSets(r, billing.SlotLimits{}) {
+			want[set.attr] = true
+		}
+	}
+	return want
+}
+
+// reconcilePlan is what ReconcileActive changes: ids to add to and remove
+// from each set, and for the log the ids added and removed.
+type reconcilePlan struct {
+	add, remove                    map[string][]string
+	added, removed, removedMissing []string
+}
+
+// decide adds to the plan what makes the sets hold id exactly in want.
+func (p *reconcilePlan) decide(id string, sets map[string]map[string]bool, want map[string]bool, missing bool) {
+	if p.add == nil {
+		p.add, p.remove = map[string][]string{}, map[string][]string{}
+	}
+	changed := false
+	for attr := range want {
+		if !sets[attr][id] {
+			p.add[attr], changed = append(p.add[attr], id), true
+		}
+	}
+	for attr, members := range sets {
+		if members[id] && !want[attr] {
+			p.remove[attr], changed = append(p.remove[attr], id), true
+		}
+	}
+	switch {
+	case changed && len(want) > 0:
+		p.added = append(p.added, id)
+	case changed:
+		p.removed = append(p.removed, id)
+		if missing {
+			p.removedMissing = append(p.removedMissing, id)
+		}
+	}
+}
+
+// reappeared are the sets to re-add the ids removed as missing whose report
+// exists now (created between its slot and its item).
+func (s *ReportStore) reappeared(ctx context.Context, accountID string, ids []string) map[string][]string {
+	readd := map[string][]string{}
+	for _, id := range ids {
+		if r, err := s.GetReport(ctx, id); err == nil {
+			for attr := range wantedSets(r, accountID) {
+				readd[attr] = append(readd[attr], id)
+			}
+		}
+	}
+	return readd
 }
 
 // changeActive adds ids to, or deletes them from, the account's set of all

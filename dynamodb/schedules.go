@@ -462,6 +462,23 @@ type scheduleCursor struct {
 	CreatedKey string `json:"c"`
 }
 
+// decodeScheduleCursor is the start key f.Cursor names, nil for the first
+// page; a cursor of another account, or not one of this store's, is refused.
+func decodeScheduleCursor(f billing.ScheduleFilter) (item, error) {
+	if f.Cursor == "" {
+		return nil, nil
+	}
+	var c scheduleCursor
+	b, err := base64.RawURLEncoding.DecodeString(f.Cursor)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.AccountID != f.AccountID || !strings.HasPrefix(c.PK, schedulePrefix) || !createdKeyPattern.MatchString(c.CreatedKey) {
+		return nil, billing.InvalidNextToken(err)
+	}
+	return item{resources.SchedulesPK: avS(c.PK), resources.SchedulesByAccountPK: avS(c.AccountID), resources.SchedulesByAccountSK: avS(c.CreatedKey)}, nil
+}
+
 // ListSchedules implements billing.ScheduleStore: oldest first, so that a
 // new schedule never shifts the pages already read.
 func (s *ScheduleStore) ListSchedules(ctx context.Context, f billing.ScheduleFilter) (billing.SchedulePage, error) {
@@ -478,17 +495,9 @@ func (s *ScheduleStore) ListSchedules(ctx context.Context, f billing.ScheduleFil
 		in.ExpressionAttributeNames["#scope"] = attrSchedScope
 		in.ExpressionAttributeValues[":scope"] = avS(f.CustomerScope)
 	}
-	if f.Cursor != "" {
-		var c scheduleCursor
-		b, err := base64.RawURLEncoding.DecodeString(f.Cursor)
-		if err == nil {
-			err = json.Unmarshal(b, &c)
-		}
-		if err != nil || c.AccountID != f.AccountID || !strings.HasPrefix(c.PK, schedulePrefix) || !createdKeyPattern.MatchString(c.CreatedKey) {
-			return billing.SchedulePage{}, &billing.Error{Code: billing.EINVALID, ErrorCode: "InvalidFormat", Message: "'NextToken' is not valid for this listing.",
-				FieldErrors: []billing.FieldError{{ErrorCode: "InvalidFormat", FieldName: "NextToken", Message: "'NextToken' is not valid for this listing."}}}
-		}
-		in.ExclusiveStartKey = item{resources.SchedulesPK: avS(c.PK), resources.SchedulesByAccountPK: avS(c.AccountID), resources.SchedulesByAccountSK: avS(c.CreatedKey)}
+	var err error
+	if in.ExclusiveStartKey, err = decodeScheduleCursor(f); err != nil {
+		return billing.SchedulePage{}, err
 	}
 	var page billing.SchedulePage
 	for {

@@ -155,33 +155,47 @@ func malformedUsage(id, accountID, why string) error {
 // parseTimeKey parses timeKey's fixed layout (2006-01-02T15:04:05.000000000Z)
 // strictly, several times faster than time.Parse: it runs once per event read.
 func parseTimeKey(s string) (time.Time, bool) {
-	if len(s) != 30 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[29] != 'Z' {
+	if !timeKeyLayout(s) {
 		return time.Time{}, false
 	}
-	num := func(from, to int) (int, bool) {
-		n := 0
-		for i := from; i < to; i++ {
-			c := s[i]
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n, true
-	}
-	year, ok1 := num(0, 4)
-	month, ok2 := num(5, 7)
-	day, ok3 := num(8, 10)
-	hour, ok4 := num(11, 13)
-	minute, ok5 := num(14, 16)
-	sec, ok6 := num(17, 19)
-	nanos, ok7 := num(20, 29)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) ||
-		month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || sec > 59 {
+	d := digitReader{s: s, ok: true}
+	year, month, day := d.num(0, 4), d.num(5, 7), d.num(8, 10)
+	hour, minute, sec, nanos := d.num(11, 13), d.num(14, 16), d.num(17, 19), d.num(20, 29)
+	if !d.ok || !validDate(year, month, day) || hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false
 	}
 	secs := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
 	return time.Unix(secs, int64(nanos)).UTC(), true
+}
+
+// timeKeyLayout checks timeKey's length and separators.
+func timeKeyLayout(s string) bool {
+	return len(s) == 30 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == '.' && s[29] == 'Z'
+}
+
+// validDate reports whether year-month-day is a day of the calendar.
+func validDate(year, month, day int) bool {
+	return month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year, month)
+}
+
+// digitReader reads fixed-width decimal fields of s; ok turns false at the
+// first non-digit.
+type digitReader struct {
+	s  string
+	ok bool
+}
+
+func (d *digitReader) num(from, to int) int {
+	n := 0
+	for i := from; i < to; i++ {
+		c := d.s[i]
+		if c < '0' || c > '9' {
+			d.ok = false
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
 
 // daysFromCivil is the number of days from 1970-01-01 to year-month-day in

@@ -5,7 +5,7 @@ BENCH_TARGETS += bench-api
 .PHONY: bench-api fuzz-api
 
 bench-api:
-	$(GO) test -run '^$$' -bench . -benchtime 5000x ./httpapi
+	$(GO) test -run '^$$' -bench . -benchtime 5000x ./lambdaedge
 	$(GO) test -tags integration -run '^$$' -bench . -benchtime 300x ./httpapi/wiring
 	$(GO) test -run '^$$' -bench . -benchtime 10x ./httpapi/lambdabench
 

@@ -128,12 +128,12 @@ func bindFields(r *http.Request, body []byte, known func(string) string, set fun
 	_ = forEachPair(r.URL.RawQuery, apply)
 	if !isJSON && len(body) > 0 && isForm(r) {
 		if err := forEachPair(string(body), func(string, string) {}); err != nil {
-			return &billing.Error{Code: billing.EINVALID, ErrorCode: "InvalidFormat", Message: "The form body is not valid application/x-www-form-urlencoded.", FieldErrors: []billing.FieldError{}, Err: err}
+			return billing.WrapError(billing.EINVALID, err, "The form body is not valid application/x-www-form-urlencoded.")
 		}
 		_ = forEachPair(string(body), apply)
 	}
 	if len(errs) > 0 {
-		return &billing.Error{Code: billing.EINVALID, ErrorCode: errs[0].ErrorCode, Message: errs[0].Message, FieldErrors: errs}
+		return billing.Invalid(errs...)
 	}
 	return nil
 }
@@ -198,28 +198,10 @@ func bindJSON(body []byte, known func(string) string, apply func(name, value str
 		if err := dec.Decode(&raw); err != nil {
 			return badJSON(err)
 		}
-		canonical := known(name)
-		if canonical == "" {
-			continue
-		}
-		switch {
-		case string(raw) == "null":
-			apply(name, "")
-		case raw[0] == '"' && !utf8.Valid(raw):
-			// The decoder would replace invalid UTF-8 with U+FFFD and a
-			// mangled address would pass validation and get mail; the bytes
-			// as sent (escapes undecoded) fail the field's own rule instead.
-			apply(name, string(raw[1:len(raw)-1]))
-		case raw[0] == '"':
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
-				return badJSON(err)
+		if canonical := known(name); canonical != "" {
+			if err := bindMember(name, canonical, raw, apply, errs); err != nil {
+				return err
 			}
-			apply(name, s)
-		case raw[0] == '{' || raw[0] == '[':
-			*errs = append(*errs, billing.FieldError{ErrorCode: "InvalidFormat", FieldName: canonical, Message: "'" + canonical + "' must be a single value."})
-		default: // number, true, false
-			apply(name, string(raw))
 		}
 	}
 	if _, err := dec.Token(); err != nil {
@@ -231,6 +213,30 @@ func bindJSON(body []byte, known func(string) string, apply func(name, value str
 	return nil
 }
 
+// bindMember applies one known member's value as text.
+func bindMember(name, canonical string, raw json.RawMessage, apply func(name, value string), errs *[]billing.FieldError) error {
+	switch {
+	case string(raw) == "null":
+		apply(name, "")
+	case raw[0] == '"' && !utf8.Valid(raw):
+		// The decoder would replace invalid UTF-8 with U+FFFD and a
+		// mangled address would pass validation and get mail; the bytes
+		// as sent (escapes undecoded) fail the field's own rule instead.
+		apply(name, string(raw[1:len(raw)-1]))
+	case raw[0] == '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return badJSON(err)
+		}
+		apply(name, s)
+	case raw[0] == '{' || raw[0] == '[':
+		*errs = append(*errs, billing.FieldError{ErrorCode: "InvalidFormat", FieldName: canonical, Message: "'" + canonical + "' must be a single value."})
+	default: // number, true, false
+		apply(name, string(raw))
+	}
+	return nil
+}
+
 func badJSON(cause error) error {
-	return &billing.Error{Code: billing.EINVALID, ErrorCode: "SerializationException", Message: "The request body is not a valid JSON object.", FieldErrors: []billing.FieldError{}, Err: cause}
+	return billing.WrapError(billing.EMALFORMED, cause, "The request body is not a valid JSON object.")
 }

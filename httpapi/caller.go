@@ -1,113 +1,58 @@
 package httpapi
 
 import (
-	"encoding/json"
+	"context"
 	"net/http"
-	"slices"
-	"strings"
-
-	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/reports"
 )
 
-// JWT claims the authorizer passes on (spec 2.6).
-const (
-	ClaimSubject    = "sub"
-	ClaimGroups     = "cognito:groups"
-	ClaimAccountIDs = "custom:accountIds"
-	ClaimCustomerID = "custom:customerId"
-)
+// The caller and the request id reach the handlers through the request's
+// context, put there once by the edge that authenticated the request
+// (lambdaedge.Authenticate behind API Gateway's JWT authorizer, and so also
+// behind the local gateway). The handlers read nothing else about who is
+// calling: no header, no transport type.
 
-var errNotAuthenticated = &billing.Error{Code: billing.EUNAUTHORIZED, ErrorCode: "Unauthorized", Message: "Not Authenticated"}
+type callerKey struct{}
 
-// callerFrom reads the caller from the API Gateway v2 request context that the
-// proxy adapter put into r's context. Only the context is trusted: headers such
-// as X-GoLambdaProxy-ApiGatewayContext come from the client and are ignored.
-func callerFrom(r *http.Request) (billing.Caller, error) {
-	rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context())
-	if !ok || rc.Authorizer == nil || rc.Authorizer.JWT == nil {
-		return billing.Caller{}, errNotAuthenticated
-	}
-	return CallerFromClaims(rc.Authorizer.JWT.Claims)
+type requestIDKey struct{}
+
+// WithCaller returns ctx carrying the authenticated caller.
+func WithCaller(ctx context.Context, c billing.Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
 }
 
-// CallerFromClaims builds a Caller from JWT claims as API Gateway hands them to
-// a function: every value a string, array claims flattened to "[a b]" (or, from
-// other issuers, a JSON array). A token without a subject is not a caller.
-// Parsing is strict (spec 2.6): a loose split is a way into another account.
-func CallerFromClaims(claims map[string]string) (billing.Caller, error) {
-	sub := strings.TrimSpace(claims[ClaimSubject])
-	if sub == "" {
-		return billing.Caller{}, errNotAuthenticated
+// CallerFromContext returns the caller WithCaller put in ctx.
+func CallerFromContext(ctx context.Context) (billing.Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(billing.Caller)
+	return c, ok
+}
+
+// WithRequestID returns ctx carrying the gateway's request id, for logs.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// ErrNotAuthenticated is the answer to a request without a caller.
+func ErrNotAuthenticated() error {
+	return billing.Errorf(billing.EUNAUTHORIZED, "Not Authenticated")
+}
+
+// callerFrom is the caller of r, or ErrNotAuthenticated.
+func callerFrom(r *http.Request) (billing.Caller, error) {
+	c, ok := CallerFromContext(r.Context())
+	if !ok || c.Subject == "" {
+		return billing.Caller{}, ErrNotAuthenticated()
 	}
-	c := billing.Caller{Subject: sub}
-	if id := strings.TrimSpace(claims[ClaimCustomerID]); billing.ValidID(id) {
-		// An id no import accepts names no customer; without one a
-		// Customer-role caller is refused (ScopeForAccount).
-		c.CustomerID = id
-	}
-	for _, g := range groupNames(claims[ClaimGroups]) {
-		switch role := billing.Role(g); role {
-		case billing.RoleSystemAdministrator, billing.RoleManager, billing.RoleCustomer:
-			if !c.Has(role) {
-				c.Roles = append(c.Roles, role)
-			}
-		}
-	}
-	c.AccountIDs = accountIDs(claims[ClaimAccountIDs])
 	return c, nil
 }
 
-// accountIDs splits custom:accountIds on commas only, trims whitespace around
-// each entry and drops empty ones and those that are not ids (no account has
-// such an id, and the single-account default must not pick one). Splitting on
-// spaces or stripping brackets would turn the account "Acme Corp" into the
-// accounts "Acme" and "Corp".
-func accountIDs(v string) []string {
-	var out []string
-	for _, id := range strings.Split(v, ",") {
-		if id = strings.TrimSpace(id); billing.ValidID(id) && !slices.Contains(out, id) {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// groupNames reads cognito:groups as a JSON array of strings, or API Gateway's
-// flattened "[A B]" form split on single spaces, or a bare single name. Names
-// are returned as they are; a role is granted only by an exact match, so a
-// group named "Guest,SystemAdministrator" grants nothing.
-func groupNames(v string) []string {
-	if strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") {
-		var list []string
-		if json.Unmarshal([]byte(v), &list) == nil {
-			return list
-		}
-		inner := v[1 : len(v)-1]
-		if inner == "" {
-			return nil
-		}
-		return strings.Split(inner, " ")
-	}
-	if v == "" {
-		return nil
-	}
-	return []string{v}
-}
-
 // requireRole rejects callers that hold none of the service's roles.
-func requireRole(c billing.Caller) error {
-	if c.EffectiveRole() == "" {
-		return &billing.Error{Code: billing.EFORBIDDEN, ErrorCode: "Forbidden", Message: "Invalid Role"}
-	}
-	return nil
-}
+func requireRole(c billing.Caller) error { return reports.RequireRole(c) }
 
-// requestID is API Gateway's request id, for logs.
+// requestID is the gateway's request id, for logs.
 func requestID(r *http.Request) string {
-	if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok {
-		return rc.RequestID
-	}
-	return ""
+	id, _ := r.Context().Value(requestIDKey{}).(string)
+	return id
 }

@@ -21,12 +21,15 @@ type ErrorResponse struct {
 }
 
 // statusOf is the one mapping from domain error codes to HTTP statuses and
-// ServiceStack error codes.
+// ServiceStack error codes: the errorCode of an error is the first failed
+// rule's (spec 2.5), else its code's here. EINTERNAL and EPERMANENT are
+// absent: both are a 500 with a generic message.
 var statusOf = map[string]struct {
 	status    int
 	errorCode string
 }{
 	billing.EINVALID:       {http.StatusBadRequest, "InvalidFormat"},
+	billing.EMALFORMED:     {http.StatusBadRequest, "SerializationException"},
 	billing.EUNAUTHORIZED:  {http.StatusUnauthorized, "Unauthorized"},
 	billing.EFORBIDDEN:     {http.StatusForbidden, "Forbidden"},
 	billing.ENOTFOUND:      {http.StatusNotFound, "NotFound"},
@@ -45,27 +48,24 @@ var errMethodNotAllowed = errors.New("method not allowed")
 // generic message; their cause is logged by the caller of errorResponse.
 func errorResponse(err error) (int, ErrorResponse) {
 	if errors.Is(err, errMethodNotAllowed) {
-		return http.StatusMethodNotAllowed, ErrorResponse{ResponseStatus{ErrorCode: "MethodNotAllowed", Message: "The method is not allowed on this route.", Errors: []billing.FieldError{}}}
+		return http.StatusMethodNotAllowed, errorBody("MethodNotAllowed", "The method is not allowed on this route.")
 	}
-	code := billing.ErrorCode(err)
-	m, ok := statusOf[code]
+	m, ok := statusOf[billing.ErrorCode(err)]
 	if !ok {
-		return http.StatusInternalServerError, ErrorResponse{ResponseStatus{ErrorCode: "InternalServerError", Message: "Internal error.", Errors: []billing.FieldError{}}}
+		return http.StatusInternalServerError, errorBody("InternalServerError", "Internal error.")
 	}
-	rs := ResponseStatus{ErrorCode: m.errorCode, Message: billing.ErrorMessage(err), Errors: []billing.FieldError{}}
+	body := errorBody(m.errorCode, billing.ErrorMessage(err))
 	var e *billing.Error
-	if errors.As(err, &e) {
-		if e.ErrorCode != "" {
-			rs.ErrorCode = e.ErrorCode
-		}
-		if len(e.FieldErrors) > 0 {
-			rs.Errors = e.FieldErrors
-			if e.ErrorCode == "" {
-				rs.ErrorCode = e.FieldErrors[0].ErrorCode
-			}
-		}
+	if errors.As(err, &e) && len(e.FieldErrors) > 0 {
+		body.ResponseStatus.Errors = e.FieldErrors
+		body.ResponseStatus.ErrorCode = e.FieldErrors[0].ErrorCode
 	}
-	return m.status, ErrorResponse{rs}
+	return m.status, body
+}
+
+// errorBody is the error body with no field errors (an empty list, not null).
+func errorBody(errorCode, message string) ErrorResponse {
+	return ErrorResponse{ResponseStatus{ErrorCode: errorCode, Message: message, Errors: []billing.FieldError{}}}
 }
 
 // writeError answers with err in the negotiated format (JSON when the requested

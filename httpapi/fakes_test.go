@@ -2,58 +2,18 @@ package httpapi
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
-
 	billing "github.com/evovoice/billing"
-	"github.com/evovoice/billing/schedules/memstore"
+	"github.com/evovoice/billing/memstore"
 )
-
-// fakeReports is a hand-written fake of the report store: each method calls its
-// function field, so a test replaces exactly the behaviour it is about.
-type fakeReports struct {
-	create func(ctx context.Context, r *billing.Report, limits billing.SlotLimits) error
-	get    func(ctx context.Context, id string) (*billing.Report, error)
-	list   func(ctx context.Context, f billing.ReportFilter) (billing.ReportPage, error)
-	setJob func(ctx context.Context, id, jobID string, now time.Time) error
-}
-
-func (f *fakeReports) CreateReport(ctx context.Context, r *billing.Report, limits billing.SlotLimits) error {
-	return f.create(ctx, r, limits)
-}
-func (f *fakeReports) GetReport(ctx context.Context, id string) (*billing.Report, error) {
-	return f.get(ctx, id)
-}
-func (f *fakeReports) ListReports(ctx context.Context, fl billing.ReportFilter) (billing.ReportPage, error) {
-	return f.list(ctx, fl)
-}
-func (f *fakeReports) SetJobID(ctx context.Context, id, jobID string, now time.Time) error {
-	return f.setJob(ctx, id, jobID, now)
-}
-
-type fakeIdempotency struct {
-	put func(ctx context.Context, rec billing.IdempotencyRecord, now time.Time) error
-	get func(ctx context.Context, key string, now time.Time) (*billing.IdempotencyRecord, error)
-}
-
-func (f *fakeIdempotency) PutIdempotency(ctx context.Context, rec billing.IdempotencyRecord, now time.Time) error {
-	return f.put(ctx, rec, now)
-}
-func (f *fakeIdempotency) GetIdempotency(ctx context.Context, key string, now time.Time) (*billing.IdempotencyRecord, error) {
-	return f.get(ctx, key, now)
-}
 
 type fakeAccounts struct {
 	get func(ctx context.Context, id string) (*billing.Account, error)
@@ -79,124 +39,31 @@ func (f *fakePresigner) PresignGet(ctx context.Context, key, fileName string, tt
 	return f.presign(ctx, key, fileName, ttl)
 }
 
-// world is an in-memory service behind the fakes: reports, idempotency
-// records, accounts and the queue, with the store's semantics (active limit,
-// conditional create, account/scope/status filters, newest first, cursor).
+// world is the service's surroundings in memory: the one in-memory report
+// store (memstore, which keeps the DynamoDB adapter's contract), accounts,
+// the queue and the presigner.
 type world struct {
 	mu       sync.Mutex
-	reports  map[string]*billing.Report
-	idem     map[string]billing.IdempotencyRecord
+	store    *memstore.Reports
 	accounts map[string]bool
 	sent     []billing.Job
 	now      time.Time
 	ids      int
 
-	reportsFake *fakeReports
-	idemFake    *fakeIdempotency
 	accountFake *fakeAccounts
 	queueFake   *fakeQueue
 	presignFake *fakePresigner
-	schedules   *memstore.Store
+	schedules   *memstore.Schedules
 }
 
 var testKey = []byte("0123456789abcdef0123456789abcdef-test-signing-key")
 
 func newWorld() *world {
 	w := &world{
-		reports:   map[string]*billing.Report{},
-		idem:      map[string]billing.IdempotencyRecord{},
+		store:     memstore.NewReports(),
 		accounts:  map[string]bool{"acct-acme": true, "acct-other": true, "acct-third": true},
 		now:       time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC),
-		schedules: memstore.New(),
-	}
-	w.reportsFake = &fakeReports{
-		create: func(_ context.Context, r *billing.Report, limits billing.SlotLimits) error {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			if _, ok := w.reports[r.ID]; ok {
-				return billing.Errorf(billing.ECONFLICT, "exists")
-			}
-			// The adapter's rule (dynamodb: one conditional write over the
-			// account's sets), counted here under the lock.
-			if e := limits.RefusalAmong(r, slices.Collect(maps.Values(w.reports))); e != nil {
-				return e
-			}
-			c := *r
-			w.reports[r.ID] = &c
-			return nil
-		},
-		get: func(_ context.Context, id string) (*billing.Report, error) {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			r, ok := w.reports[id]
-			if !ok {
-				return nil, billing.Errorf(billing.ENOTFOUND, "no report")
-			}
-			c := *r
-			return &c, nil
-		},
-		list: func(_ context.Context, f billing.ReportFilter) (billing.ReportPage, error) {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			var all []*billing.Report
-			for _, r := range w.reports {
-				if (f.AccountID == "" || r.AccountID == f.AccountID) && (f.CustomerScope == "" || r.CustomerScope == f.CustomerScope) && (f.Status == "" || r.Status == f.Status) {
-					c := *r
-					all = append(all, &c)
-				}
-			}
-			sort.Slice(all, func(i, j int) bool {
-				if !all[i].DateCreated.Equal(all[j].DateCreated) {
-					return all[i].DateCreated.After(all[j].DateCreated)
-				}
-				return all[i].ID > all[j].ID
-			})
-			start := 0
-			if f.Cursor != "" {
-				start = len(all)
-				for i, r := range all {
-					if r.ID == f.Cursor {
-						start = i + 1
-					}
-				}
-			}
-			page := billing.ReportPage{Reports: all[start:]}
-			if len(page.Reports) > f.Limit {
-				page.Reports = page.Reports[:f.Limit]
-				page.Cursor = page.Reports[f.Limit-1].ID
-			}
-			return page, nil
-		},
-		setJob: func(_ context.Context, id, jobID string, now time.Time) error {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			r, ok := w.reports[id]
-			if !ok || r.Status != billing.ReportQueued {
-				return billing.Errorf(billing.ECONFLICT, "not queued")
-			}
-			r.JobID, r.DateUpdated = jobID, now
-			return nil
-		},
-	}
-	w.idemFake = &fakeIdempotency{
-		put: func(_ context.Context, rec billing.IdempotencyRecord, now time.Time) error {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			if prev, ok := w.idem[rec.Key]; ok && prev.ExpiresAt.After(now) {
-				return billing.Errorf(billing.ECONFLICT, "key used")
-			}
-			w.idem[rec.Key] = rec
-			return nil
-		},
-		get: func(_ context.Context, key string, now time.Time) (*billing.IdempotencyRecord, error) {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			rec, ok := w.idem[key]
-			if !ok || !rec.ExpiresAt.After(now) {
-				return nil, billing.Errorf(billing.ENOTFOUND, "no record")
-			}
-			return &rec, nil
-		},
+		schedules: memstore.NewSchedules(),
 	}
 	w.accountFake = &fakeAccounts{get: func(_ context.Context, id string) (*billing.Account, error) {
 		if w.accounts[id] {
@@ -217,6 +84,30 @@ func newWorld() *world {
 		return "https://files.example/" + key + "?name=" + url.QueryEscape(fileName) + "&ttl=" + ttl.String() + "&at=" + w.clock().Format(time.RFC3339Nano), nil
 	}}
 	return w
+}
+
+// report is the stored report id, nil when there is none.
+func (w *world) report(id string) *billing.Report {
+	r, err := w.store.GetReport(context.Background(), id)
+	if err != nil {
+		return nil
+	}
+	return r
+}
+
+// reports are all the stored reports.
+func (w *world) reports() []*billing.Report { return w.store.All() }
+
+// failing makes the store's method fail as a store that is down, until the
+// returned function is called.
+func (w *world) failing(method string) (restore func()) {
+	w.store.Hook = func(m string) error {
+		if m == method {
+			return billing.Errorf(billing.EUNAVAILABLE, "store down")
+		}
+		return nil
+	}
+	return func() { w.store.Hook = nil }
 }
 
 func (w *world) clock() time.Time {
@@ -247,110 +138,90 @@ func (w *world) sentJobs() []billing.Job {
 }
 
 func (w *world) submitDeps() SubmitDeps {
-	return SubmitDeps{Reports: w.reportsFake, Idempotency: w.idemFake, Accounts: w.accountFake, Jobs: w.queueFake, Schedules: w.schedules, Now: w.clock, NewID: w.newID, Logger: discard}
+	return SubmitDeps{Reports: w.store, Idempotency: w.store, Accounts: w.accountFake, Jobs: w.queueFake, Schedules: w.schedules, Now: w.clock, NewID: w.newID, Logger: discard}
 }
 
 func (w *world) statusDeps() StatusDeps {
-	return StatusDeps{Reports: w.reportsFake, Files: w.presignFake, Schedules: w.schedules, SigningKey: testKey, Now: w.clock, Logger: discard}
+	return StatusDeps{Reports: w.store, Files: w.presignFake, Schedules: w.schedules, SigningKey: testKey, Now: w.clock, Logger: discard}
 }
 
 // put stores a report directly, as the worker would have left it.
-func (w *world) put(r billing.Report) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.reports[r.ID] = &r
+func (w *world) put(r billing.Report) { w.store.Put(r) }
+
+// The test callers, as the edge (lambdaedge) puts them in the context.
+func manager(accounts ...string) *billing.Caller {
+	return &billing.Caller{Subject: "user-manager", Roles: []billing.Role{billing.RoleManager}, AccountIDs: accounts}
 }
 
-// claims of the test callers.
-func manager(accounts ...string) map[string]string {
-	return map[string]string{"sub": "user-manager", "cognito:groups": "[Manager]", "custom:accountIds": strings.Join(accounts, ",")}
+func customer(account, customerID string) *billing.Caller {
+	return &billing.Caller{Subject: "user-customer-" + customerID, Roles: []billing.Role{billing.RoleCustomer}, AccountIDs: []string{account}, CustomerID: customerID}
 }
 
-func customer(account, customerID string) map[string]string {
-	return map[string]string{"sub": "user-customer-" + customerID, "cognito:groups": "[Customer]", "custom:accountIds": account, "custom:customerId": customerID}
+func sysadmin() *billing.Caller {
+	return &billing.Caller{Subject: "user-admin", Roles: []billing.Role{billing.RoleSystemAdministrator}}
 }
 
-func sysadmin() map[string]string {
-	return map[string]string{"sub": "user-admin", "cognito:groups": "[SystemAdministrator]"}
+func noRole(accounts ...string) *billing.Caller {
+	return &billing.Caller{Subject: "user-norole", AccountIDs: accounts}
 }
 
-func noRole(accounts ...string) map[string]string {
-	return map[string]string{"sub": "user-norole", "cognito:groups": "[Viewer]", "custom:accountIds": strings.Join(accounts, ",")}
-}
-
-// req is one HTTP request as a test writes it; event turns it into the
-// API Gateway v2 payload the HTTP API sends to Lambda.
+// req is one HTTP request as a test writes it; request turns it into the
+// *http.Request the handler gets behind the edge, the caller in its context.
 type req struct {
 	method  string
 	path    string
 	query   string
 	headers map[string]string
 	body    string
-	claims  map[string]string // nil: no authorizer context (public route or missing token)
+	caller  *billing.Caller // nil: no caller (public route or missing token)
 }
 
-func (r req) event() events.APIGatewayV2HTTPRequest {
+func (r req) request() *http.Request {
 	method := r.method
 	if method == "" {
 		method = http.MethodGet
 	}
-	headers := map[string]string{"host": "api.example.com", "user-agent": "go-test"}
+	hr := httptest.NewRequest(method, "http://api.example.com/", strings.NewReader(r.body))
+	hr.URL.Path, hr.URL.RawPath = r.path, ""
+	if u, err := url.Parse(r.path); err == nil {
+		hr.URL.Path, hr.URL.RawPath = u.Path, u.RawPath
+	}
+	hr.URL.RawQuery = r.query
+	hr.RequestURI = hr.URL.RequestURI()
+	hr.Header.Set("User-Agent", "go-test")
 	for k, v := range r.headers {
-		headers[strings.ToLower(k)] = v
+		hr.Header.Set(k, v)
 	}
-	qs := map[string]string{}
-	if vals, err := url.ParseQuery(r.query); err == nil {
-		for k, v := range vals {
-			qs[k] = strings.Join(v, ",")
-		}
+	if r.caller != nil {
+		hr = hr.WithContext(WithCaller(hr.Context(), *r.caller))
 	}
-	ev := events.APIGatewayV2HTTPRequest{
-		Version:               "2.0",
-		RouteKey:              "$default",
-		RawPath:               r.path,
-		RawQueryString:        r.query,
-		Headers:               headers,
-		QueryStringParameters: qs,
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			AccountID:  "123456789012",
-			APIID:      "api",
-			DomainName: "api.example.com",
-			RequestID:  "req-1",
-			Stage:      "$default",
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
-				Method: method, Path: r.path, Protocol: "HTTP/1.1", SourceIP: "203.0.113.9", UserAgent: "go-test",
-			},
-		},
-		Body:            base64.StdEncoding.EncodeToString([]byte(r.body)),
-		IsBase64Encoded: true,
-	}
-	if r.claims != nil {
-		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: r.claims},
-		}
-	}
-	return ev
+	return hr
 }
 
-// invoke runs h as the Lambda would: through the real proxy adapter.
-func invoke(t testing.TB, h http.Handler, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+// response is a handler's answer: Headers has each header's values joined
+// with commas, as API Gateway's payload does.
+type response struct {
+	StatusCode int
+	Headers    map[string]string
+	header     http.Header
+	body       string
+}
+
+// invoke runs h on hr as httptest does.
+func invoke(t testing.TB, h http.Handler, hr *http.Request) response {
 	t.Helper()
-	resp, err := httpadapter.NewV2(h).ProxyWithContext(context.Background(), ev)
-	if err != nil {
-		t.Fatalf("proxy: %v", err)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, hr)
+	resp := response{StatusCode: rec.Code, Headers: map[string]string{}, header: rec.Header(), body: rec.Body.String()}
+	for k, v := range rec.Header() {
+		resp.Headers[k] = strings.Join(v, ",")
 	}
 	return resp
 }
 
-func body(resp events.APIGatewayV2HTTPResponse) string {
-	if resp.IsBase64Encoded {
-		b, _ := base64.StdEncoding.DecodeString(resp.Body)
-		return string(b)
-	}
-	return resp.Body
-}
+func body(resp response) string { return resp.body }
 
-func decodeError(t testing.TB, resp events.APIGatewayV2HTTPResponse) ErrorResponse {
+func decodeError(t testing.TB, resp response) ErrorResponse {
 	t.Helper()
 	var e ErrorResponse
 	if err := json.Unmarshal([]byte(body(resp)), &e); err != nil || e.ResponseStatus.ErrorCode == "" || e.ResponseStatus.Message == "" {
@@ -359,7 +230,7 @@ func decodeError(t testing.TB, resp events.APIGatewayV2HTTPResponse) ErrorRespon
 	return e
 }
 
-func decodeInfo(t testing.TB, resp events.APIGatewayV2HTTPResponse) billing.ReportInfo {
+func decodeInfo(t testing.TB, resp response) billing.ReportInfo {
 	t.Helper()
 	var ri billing.ReportInfo
 	if resp.StatusCode != 200 {

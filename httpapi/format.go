@@ -71,31 +71,12 @@ func formatAccepted(values []string) (format, error) {
 	if strings.TrimSpace(strings.Join(values, "")) == "" {
 		return formatJSON, nil
 	}
-	type grant struct {
-		specificity int // 0: no range matched yet
-		q           float64
-	}
 	var grants [2]grant // by format
 	for _, v := range values {
 		for _, part := range strings.Split(v, ",") {
-			part = strings.TrimSpace(part)
-			if part == "" {
-				continue
-			}
-			mt, params, err := mime.ParseMediaType(part)
-			if err != nil {
-				continue
-			}
-			q := 1.0
-			if s, ok := params["q"]; ok {
-				if q, err = strconv.ParseFloat(s, 64); err != nil || q < 0 || q > 1 {
-					continue
-				}
-			}
-			for f := range grants {
-				spec := rangeSpecificity(mt, format(f))
-				if spec > grants[f].specificity || spec > 0 && spec == grants[f].specificity && q > grants[f].q {
-					grants[f] = grant{spec, q}
+			if mt, q, ok := mediaRange(part); ok {
+				for f := range grants {
+					grants[f].offer(rangeSpecificity(mt, format(f)), q)
 				}
 			}
 		}
@@ -110,6 +91,42 @@ func formatAccepted(values []string) (format, error) {
 		return formatJSON, billing.Errorf(billing.ENOTACCEPTABLE, "None of the accepted types %q is supported; use application/json or text/csv.", truncate(strings.Join(values, ", "), 100))
 	}
 	return best, nil
+}
+
+// grant is the q-value a format gets from the most specific range that
+// matched it so far.
+type grant struct {
+	specificity int // 0: no range matched yet
+	q           float64
+}
+
+// offer takes a matching range's q-value if the range is more specific (or
+// as specific with a higher q) than the ones before.
+func (g *grant) offer(spec int, q float64) {
+	if spec > g.specificity || spec > 0 && spec == g.specificity && q > g.q {
+		*g = grant{spec, q}
+	}
+}
+
+// mediaRange parses one element of an Accept header: its media type and
+// q-value (1 when absent); ok is false for an empty, malformed or
+// out-of-range one, which is ignored.
+func mediaRange(part string) (mt string, q float64, ok bool) {
+	part = strings.TrimSpace(part)
+	if part == "" {
+		return "", 0, false
+	}
+	mt, params, err := mime.ParseMediaType(part)
+	if err != nil {
+		return "", 0, false
+	}
+	q = 1.0
+	if s, has := params["q"]; has {
+		if q, err = strconv.ParseFloat(s, 64); err != nil || q < 0 || q > 1 {
+			return "", 0, false
+		}
+	}
+	return mt, q, true
 }
 
 // rangeSpecificity says how specifically the media range mt names f: 3 for

@@ -22,9 +22,9 @@ func FuzzSubmit(f *testing.F) {
 	f.Fuzz(func(t *testing.T, reqBody, query, contentType, accept string) {
 		query = rawQuery(query)
 		w := newWorld()
-		r := req{method: "POST", path: "/reports/billing", query: query, body: reqBody, claims: manager("acct-acme"),
+		r := req{method: "POST", path: "/reports/billing", query: query, body: reqBody, caller: manager("acct-acme"),
 			headers: map[string]string{"Content-Type": contentType, "Accept": accept}}
-		resp := invoke(t, NewSubmitHandler(w.submitDeps()), r.event())
+		resp := invoke(t, NewSubmitHandler(w.submitDeps()), r.request())
 		checkFuzzResponse(t, resp.StatusCode, resp.Headers["Content-Type"], reqBody, []byte(body(resp)))
 	})
 }
@@ -44,7 +44,7 @@ func FuzzStatus(f *testing.F) {
 		}
 		w := newWorld()
 		seed(w)
-		resp := invoke(t, NewStatusHandler(w.statusDeps()), req{path: u.EscapedPath(), query: query, claims: manager("acct-acme")}.event())
+		resp := invoke(t, NewStatusHandler(w.statusDeps()), req{path: u.EscapedPath(), query: query, caller: manager("acct-acme")}.request())
 		checkFuzzResponse(t, resp.StatusCode, resp.Headers["Content-Type"], path+"?"+query, []byte(body(resp)))
 	})
 }

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -118,7 +117,7 @@ func checkCallsAgainstOpenAPI(t *testing.T, calls []apiCall, prepare func(w *wor
 		if c.submit {
 			h = NewSubmitHandler(w.submitDeps())
 		}
-		resp := invoke(t, h, c.r.event())
+		resp := invoke(t, h, c.r.request())
 		if resp.StatusCode != c.status {
 			t.Errorf("%s %s: status %d, want %d: %s", c.r.method, c.r.path, resp.StatusCode, c.status, body(resp))
 			continue
@@ -127,7 +126,7 @@ func checkCallsAgainstOpenAPI(t *testing.T, calls []apiCall, prepare func(w *wor
 		if method == "" {
 			method = "GET"
 		}
-		validateAgainstOpenAPI(t, router, method, c.r.path, c.r.query, resp.StatusCode, proxyHeader(resp), []byte(body(resp)))
+		validateAgainstOpenAPI(t, router, method, c.r.path, c.r.query, resp.StatusCode, resp.header, []byte(body(resp)))
 	}
 }
 
@@ -147,45 +146,35 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	keyed.headers["Idempotency-Key"] = "used"
 	calls := []call{
 		{r: post(validJSON, manager("acct-acme")), submit: true, status: 200},
-		{r: req{method: "POST", path: "/reports/billing.csv", body: validJSON, claims: manager("acct-acme")}, submit: true, status: 200},
-		{r: req{method: "GET", path: "/api/BillingReport", query: "startDate=2026-10-01&endDate=2026-10-01", claims: manager("acct-acme")}, submit: true, status: 200},
-		{r: req{method: "POST", path: "/json/reply/BillingReport", body: `{}`, claims: manager("acct-acme")}, submit: true, status: 400},
-		{r: req{method: "POST", path: "/reports/billing.csv", body: `{}`, claims: manager("acct-acme")}, submit: true, status: 400},
+		{r: req{method: "POST", path: "/reports/billing.csv", body: validJSON, caller: manager("acct-acme")}, submit: true, status: 200},
+		{r: req{method: "GET", path: "/api/BillingReport", query: "startDate=2026-10-01&endDate=2026-10-01", caller: manager("acct-acme")}, submit: true, status: 200},
+		{r: req{method: "POST", path: "/json/reply/BillingReport", body: `{}`, caller: manager("acct-acme")}, submit: true, status: 400},
+		{r: req{method: "POST", path: "/reports/billing.csv", body: `{}`, caller: manager("acct-acme")}, submit: true, status: 400},
 		{r: post(validJSON, nil), submit: true, status: 401},
 		{r: post(validJSON, manager("acct-other")), submit: true, status: 403},
 		{r: post(`{"accountId":"nope","startDate":"2026-10-01","endDate":"2026-10-01"}`, sysadmin()), submit: true, status: 404},
-		{r: req{method: "POST", path: "/reports/billing", query: "format=xml", body: validJSON, claims: manager("acct-acme")}, submit: true, status: 406},
+		{r: req{method: "POST", path: "/reports/billing", query: "format=xml", body: validJSON, caller: manager("acct-acme")}, submit: true, status: 406},
 		{r: keyed, submit: true, status: 409, setup: func(w *world) {
-			w.idem[IdempotencyRecordKey("user-manager", "used")] = billing.IdempotencyRecord{Key: "x", RequestHash: "other", ReportID: "r", ExpiresAt: w.now.Add(time.Hour)}
+			rec := billing.IdempotencyRecord{Key: IdempotencyRecordKey("user-manager", "used"), RequestHash: "other", ReportID: "r", ExpiresAt: w.now.Add(time.Hour)}
+			if err := w.store.PutIdempotency(context.Background(), rec, w.now); err != nil {
+				t.Fatal(err)
+			}
 		}},
 		{r: post(`{"x":"`+strings.Repeat("a", 70000)+`"}`, manager("acct-acme")), submit: true, status: 413},
 		{r: post(validJSON, manager("acct-acme")), submit: true, status: 429, setup: full},
 		{r: post(validJSON, manager("acct-acme")), submit: true, status: 503, setup: queueDown},
-		{r: req{path: "/reports/acmedone", claims: manager("acct-acme")}, status: 200},
-		{r: req{path: "/reports/acmedone.csv", claims: manager("acct-acme")}, status: 200},
-		{r: req{path: "/reports/otherdone", claims: manager("acct-acme")}, status: 404},
-		{r: req{path: "/reports/acmedone", claims: noRole("acct-acme")}, status: 403},
-		{r: req{path: "/reports", query: "limit=1", claims: manager("acct-acme")}, status: 200},
-		{r: req{path: "/reports.csv", claims: manager("acct-acme")}, status: 200},
-		{r: req{path: "/reports", query: "limit=0", claims: manager("acct-acme")}, status: 400},
-		{r: req{path: "/reports", query: "format=xml", claims: manager("acct-acme")}, status: 406},
+		{r: req{path: "/reports/acmedone", caller: manager("acct-acme")}, status: 200},
+		{r: req{path: "/reports/acmedone.csv", caller: manager("acct-acme")}, status: 200},
+		{r: req{path: "/reports/otherdone", caller: manager("acct-acme")}, status: 404},
+		{r: req{path: "/reports/acmedone", caller: noRole("acct-acme")}, status: 403},
+		{r: req{path: "/reports", query: "limit=1", caller: manager("acct-acme")}, status: 200},
+		{r: req{path: "/reports.csv", caller: manager("acct-acme")}, status: 200},
+		{r: req{path: "/reports", query: "limit=0", caller: manager("acct-acme")}, status: 400},
+		{r: req{path: "/reports", query: "format=xml", caller: manager("acct-acme")}, status: 406},
 		{r: req{path: "/reports/acmedone/download", query: "token=" + url.QueryEscape(tok)}, status: 302},
 		{r: req{path: "/reports/acmedone/download", query: "token=bad"}, status: 403},
 		{r: req{path: "/reports/acmerun/download", query: "token=" + url.QueryEscape(runTok)}, status: 409},
 		{r: req{path: "/openapi.json"}, status: 200},
 	}
 	checkCallsAgainstOpenAPI(t, calls, nil)
-}
-
-func proxyHeader(resp events.APIGatewayV2HTTPResponse) http.Header {
-	h := http.Header{}
-	for k, v := range resp.Headers {
-		h.Set(k, v)
-	}
-	for k, vs := range resp.MultiValueHeaders {
-		for _, v := range vs {
-			h.Add(k, v)
-		}
-	}
-	return h
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/reports"
 	"github.com/evovoice/billing/schedules"
 )
 
@@ -169,49 +170,58 @@ func (h *submitHandler) serveSchedules(w http.ResponseWriter, r *http.Request, f
 	if err := requireRole(caller); err != nil {
 		return err
 	}
-	ctx := r.Context()
 	switch {
 	case id == "":
 		if r.Method != http.MethodPost {
 			return methodNotAllowed(w, "POST")
 		}
-		dto, err := h.scheduleBody(r)
-		if err != nil {
-			return err
-		}
-		sc, err := h.sched.Create(ctx, caller, dto)
-		if err != nil {
-			return err
-		}
-		w.Header().Set("Location", schedulesPath+"/"+sc.ID)
-		writeSchedule(w, f, http.StatusCreated, sc)
+		return h.createSchedule(w, r, f, caller)
 	case action == "run":
 		if r.Method != http.MethodPost {
 			return methodNotAllowed(w, "POST")
 		}
-		report, err := h.sched.RunNow(ctx, caller, id, strings.TrimSpace(queryFold(r)("period")))
+		report, err := h.sched.RunNow(r.Context(), caller, id, strings.TrimSpace(queryFold(r)("period")))
 		if err != nil {
 			return err
 		}
 		writeReportInfo(w, f, report.Info())
+		return nil
 	case r.Method == http.MethodPut:
-		dto, err := h.scheduleBody(r)
-		if err != nil {
-			return err
-		}
-		sc, err := h.sched.Replace(ctx, caller, id, dto)
-		if err != nil {
-			return err
-		}
-		writeSchedule(w, f, http.StatusOK, sc)
+		return h.replaceSchedule(w, r, f, caller, id)
 	case r.Method == http.MethodDelete:
-		if err := h.sched.Delete(ctx, caller, id); err != nil {
+		if err := h.sched.Delete(r.Context(), caller, id); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
-	default:
-		return methodNotAllowed(w, "PUT, DELETE")
+		return nil
 	}
+	return methodNotAllowed(w, "PUT, DELETE")
+}
+
+func (h *submitHandler) createSchedule(w http.ResponseWriter, r *http.Request, f format, caller billing.Caller) error {
+	dto, err := h.scheduleBody(r)
+	if err != nil {
+		return err
+	}
+	sc, err := h.sched.Create(r.Context(), caller, dto)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", schedulesPath+"/"+sc.ID)
+	writeSchedule(w, f, http.StatusCreated, sc)
+	return nil
+}
+
+func (h *submitHandler) replaceSchedule(w http.ResponseWriter, r *http.Request, f format, caller billing.Caller, id string) error {
+	dto, err := h.scheduleBody(r)
+	if err != nil {
+		return err
+	}
+	sc, err := h.sched.Replace(r.Context(), caller, id, dto)
+	if err != nil {
+		return err
+	}
+	writeSchedule(w, f, http.StatusOK, sc)
 	return nil
 }
 
@@ -247,27 +257,44 @@ func (h *statusHandler) serveSchedules(w http.ResponseWriter, r *http.Request, f
 		writeSchedule(w, f, http.StatusOK, sc)
 		return nil
 	}
+	list, err := h.listSchedules(r, svc, caller)
+	if err != nil {
+		return err
+	}
+	if f == formatCSV {
+		if list.NextToken != "" {
+			w.Header().Set("X-Next-Token", list.NextToken)
+		}
+		writeCSV(w, http.StatusOK, scheduleCSV(list.Results...))
+		return nil
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+// listSchedules is one page of the schedules the caller may see.
+func (h *statusHandler) listSchedules(r *http.Request, svc *schedules.Service, caller billing.Caller) (ScheduleList, error) {
 	q := queryFold(r)
-	limit, fe := parseLimit(q("limit"))
+	limit, fe := reports.ParseLimit(q("limit"))
 	if fe != nil {
-		return &billing.Error{Code: billing.EINVALID, ErrorCode: fe.ErrorCode, Message: fe.Message, FieldErrors: []billing.FieldError{*fe}}
+		return ScheduleList{}, billing.Invalid(*fe)
 	}
 	account, scope, err := schedules.AccountFor(caller, strings.TrimSpace(q("accountId")))
 	if err != nil {
-		return err
+		return ScheduleList{}, err
 	}
 	// The cursor is sealed for this listing: a reports cursor has another
 	// Status, so it cannot be replayed here, nor one of another account.
 	seal := billing.ReportFilter{AccountID: account, CustomerScope: scope, Status: "schedules"}
 	filter := billing.ScheduleFilter{AccountID: account, Limit: cmpOr(limit, billing.DefaultListLimit)}
 	if tok := q("nextToken"); tok != "" {
-		if filter.Cursor, err = openCursor(h.SigningKey, tok, seal); err != nil {
-			return err
+		if filter.Cursor, err = reports.OpenCursor(h.SigningKey, tok, seal); err != nil {
+			return ScheduleList{}, err
 		}
 	}
 	page, err := svc.List(r.Context(), caller, filter)
 	if err != nil {
-		return err
+		return ScheduleList{}, err
 	}
 	list := ScheduleList{Results: make([]billing.BillingReportSchedule, 0, len(page.Schedules))}
 	for _, sc := range page.Schedules {
@@ -278,16 +305,8 @@ func (h *statusHandler) serveSchedules(w http.ResponseWriter, r *http.Request, f
 		}
 		list.Results = append(list.Results, sc.Info())
 	}
-	list.NextToken = sealCursor(h.SigningKey, page.Cursor, seal)
-	if f == formatCSV {
-		if list.NextToken != "" {
-			w.Header().Set("X-Next-Token", list.NextToken)
-		}
-		writeCSV(w, http.StatusOK, scheduleCSV(list.Results...))
-		return nil
-	}
-	writeJSON(w, http.StatusOK, list)
-	return nil
+	list.NextToken = reports.SealCursor(h.SigningKey, page.Cursor, seal)
+	return list, nil
 }
 
 func cmpOr(v, def int) int {

@@ -96,12 +96,12 @@ func TestScheduleAuthorizationMatrix(t *testing.T) {
 				seed(w)
 				seedSchedules(t, w)
 				r := rt.r
-				r.claims = c.claims
+				r.caller = c.caller
 				var h http.Handler = NewStatusHandler(w.statusDeps())
 				if rt.submit {
 					h = NewSubmitHandler(w.submitDeps())
 				}
-				resp := invoke(t, h, r.event())
+				resp := invoke(t, h, r.request())
 				who := checkMatrixStatus(t, resp, rt.want, c)
 				for _, id := range []string{"schedacme", "schedlaw", "schedother"} {
 					sc, err := w.schedules.GetSchedule(context.Background(), id)
@@ -139,7 +139,7 @@ func TestScheduleLifecycleOverHTTP(t *testing.T) {
 	m := manager("acct-acme")
 
 	// Create: defaults filled in, the account's zone, the next run.
-	resp := invoke(t, submit, req{method: "POST", path: "/reports/schedules", body: `{"accountId":"acct-acme","frequency":"Monthly"}`, claims: m}.event())
+	resp := invoke(t, submit, req{method: "POST", path: "/reports/schedules", body: `{"accountId":"acct-acme","frequency":"Monthly"}`, caller: m}.request())
 	if resp.StatusCode != 201 {
 		t.Fatalf("create: %d %s", resp.StatusCode, body(resp))
 	}
@@ -155,65 +155,65 @@ func TestScheduleLifecycleOverHTTP(t *testing.T) {
 	// Form and query binding, case-insensitive names, CSV out.
 	resp = invoke(t, submit, req{method: "POST", path: "/reports/schedules.csv", query: "ACCOUNTID=acct-acme",
 		headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
-		body:    "frequency=weekly&dayofweek=friday&timeOfDay=23:30&timeZoneId=Europe/Berlin&enabled=false&includeCustomerIds=true", claims: m}.event())
+		body:    "frequency=weekly&dayofweek=friday&timeOfDay=23:30&timeZoneId=Europe/Berlin&enabled=false&includeCustomerIds=true", caller: m}.request())
 	if resp.StatusCode != 201 || !strings.HasPrefix(body(resp), "Id,AccountId,Frequency,DayOfMonth,DayOfWeek,TimeOfDay,TimeZoneId,IncludeCustomerIds,") ||
 		!strings.Contains(body(resp), ",acct-acme,Weekly,,Friday,23:30,Europe/Berlin,true,,,false,,") {
 		t.Fatalf("form create: %d %s", resp.StatusCode, body(resp))
 	}
 
 	// Get and list.
-	resp = invoke(t, status, req{path: "/reports/schedules/" + sc.ID, claims: m}.event())
+	resp = invoke(t, status, req{path: "/reports/schedules/" + sc.ID, caller: m}.request())
 	if got := decodeSchedule(t, body(resp)); resp.StatusCode != 200 || got.ID != sc.ID {
 		t.Fatalf("get: %d %s", resp.StatusCode, body(resp))
 	}
-	resp = invoke(t, status, req{path: "/reports/schedules", query: "limit=1", claims: m}.event())
+	resp = invoke(t, status, req{path: "/reports/schedules", query: "limit=1", caller: m}.request())
 	var list ScheduleList
 	if err := json.Unmarshal([]byte(body(resp)), &list); err != nil || resp.StatusCode != 200 || len(list.Results) != 1 || list.NextToken == "" {
 		t.Fatalf("list page 1: %d %s", resp.StatusCode, body(resp))
 	}
-	resp = invoke(t, status, req{path: "/reports/schedules", query: "limit=1&nextToken=" + list.NextToken, claims: m}.event())
+	resp = invoke(t, status, req{path: "/reports/schedules", query: "limit=1&nextToken=" + list.NextToken, caller: m}.request())
 	var page2 ScheduleList
 	if err := json.Unmarshal([]byte(body(resp)), &page2); err != nil || len(page2.Results) != 1 || page2.Results[0].ID == list.Results[0].ID || page2.NextToken != "" {
 		t.Fatalf("list page 2: %d %s", resp.StatusCode, body(resp))
 	}
 	// A reports cursor, or one of another account, is not a schedules cursor.
-	resp = invoke(t, status, req{path: "/reports/schedules", query: "nextToken=" + list.NextToken, claims: manager("acct-acme", "acct-other")}.event())
+	resp = invoke(t, status, req{path: "/reports/schedules", query: "nextToken=" + list.NextToken, caller: manager("acct-acme", "acct-other")}.request())
 	if resp.StatusCode != 400 {
 		t.Fatalf("a cursor without the account it was issued for: %d %s", resp.StatusCode, body(resp))
 	}
 
 	// Run the previous month now: a Queued report, the same one every time.
-	run := req{method: "POST", path: "/reports/schedules/" + sc.ID + "/run", claims: m}
-	first := decodeInfo(t, invoke(t, submit, run.event()))
-	again := decodeInfo(t, invoke(t, submit, run.event()))
+	run := req{method: "POST", path: "/reports/schedules/" + sc.ID + "/run", caller: m}
+	first := decodeInfo(t, invoke(t, submit, run.request()))
+	again := decodeInfo(t, invoke(t, submit, run.request()))
 	if first.Name != "Billing Report 2026-10-01 to 2026-10-31" || first.Status != billing.ReportQueued || again.ID != first.ID || len(w.sentJobs()) != 1 {
 		t.Fatalf("run: %+v then %+v, %d jobs", first, again, len(w.sentJobs()))
 	}
 	run.query = "period=2026-11-01..2026-11-30"
-	if resp := invoke(t, submit, run.event()); resp.StatusCode != 400 || decodeError(t, resp).ResponseStatus.Errors[0].FieldName != "Period" {
+	if resp := invoke(t, submit, run.request()); resp.StatusCode != 400 || decodeError(t, resp).ResponseStatus.Errors[0].FieldName != "Period" {
 		t.Fatalf("running an unfinished period: %d %s", resp.StatusCode, body(resp))
 	}
 
 	// Replace keeps the id and account; the account cannot change.
-	resp = invoke(t, submit, req{method: "PUT", path: "/reports/schedules/" + sc.ID, body: `{"frequency":"Weekly","dayOfWeek":"Monday","timeZoneId":"UTC"}`, claims: m}.event())
+	resp = invoke(t, submit, req{method: "PUT", path: "/reports/schedules/" + sc.ID, body: `{"frequency":"Weekly","dayOfWeek":"Monday","timeZoneId":"UTC"}`, caller: m}.request())
 	if got := decodeSchedule(t, body(resp)); resp.StatusCode != 200 || got.Frequency != "Weekly" || got.NextRunAt != "2026-11-30T06:00:00Z" || got.DateCreated != sc.DateCreated {
 		t.Fatalf("replace: %d %s", resp.StatusCode, body(resp))
 	}
-	resp = invoke(t, submit, req{method: "PUT", path: "/reports/schedules/" + sc.ID, body: `{"accountId":"acct-other","frequency":"Monthly"}`, claims: manager("acct-acme", "acct-other")}.event())
+	resp = invoke(t, submit, req{method: "PUT", path: "/reports/schedules/" + sc.ID, body: `{"accountId":"acct-other","frequency":"Monthly"}`, caller: manager("acct-acme", "acct-other")}.request())
 	if resp.StatusCode != 400 {
 		t.Fatalf("moving a schedule to another account: %d %s", resp.StatusCode, body(resp))
 	}
 
 	// Delete, then it is gone.
-	if resp := invoke(t, submit, req{method: "DELETE", path: "/reports/schedules/" + sc.ID, claims: m}.event()); resp.StatusCode != 204 || body(resp) != "" {
+	if resp := invoke(t, submit, req{method: "DELETE", path: "/reports/schedules/" + sc.ID, caller: m}.request()); resp.StatusCode != 204 || body(resp) != "" {
 		t.Fatalf("delete: %d %s", resp.StatusCode, body(resp))
 	}
-	for _, r := range []req{{path: "/reports/schedules/" + sc.ID, claims: m}, {method: "DELETE", path: "/reports/schedules/" + sc.ID, claims: m}} {
+	for _, r := range []req{{path: "/reports/schedules/" + sc.ID, caller: m}, {method: "DELETE", path: "/reports/schedules/" + sc.ID, caller: m}} {
 		h := status
 		if r.method == "DELETE" {
 			h = submit
 		}
-		if resp := invoke(t, h, r.event()); resp.StatusCode != 404 {
+		if resp := invoke(t, h, r.request()); resp.StatusCode != 404 {
 			t.Fatalf("%s after delete: %d", r.method, resp.StatusCode)
 		}
 	}
@@ -240,7 +240,7 @@ func TestScheduleValidationAndLimits(t *testing.T) {
 		{`{"frequency":"Monthly","accountId":"a b"}`, "AccountId", "InvalidFormat"},
 		{`{"frequency":["Monthly"]}`, "Frequency", "InvalidFormat"},
 	} {
-		resp := invoke(t, submit, req{method: "POST", path: "/reports/schedules", body: tc.body, claims: m}.event())
+		resp := invoke(t, submit, req{method: "POST", path: "/reports/schedules", body: tc.body, caller: m}.request())
 		if resp.StatusCode != 400 {
 			t.Errorf("%s: status %d, want 400: %s", tc.body, resp.StatusCode, body(resp))
 			continue
@@ -251,19 +251,19 @@ func TestScheduleValidationAndLimits(t *testing.T) {
 		}
 	}
 	for i := 0; i < billing.MaxSchedulesPerAccount; i++ {
-		if resp := invoke(t, submit, req{method: "POST", path: "/reports/schedules", body: monthlyJSON, claims: m}.event()); resp.StatusCode != 201 {
+		if resp := invoke(t, submit, req{method: "POST", path: "/reports/schedules", body: monthlyJSON, caller: m}.request()); resp.StatusCode != 201 {
 			t.Fatalf("schedule %d: %d %s", i+1, resp.StatusCode, body(resp))
 		}
 	}
-	resp := invoke(t, submit, req{method: "POST", path: "/reports/schedules", body: monthlyJSON, claims: m}.event())
+	resp := invoke(t, submit, req{method: "POST", path: "/reports/schedules", body: monthlyJSON, caller: m}.request())
 	if resp.StatusCode != 429 || !strings.Contains(decodeError(t, resp).ResponseStatus.Message, fmt.Sprint(billing.MaxSchedulesPerAccount)) {
 		t.Fatalf("the 21st schedule: %d %s", resp.StatusCode, body(resp))
 	}
-	resp = invoke(t, submit, req{method: "GET", path: "/reports/schedules", claims: m}.event())
+	resp = invoke(t, submit, req{method: "GET", path: "/reports/schedules", caller: m}.request())
 	if resp.StatusCode != 405 || resp.Headers["Allow"] != "POST" {
 		t.Fatalf("GET on the submit function's collection: %d %v", resp.StatusCode, resp.Headers)
 	}
-	resp = invoke(t, submit, req{method: "POST", path: "/reports/schedules/x/y", claims: m}.event())
+	resp = invoke(t, submit, req{method: "POST", path: "/reports/schedules/x/y", caller: m}.request())
 	if resp.StatusCode != 404 {
 		t.Fatalf("an unknown schedule action: %d", resp.StatusCode)
 	}
@@ -279,35 +279,35 @@ func TestScheduleResponsesMatchOpenAPI(t *testing.T) {
 		}
 	}
 	calls := []apiCall{
-		{r: req{method: "POST", path: "/reports/schedules", body: monthlyJSON, claims: m}, submit: true, status: 201},
-		{r: req{method: "POST", path: "/reports/schedules.csv", body: monthlyJSON, claims: m}, submit: true, status: 201},
-		{r: req{method: "POST", path: "/reports/schedules", body: `{"frequency":"Monthly","dayOfMonth":31}`, claims: m}, submit: true, status: 400},
+		{r: req{method: "POST", path: "/reports/schedules", body: monthlyJSON, caller: m}, submit: true, status: 201},
+		{r: req{method: "POST", path: "/reports/schedules.csv", body: monthlyJSON, caller: m}, submit: true, status: 201},
+		{r: req{method: "POST", path: "/reports/schedules", body: `{"frequency":"Monthly","dayOfMonth":31}`, caller: m}, submit: true, status: 400},
 		{r: req{method: "POST", path: "/reports/schedules", body: monthlyJSON}, submit: true, status: 401},
-		{r: req{method: "POST", path: "/reports/schedules", body: monthlyJSON, claims: manager("acct-other")}, submit: true, status: 403},
-		{r: req{method: "POST", path: "/reports/schedules", body: `{"accountId":"nope","frequency":"Monthly"}`, claims: sysadmin()}, submit: true, status: 404},
-		{r: req{method: "POST", path: "/reports/schedules", query: "format=xml", body: monthlyJSON, claims: m}, submit: true, status: 406},
-		{r: req{method: "POST", path: "/reports/schedules", body: `{"x":"` + strings.Repeat("a", 70000) + `"}`, claims: m}, submit: true, status: 413},
-		{r: req{method: "POST", path: "/reports/schedules", body: monthlyJSON, claims: m}, submit: true, status: 429, setup: func(w *world) {
+		{r: req{method: "POST", path: "/reports/schedules", body: monthlyJSON, caller: manager("acct-other")}, submit: true, status: 403},
+		{r: req{method: "POST", path: "/reports/schedules", body: `{"accountId":"nope","frequency":"Monthly"}`, caller: sysadmin()}, submit: true, status: 404},
+		{r: req{method: "POST", path: "/reports/schedules", query: "format=xml", body: monthlyJSON, caller: m}, submit: true, status: 406},
+		{r: req{method: "POST", path: "/reports/schedules", body: `{"x":"` + strings.Repeat("a", 70000) + `"}`, caller: m}, submit: true, status: 413},
+		{r: req{method: "POST", path: "/reports/schedules", body: monthlyJSON, caller: m}, submit: true, status: 429, setup: func(w *world) {
 			for i := 0; i < billing.MaxSchedulesPerAccount; i++ {
 				sc := &billing.Schedule{ID: fmt.Sprintf("fill%d", i), Spec: billing.ScheduleSpec{AccountID: "acct-acme", Frequency: billing.Monthly, DayOfMonth: 1}, DateCreated: w.now}
 				w.schedules.CreateSchedule(context.Background(), sc, billing.MaxSchedulesPerAccount)
 			}
 		}},
-		{r: req{path: "/reports/schedules", claims: m}, status: 200},
-		{r: req{path: "/reports/schedules.csv", claims: m}, status: 200},
-		{r: req{path: "/reports/schedules.json", query: "limit=1", claims: m}, status: 200},
-		{r: req{path: "/reports/schedules", query: "limit=500", claims: m}, status: 400},
-		{r: req{path: "/reports/schedules", query: "accountId=acct-other", claims: m}, status: 403},
-		{r: req{path: "/reports/schedules/schedacme", claims: m}, status: 200},
-		{r: req{path: "/reports/schedules/schedacme.csv", claims: m}, status: 200},
-		{r: req{path: "/reports/schedules/schedother", claims: m}, status: 404},
-		{r: req{method: "PUT", path: "/reports/schedules/schedacme", body: `{"frequency":"Weekly","dayOfWeek":"Sunday"}`, claims: m}, submit: true, status: 200},
-		{r: req{method: "PUT", path: "/reports/schedules/schedacme", body: `{"frequency":"Weekly"}`, claims: m}, submit: true, status: 400},
-		{r: req{method: "DELETE", path: "/reports/schedules/schedacme", claims: m}, submit: true, status: 204},
-		{r: req{method: "DELETE", path: "/reports/schedules/schedother", claims: m}, submit: true, status: 404},
-		{r: req{method: "POST", path: "/reports/schedules/schedacme/run", claims: m}, submit: true, status: 200},
-		{r: req{method: "POST", path: "/reports/schedules/schedacme/run", query: "period=2026-10-01..2026-10-30", claims: m}, submit: true, status: 400},
-		{r: req{method: "POST", path: "/reports/schedules/schedacme/run", claims: m}, submit: true, status: 429, setup: full},
+		{r: req{path: "/reports/schedules", caller: m}, status: 200},
+		{r: req{path: "/reports/schedules.csv", caller: m}, status: 200},
+		{r: req{path: "/reports/schedules.json", query: "limit=1", caller: m}, status: 200},
+		{r: req{path: "/reports/schedules", query: "limit=500", caller: m}, status: 400},
+		{r: req{path: "/reports/schedules", query: "accountId=acct-other", caller: m}, status: 403},
+		{r: req{path: "/reports/schedules/schedacme", caller: m}, status: 200},
+		{r: req{path: "/reports/schedules/schedacme.csv", caller: m}, status: 200},
+		{r: req{path: "/reports/schedules/schedother", caller: m}, status: 404},
+		{r: req{method: "PUT", path: "/reports/schedules/schedacme", body: `{"frequency":"Weekly","dayOfWeek":"Sunday"}`, caller: m}, submit: true, status: 200},
+		{r: req{method: "PUT", path: "/reports/schedules/schedacme", body: `{"frequency":"Weekly"}`, caller: m}, submit: true, status: 400},
+		{r: req{method: "DELETE", path: "/reports/schedules/schedacme", caller: m}, submit: true, status: 204},
+		{r: req{method: "DELETE", path: "/reports/schedules/schedother", caller: m}, submit: true, status: 404},
+		{r: req{method: "POST", path: "/reports/schedules/schedacme/run", caller: m}, submit: true, status: 200},
+		{r: req{method: "POST", path: "/reports/schedules/schedacme/run", query: "period=2026-10-01..2026-10-30", caller: m}, submit: true, status: 400},
+		{r: req{method: "POST", path: "/reports/schedules/schedacme/run", caller: m}, submit: true, status: 429, setup: full},
 	}
 	checkCallsAgainstOpenAPI(t, calls, func(w *world) { seedSchedules(t, w) })
 }
@@ -316,7 +316,7 @@ func TestScheduleResponsesMatchOpenAPI(t *testing.T) {
 func TestScheduleCSVEscapesFormulas(t *testing.T) {
 	w := newWorld()
 	seedSchedules(t, w)
-	resp := invoke(t, NewStatusHandler(w.statusDeps()), req{path: "/reports/schedules/schedacme.csv", claims: manager("acct-acme")}.event())
+	resp := invoke(t, NewStatusHandler(w.statusDeps()), req{path: "/reports/schedules/schedacme.csv", caller: manager("acct-acme")}.request())
 	if resp.StatusCode != 200 || !strings.Contains(body(resp), ",'=cmd@example.com,") || strings.Contains(body(resp), ",=cmd") {
 		t.Fatalf("CSV %d: %s", resp.StatusCode, body(resp))
 	}

@@ -1,29 +1,21 @@
 package httpapi
 
 import (
-	"context"
-	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	billing "github.com/evovoice/billing"
-	"github.com/evovoice/billing/linktoken"
-	"github.com/evovoice/billing/resources"
+	"github.com/evovoice/billing/reports"
 )
 
-// StatusReports is what the status function needs of billing.ReportStore: reads only.
-type StatusReports interface {
-	GetReport(ctx context.Context, id string) (*billing.Report, error)
-	ListReports(ctx context.Context, f billing.ReportFilter) (billing.ReportPage, error)
-}
+// StatusReports is what the status function needs of billing.ReportStore:
+// reads only (reports.ReadStore).
+type StatusReports = reports.ReadStore
 
 // Presigner is what the status function needs of billing.ReportFiles.
-type Presigner interface {
-	PresignGet(ctx context.Context, key, fileName string, ttl time.Duration) (string, error)
-}
+type Presigner = reports.Presigner
 
 // StatusDeps are the status function's dependencies.
 type StatusDeps struct {
@@ -38,7 +30,10 @@ type StatusDeps struct {
 	Logger     *slog.Logger     // default slog.Default()
 }
 
-type statusHandler struct{ StatusDeps }
+type statusHandler struct {
+	StatusDeps
+	reader *reports.Reader
+}
 
 // NewStatusHandler serves the status routes (StatusRoutes): GET /reports/{id},
 // GET /reports, GET /reports/{id}/download and GET /openapi.json.
@@ -46,16 +41,15 @@ func NewStatusHandler(d StatusDeps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.LinkTTL <= 0 {
-		d.LinkTTL = resources.DefaultLinkTTL
-	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
 	if len(d.SigningKey) == 0 {
 		panic("httpapi: NewStatusHandler needs a signing key")
 	}
-	return &statusHandler{d}
+	return &statusHandler{StatusDeps: d, reader: reports.NewReader(reports.ReaderDeps{
+		Reports: d.Reports, Files: d.Files, SigningKey: d.SigningKey, LinkTTL: d.LinkTTL, Now: d.Now, Logger: d.Logger,
+	})}
 }
 
 func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -95,54 +89,12 @@ func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// readableReport loads a report the caller may see. A report of another
-// account or customer is ENOTFOUND exactly like a missing one, so that no
-// report's existence leaks (OWASP API1).
-func (h *statusHandler) readableReport(ctx context.Context, caller billing.Caller, id string) (*billing.Report, error) {
-	notFound := billing.Errorf(billing.ENOTFOUND, "Report '%s' not found.", truncate(id, 64))
-	if !validReportID(id) {
-		return nil, notFound
-	}
-	rep, err := h.Reports.GetReport(ctx, id)
-	if billing.ErrorCode(err) == billing.ENOTFOUND {
-		return nil, notFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !caller.CanRead(rep) {
-		return nil, notFound
-	}
-	return rep, nil
-}
-
-// info is the public view of rep with a fresh presigned link when it is complete.
-func (h *statusHandler) info(ctx context.Context, rep *billing.Report) (billing.ReportInfo, error) {
-	ri := rep.Info()
-	if rep.Status == billing.ReportCompleted && rep.ObjectKey != "" {
-		link, err := h.presign(ctx, rep)
-		if err != nil {
-			return billing.ReportInfo{}, err
-		}
-		ri.DownloadLink = link
-	}
-	return ri, nil
-}
-
-func (h *statusHandler) presign(ctx context.Context, rep *billing.Report) (string, error) {
-	name := resources.ReportFileName(rep.Request.StartDate.String(), rep.Request.EndDate.String())
-	link, err := h.Files.PresignGet(ctx, rep.ObjectKey, name, h.LinkTTL)
-	if err != nil {
-		if billing.ErrorCode(err) == billing.EINTERNAL {
-			return "", billing.WrapError(billing.EUNAVAILABLE, err, "The download link could not be made; retry.")
-		}
-		return "", err
-	}
-	return link, nil
-}
-
 func (h *statusHandler) get(w http.ResponseWriter, r *http.Request, f format, id string) {
-	ri, err := h.getInfo(r, id)
+	caller, err := callerFrom(r)
+	var ri billing.ReportInfo
+	if err == nil {
+		ri, err = h.reader.Get(r.Context(), caller, id)
+	}
 	if err != nil {
 		writeError(w, r, f, h.Logger, err)
 		return
@@ -150,29 +102,18 @@ func (h *statusHandler) get(w http.ResponseWriter, r *http.Request, f format, id
 	writeReportInfo(w, f, ri)
 }
 
-func (h *statusHandler) getInfo(r *http.Request, id string) (billing.ReportInfo, error) {
-	caller, err := callerFrom(r)
-	if err != nil {
-		return billing.ReportInfo{}, err
-	}
-	if err := requireRole(caller); err != nil {
-		return billing.ReportInfo{}, err
-	}
-	rep, err := h.readableReport(r.Context(), caller, id)
-	if err != nil {
-		return billing.ReportInfo{}, err
-	}
-	return h.info(r.Context(), rep)
-}
-
 // ReportList is the body of GET /reports.
-type ReportList struct {
-	Results   []billing.ReportInfo `json:"results"`
-	NextToken string               `json:"nextToken,omitempty"`
-}
+type ReportList = reports.ReportList
 
 func (h *statusHandler) list(w http.ResponseWriter, r *http.Request, f format) {
-	list, err := h.listReports(r)
+	caller, err := callerFrom(r)
+	var list ReportList
+	if err == nil {
+		q := queryFold(r)
+		list, err = h.reader.List(r.Context(), caller, reports.ListRequest{
+			AccountID: q("accountId"), Status: q("status"), Limit: q("limit"), NextToken: q("nextToken"),
+		})
+	}
 	if err != nil {
 		writeError(w, r, f, h.Logger, err)
 		return
@@ -186,97 +127,6 @@ func (h *statusHandler) list(w http.ResponseWriter, r *http.Request, f format) {
 		return
 	}
 	writeJSON(w, http.StatusOK, list)
-}
-
-func (h *statusHandler) listReports(r *http.Request) (ReportList, error) {
-	ctx := r.Context()
-	caller, err := callerFrom(r)
-	if err != nil {
-		return ReportList{}, err
-	}
-	if err := requireRole(caller); err != nil {
-		return ReportList{}, err
-	}
-	q := queryFold(r)
-	filter := billing.ReportFilter{AccountID: strings.TrimSpace(q("accountId")), Limit: billing.DefaultListLimit}
-	var errs []billing.FieldError
-	if fe := checkAccountID(filter.AccountID); fe != nil {
-		errs = append(errs, *fe)
-	}
-	if s := strings.TrimSpace(q("status")); s != "" {
-		st := billing.ReportStatus(s)
-		for _, v := range []billing.ReportStatus{billing.ReportQueued, billing.ReportRunning, billing.ReportCompleted, billing.ReportError} {
-			if strings.EqualFold(s, string(v)) {
-				st = v
-			}
-		}
-		if !st.Valid() {
-			errs = append(errs, billing.FieldError{ErrorCode: "InvalidFormat", FieldName: "Status", Message: "'Status' must be one of Queued, Running, Completed, Error."})
-		}
-		filter.Status = st
-	}
-	if n, fe := parseLimit(q("limit")); fe != nil {
-		errs = append(errs, *fe)
-	} else if n > 0 {
-		filter.Limit = n
-	}
-	// Reports are partitioned by account (a cross-account listing would be a
-	// table scan), so an account is required of every role.
-	if filter.AccountID == "" {
-		if len(caller.AccountIDs) == 1 {
-			filter.AccountID = caller.AccountIDs[0]
-		} else {
-			errs = append(errs, billing.FieldError{ErrorCode: "NotEmpty", FieldName: "AccountId", Message: "'AccountId' must not be empty."})
-		}
-	}
-	if len(errs) > 0 {
-		return ReportList{}, &billing.Error{Code: billing.EINVALID, ErrorCode: errs[0].ErrorCode, Message: errs[0].Message, FieldErrors: errs}
-	}
-	if filter.CustomerScope, err = caller.ScopeForAccount(filter.AccountID); err != nil {
-		return ReportList{}, err
-	}
-	if tok := q("nextToken"); tok != "" {
-		if filter.Cursor, err = openCursor(h.SigningKey, tok, filter); err != nil {
-			return ReportList{}, err
-		}
-	}
-	page, err := h.Reports.ListReports(ctx, filter)
-	if err != nil {
-		return ReportList{}, err
-	}
-	list := ReportList{Results: make([]billing.ReportInfo, 0, len(page.Reports))}
-	for _, rep := range page.Reports {
-		// The store filtered already; this is the last line against a leak.
-		if !caller.CanRead(rep) || rep.AccountID != filter.AccountID {
-			h.Logger.ErrorContext(ctx, "the store listed a report outside the filter", "reportId", rep.ID)
-			continue
-		}
-		ri, err := h.info(ctx, rep)
-		if err != nil {
-			return ReportList{}, err
-		}
-		list.Results = append(list.Results, ri)
-	}
-	list.NextToken = sealCursor(h.SigningKey, page.Cursor, filter)
-	return list, nil
-}
-
-// parseLimit reads a list's limit parameter: 0 when it is absent.
-func parseLimit(s string) (int, *billing.FieldError) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(s)
-	switch {
-	case err != nil:
-		return 0, &billing.FieldError{ErrorCode: "InvalidFormat", FieldName: "Limit", Message: "'Limit' must be a whole number."}
-	case n < 1:
-		return 0, &billing.FieldError{ErrorCode: "GreaterThanOrEqual", FieldName: "Limit", Message: "'Limit' must be greater than or equal to '1'."}
-	case n > billing.MaxListLimit:
-		return 0, &billing.FieldError{ErrorCode: "LessThanOrEqual", FieldName: "Limit", Message: "'Limit' must be less than or equal to '200'."}
-	}
-	return n, nil
 }
 
 // queryFold reads query parameters with case-insensitive names, the last
@@ -296,40 +146,11 @@ func queryFold(r *http.Request) func(string) string {
 // download serves the emailed link: the token is the whole authorization.
 func (h *statusHandler) download(w http.ResponseWriter, r *http.Request, f format, id string) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	link, err := h.downloadLink(r, id)
+	link, err := h.reader.Download(r.Context(), id, r.URL.Query().Get("token"))
 	if err != nil {
 		writeError(w, r, f, h.Logger, err)
 		return
 	}
 	w.Header().Set("Location", link)
 	w.WriteHeader(http.StatusFound)
-}
-
-func (h *statusHandler) downloadLink(r *http.Request, id string) (string, error) {
-	if err := linktoken.Verify(h.SigningKey, id, r.URL.Query().Get("token"), h.Now()); err != nil {
-		msg := linktoken.ErrInvalid.Error()
-		if errors.Is(err, linktoken.ErrMissing) || errors.Is(err, linktoken.ErrExpired) {
-			msg = err.Error()
-		}
-		return "", &billing.Error{Code: billing.EFORBIDDEN, ErrorCode: "Forbidden", Message: upperFirst(msg) + ".", Err: err}
-	}
-	// A valid token was signed by us for this id, so the id is a real report's.
-	rep, err := h.Reports.GetReport(r.Context(), id)
-	if billing.ErrorCode(err) == billing.ENOTFOUND {
-		return "", billing.Errorf(billing.ENOTFOUND, "Report '%s' no longer exists.", id)
-	}
-	if err != nil {
-		return "", err
-	}
-	if rep.Status != billing.ReportCompleted || rep.ObjectKey == "" {
-		return "", billing.Errorf(billing.ECONFLICT, "Report '%s' has no file to download (status %s).", id, rep.Status)
-	}
-	return h.presign(r.Context(), rep)
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }

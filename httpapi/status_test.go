@@ -12,6 +12,7 @@ import (
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/linktoken"
+	"github.com/evovoice/billing/memstore"
 )
 
 // seed stores reports of three accounts; acme has a customer-scoped one.
@@ -37,28 +38,28 @@ func TestGetReport(t *testing.T) {
 	w := newWorld()
 	seed(w)
 	h := NewStatusHandler(w.statusDeps())
-	ri := decodeInfo(t, invoke(t, h, req{path: "/reports/acmedone", claims: manager("acct-acme")}.event()))
+	ri := decodeInfo(t, invoke(t, h, req{path: "/reports/acmedone", caller: manager("acct-acme")}.request()))
 	wantLink := "https://files.example/reports/acct-acme/acmedone.csv?name=billing-report-2026-10-01-to-2026-10-31.csv&ttl=15m0s&at=2026-11-26T07:00:00Z"
 	if ri.Status != billing.ReportCompleted || ri.DownloadLink != wantLink || ri.DateCreated != "2026-11-01T00:01:00Z" {
 		t.Errorf("info = %+v", ri)
 	}
 	w.advance(time.Minute)
-	again := decodeInfo(t, invoke(t, h, req{path: "/reports/acmedone", claims: manager("acct-acme")}.event()))
+	again := decodeInfo(t, invoke(t, h, req{path: "/reports/acmedone", caller: manager("acct-acme")}.request()))
 	if again.DownloadLink == ri.DownloadLink {
 		t.Error("the download link was not made fresh on the second call")
 	}
-	if ri := decodeInfo(t, invoke(t, h, req{path: "/reports/acmerun", claims: manager("acct-acme")}.event())); ri.DownloadLink != "" || ri.Status != billing.ReportRunning {
+	if ri := decodeInfo(t, invoke(t, h, req{path: "/reports/acmerun", caller: manager("acct-acme")}.request())); ri.DownloadLink != "" || ri.Status != billing.ReportRunning {
 		t.Errorf("running report: %+v", ri)
 	}
 	// CSV with formula escaping of the user's email address.
-	resp := invoke(t, h, req{path: "/reports/acmerun.csv", claims: manager("acct-acme")}.event())
+	resp := invoke(t, h, req{path: "/reports/acmerun.csv", caller: manager("acct-acme")}.request())
 	if !strings.Contains(body(resp), ",'=cmd@example.com,") || resp.StatusCode != 200 {
 		t.Errorf("csv: %d %q", resp.StatusCode, body(resp))
 	}
 	w.presignFake.presign = func(context.Context, string, string, time.Duration) (string, error) {
 		return "", errors.New("no credentials")
 	}
-	resp = invoke(t, h, req{path: "/reports/acmedone", claims: manager("acct-acme")}.event())
+	resp = invoke(t, h, req{path: "/reports/acmedone", caller: manager("acct-acme")}.request())
 	if e := decodeError(t, resp); resp.StatusCode != 503 || strings.Contains(body(resp), "credentials") {
 		t.Errorf("presign failure: %d %+v", resp.StatusCode, e)
 	}
@@ -81,13 +82,13 @@ func TestListReports(t *testing.T) {
 	w := newWorld()
 	seed(w)
 	h := NewStatusHandler(w.statusDeps())
-	list := func(query string, claims map[string]string) (int, string) {
-		resp := invoke(t, h, req{path: "/reports", query: query, claims: claims}.event())
+	list := func(query string, caller *billing.Caller) (int, string) {
+		resp := invoke(t, h, req{path: "/reports", query: query, caller: caller}.request())
 		return resp.StatusCode, body(resp)
 	}
 	for _, tc := range []struct {
 		query  string
-		claims map[string]string
+		caller *billing.Caller
 		want   string
 	}{
 		{"", manager("acct-acme"), "[acmelaw acmerun acmedone]"},
@@ -96,13 +97,13 @@ func TestListReports(t *testing.T) {
 		{"", customer("acct-acme", "c-law"), "[acmelaw]"},
 		{"accountId=acct-other", sysadmin(), "[otherlaw otherdone]"},
 	} {
-		status, b := list(tc.query, tc.claims)
+		status, b := list(tc.query, tc.caller)
 		if status != 200 {
 			t.Errorf("%q: %d %s", tc.query, status, b)
 			continue
 		}
 		if ids, _ := listIDs(t, b); fmt.Sprint(ids) != tc.want {
-			t.Errorf("%q as %v: %v, want %s", tc.query, tc.claims["cognito:groups"], ids, tc.want)
+			t.Errorf("%q as %v: %v, want %s", tc.query, tc.caller.Roles, ids, tc.want)
 		}
 	}
 	if _, b := list("", manager("acct-third")); b != `{"results":[]}` {
@@ -170,18 +171,26 @@ func TestListReports(t *testing.T) {
 			t.Errorf("%q: %d %s, want %s", q, status, b, want)
 		}
 	}
-	for _, c := range []map[string]string{manager("acct-acme", "acct-other"), sysadmin()} {
+	for _, c := range []*billing.Caller{manager("acct-acme", "acct-other"), sysadmin()} {
 		if status, b := list("", c); status != 400 || !strings.Contains(b, "'AccountId' must not be empty.") {
 			t.Errorf("%v, no account chosen: %d %s", c, status, b)
 		}
 	}
 
 	// CSV: header, one row per report, the token in a header.
-	resp := invoke(t, h, req{path: "/reports.csv", query: "limit=2", claims: manager("acct-acme")}.event())
+	resp := invoke(t, h, req{path: "/reports.csv", query: "limit=2", caller: manager("acct-acme")}.request())
 	rows := strings.Split(strings.TrimSuffix(body(resp), "\r\n"), "\r\n")
 	if resp.StatusCode != 200 || len(rows) != 3 || !strings.HasPrefix(rows[0], "Id,Name,Status") || resp.Headers["X-Next-Token"] == "" {
 		t.Errorf("csv list: %d %q %v", resp.StatusCode, body(resp), resp.Headers)
 	}
+}
+
+// foreignLister lists another account's report whatever the filter.
+type foreignLister struct{ *memstore.Reports }
+
+func (f foreignLister) ListReports(ctx context.Context, _ billing.ReportFilter) (billing.ReportPage, error) {
+	r, err := f.GetReport(ctx, "otherdone")
+	return billing.ReportPage{Reports: []*billing.Report{r}}, err
 }
 
 // A store that returns a report it should not have (a bug, or a bad index) must
@@ -189,11 +198,9 @@ func TestListReports(t *testing.T) {
 func TestListDropsForeignReports(t *testing.T) {
 	w := newWorld()
 	seed(w)
-	w.reportsFake.list = func(ctx context.Context, f billing.ReportFilter) (billing.ReportPage, error) {
-		r, _ := w.reportsFake.get(ctx, "otherdone")
-		return billing.ReportPage{Reports: []*billing.Report{r}}, nil
-	}
-	resp := invoke(t, NewStatusHandler(w.statusDeps()), req{path: "/reports", claims: manager("acct-acme")}.event())
+	d := w.statusDeps()
+	d.Reports = foreignLister{w.store}
+	resp := invoke(t, NewStatusHandler(d), req{path: "/reports", caller: manager("acct-acme")}.request())
 	if body(resp) != `{"results":[]}` {
 		t.Errorf("leaked: %s", body(resp))
 	}
@@ -205,7 +212,7 @@ func TestDownload(t *testing.T) {
 	h := NewStatusHandler(w.statusDeps())
 	tok := func(id string, exp time.Duration) string { return linktoken.Sign(testKey, id, w.clock().Add(exp)) }
 	dl := func(id, query string) (int, map[string]string, string) {
-		resp := invoke(t, h, req{path: "/reports/" + id + "/download", query: query}.event())
+		resp := invoke(t, h, req{path: "/reports/" + id + "/download", query: query}.request())
 		return resp.StatusCode, resp.Headers, body(resp)
 	}
 	status, hdr, _ := dl("acmedone", "token="+tok("acmedone", time.Hour))
@@ -244,15 +251,15 @@ func TestStatusRoutingAndMethods(t *testing.T) {
 		r      req
 		status int
 	}{
-		{req{method: "POST", path: "/reports/acmedone", claims: manager("acct-acme")}, 405},
-		{req{path: "/reports/acmedone/other", claims: manager("acct-acme")}, 404},
-		{req{path: "/elsewhere", claims: manager("acct-acme")}, 404},
-		{req{path: "/reports/a/b/c", claims: manager("acct-acme")}, 404},
-		{req{path: "/reports/acmedone", headers: map[string]string{"Accept": "text/html, */*;q=0.1"}, claims: manager("acct-acme")}, 200},
-		{req{path: "/reports/acmedone", headers: map[string]string{"Accept": "text/html"}, claims: manager("acct-acme")}, 406},
-		{req{path: "/reports/acmedone", headers: map[string]string{"Accept": "text/csv;q=0.9, application/json;q=0.5"}, claims: manager("acct-acme")}, 200},
+		{req{method: "POST", path: "/reports/acmedone", caller: manager("acct-acme")}, 405},
+		{req{path: "/reports/acmedone/other", caller: manager("acct-acme")}, 404},
+		{req{path: "/elsewhere", caller: manager("acct-acme")}, 404},
+		{req{path: "/reports/a/b/c", caller: manager("acct-acme")}, 404},
+		{req{path: "/reports/acmedone", headers: map[string]string{"Accept": "text/html, */*;q=0.1"}, caller: manager("acct-acme")}, 200},
+		{req{path: "/reports/acmedone", headers: map[string]string{"Accept": "text/html"}, caller: manager("acct-acme")}, 406},
+		{req{path: "/reports/acmedone", headers: map[string]string{"Accept": "text/csv;q=0.9, application/json;q=0.5"}, caller: manager("acct-acme")}, 200},
 	} {
-		resp := invoke(t, h, tc.r.event())
+		resp := invoke(t, h, tc.r.request())
 		if resp.StatusCode != tc.status {
 			t.Errorf("%s %s %v: %d, want %d: %s", tc.r.method, tc.r.path, tc.r.headers, resp.StatusCode, tc.status, body(resp))
 		}
@@ -260,11 +267,11 @@ func TestStatusRoutingAndMethods(t *testing.T) {
 			decodeError(t, resp)
 		}
 	}
-	resp := invoke(t, h, req{path: "/reports/acmedone", headers: map[string]string{"Accept": "text/csv;q=0.9, application/json;q=0.5"}, claims: manager("acct-acme")}.event())
+	resp := invoke(t, h, req{path: "/reports/acmedone", headers: map[string]string{"Accept": "text/csv;q=0.9, application/json;q=0.5"}, caller: manager("acct-acme")}.request())
 	if resp.Headers["Content-Type"] != contentTypeCSV {
 		t.Errorf("Accept q-values: got %s", resp.Headers["Content-Type"])
 	}
-	resp = invoke(t, h, req{path: "/openapi.json"}.event())
+	resp = invoke(t, h, req{path: "/openapi.json"}.request())
 	if resp.StatusCode != 200 || body(resp) != string(OpenAPIDocument) {
 		t.Errorf("openapi: %d", resp.StatusCode)
 	}
@@ -277,7 +284,7 @@ func TestListQueryCaseVariantsLastWins(t *testing.T) {
 	seed(w)
 	h := NewStatusHandler(w.statusDeps())
 	for i := 0; i < 40; i++ {
-		resp := invoke(t, h, req{path: "/reports", query: "accountId=acct-acme&status=Running&STATUS=Completed", claims: manager("acct-acme")}.event())
+		resp := invoke(t, h, req{path: "/reports", query: "accountId=acct-acme&status=Running&STATUS=Completed", caller: manager("acct-acme")}.request())
 		if ids, _ := listIDs(t, body(resp)); fmt.Sprint(ids) != "[acmelaw acmedone]" {
 			t.Fatalf("run %d: %v, want the Completed ones (the last status given)", i, ids)
 		}

@@ -14,14 +14,14 @@ import (
 
 const validJSON = `{"accountId":"acct-acme","startDate":"2026-10-01","endDate":"2026-10-31"}`
 
-func post(body string, claims map[string]string) req {
-	return req{method: http.MethodPost, path: "/reports/billing", headers: map[string]string{"Content-Type": "application/json"}, body: body, claims: claims}
+func post(body string, caller *billing.Caller) req {
+	return req{method: http.MethodPost, path: "/reports/billing", headers: map[string]string{"Content-Type": "application/json"}, body: body, caller: caller}
 }
 
 func TestSubmitQueuesAndEnqueues(t *testing.T) {
 	w := newWorld()
 	h := NewSubmitHandler(w.submitDeps())
-	resp := invoke(t, h, post(`{"accountId":"acct-acme","startDate":"2026-10-01","endDate":"2026-10-31","emailAddressToNotify":"ops@example.com","includeCustomerIds":true}`, manager("acct-acme")).event())
+	resp := invoke(t, h, post(`{"accountId":"acct-acme","startDate":"2026-10-01","endDate":"2026-10-31","emailAddressToNotify":"ops@example.com","includeCustomerIds":true}`, manager("acct-acme")).request())
 	ri := decodeInfo(t, resp)
 	if ri.Status != billing.ReportQueued || ri.Name != "Billing Report 2026-10-01 to 2026-10-31" || ri.JobID != "msg-"+ri.ID ||
 		ri.EmailAddressToNotify != "ops@example.com" || ri.DateCreated != "2026-11-26T07:00:00Z" || ri.DownloadLink != "" {
@@ -30,7 +30,7 @@ func TestSubmitQueuesAndEnqueues(t *testing.T) {
 	if got := w.sentJobs(); len(got) != 1 || got[0].ReportID != ri.ID {
 		t.Errorf("sent = %+v", got)
 	}
-	stored := w.reports[ri.ID]
+	stored := w.report(ri.ID)
 	if stored.JobID != ri.JobID || stored.AccountID != "acct-acme" || !stored.Request.IncludeCustomerIDs || stored.CreatedBy != "user-manager" || stored.CustomerScope != "" {
 		t.Errorf("stored = %+v", stored)
 	}
@@ -41,8 +41,8 @@ func TestSubmitQueuesAndEnqueues(t *testing.T) {
 
 func TestSubmitCustomerScopeRecorded(t *testing.T) {
 	w := newWorld()
-	ri := decodeInfo(t, invoke(t, NewSubmitHandler(w.submitDeps()), post(validJSON, customer("acct-acme", "c-law")).event()))
-	if got := w.reports[ri.ID].CustomerScope; got != "c-law" {
+	ri := decodeInfo(t, invoke(t, NewSubmitHandler(w.submitDeps()), post(validJSON, customer("acct-acme", "c-law")).request()))
+	if got := w.report(ri.ID).CustomerScope; got != "c-law" {
 		t.Errorf("CustomerScope = %q, want c-law", got)
 	}
 }
@@ -50,11 +50,11 @@ func TestSubmitCustomerScopeRecorded(t *testing.T) {
 func TestSubmitAccountFromToken(t *testing.T) {
 	w := newWorld()
 	h := NewSubmitHandler(w.submitDeps())
-	ri := decodeInfo(t, invoke(t, h, post(`{"startDate":"2026-10-01","endDate":"2026-10-01"}`, manager("acct-other")).event()))
-	if w.reports[ri.ID].AccountID != "acct-other" {
-		t.Errorf("account = %q", w.reports[ri.ID].AccountID)
+	ri := decodeInfo(t, invoke(t, h, post(`{"startDate":"2026-10-01","endDate":"2026-10-01"}`, manager("acct-other")).request()))
+	if w.report(ri.ID).AccountID != "acct-other" {
+		t.Errorf("account = %q", w.report(ri.ID).AccountID)
 	}
-	resp := invoke(t, h, post(`{"startDate":"2026-10-01","endDate":"2026-10-01"}`, manager("acct-acme", "acct-other")).event())
+	resp := invoke(t, h, post(`{"startDate":"2026-10-01","endDate":"2026-10-01"}`, manager("acct-acme", "acct-other")).request())
 	if e := decodeError(t, resp); resp.StatusCode != 400 || e.ResponseStatus.Errors[0].FieldName != "AccountId" || e.ResponseStatus.ErrorCode != "NotEmpty" {
 		t.Errorf("two accounts, none given: %d %+v", resp.StatusCode, e)
 	}
@@ -77,7 +77,7 @@ func TestSubmitWebhookGuardLocally(t *testing.T) {
 		w := newWorld()
 		d := w.submitDeps()
 		d.AllowInsecureWebhooks = true
-		resp := invoke(t, NewSubmitHandler(d), post(`{"startDate":"2026-10-01","endDate":"2026-10-01","webhookUrl":"`+tc.url+`"}`, manager("acct-acme")).event())
+		resp := invoke(t, NewSubmitHandler(d), post(`{"startDate":"2026-10-01","endDate":"2026-10-01","webhookUrl":"`+tc.url+`"}`, manager("acct-acme")).request())
 		if resp.StatusCode != tc.status {
 			t.Errorf("%s: status %d, want %d: %s", tc.url, resp.StatusCode, tc.status, body(resp))
 		}
@@ -96,7 +96,7 @@ func TestSubmitValidation(t *testing.T) {
 	}{
 		{"empty body", post(`{}`, manager("acct-acme")), 400, "NotEmpty", []billing.FieldError{
 			fe("NotEmpty", "StartDate", "'StartDate' must not be empty."), fe("NotEmpty", "EndDate", "'EndDate' must not be empty.")}},
-		{"no body at all", req{method: "POST", path: "/reports/billing", claims: manager("acct-acme")}, 400, "NotEmpty", []billing.FieldError{
+		{"no body at all", req{method: "POST", path: "/reports/billing", caller: manager("acct-acme")}, 400, "NotEmpty", []billing.FieldError{
 			fe("NotEmpty", "StartDate", "'StartDate' must not be empty."), fe("NotEmpty", "EndDate", "'EndDate' must not be empty.")}},
 		{"bad start", post(`{"startDate":"10/01/2026","endDate":"2026-10-31"}`, manager("acct-acme")), 400, "InvalidFormat", []billing.FieldError{
 			fe("InvalidFormat", "StartDate", "'StartDate' must be a date in the format YYYY-MM-DD.")}},
@@ -136,44 +136,44 @@ func TestSubmitValidation(t *testing.T) {
 		// Spec 2.1: refused, not mangled into U+FFFD and mailed.
 		{"email with invalid UTF-8 in JSON", post("{\"startDate\":\"2026-10-01\",\"endDate\":\"2026-10-01\",\"emailAddressToNotify\":\"ops\xff@example.com\"}", manager("acct-acme")), 400, "Email", []billing.FieldError{
 			fe("Email", "EmailAddressToNotify", "'EmailAddressToNotify' is not a valid email address.")}},
-		{"email with invalid UTF-8 in the query", req{method: "POST", path: "/reports/billing", query: "startDate=2026-10-01&endDate=2026-10-01&emailAddressToNotify=ops%FF@example.com", claims: manager("acct-acme")}, 400, "Email", []billing.FieldError{
+		{"email with invalid UTF-8 in the query", req{method: "POST", path: "/reports/billing", query: "startDate=2026-10-01&endDate=2026-10-01&emailAddressToNotify=ops%FF@example.com", caller: manager("acct-acme")}, 400, "Email", []billing.FieldError{
 			fe("Email", "EmailAddressToNotify", "'EmailAddressToNotify' is not a valid email address.")}},
 		{"email with a bidi override", post(`{"startDate":"2026-10-01","endDate":"2026-10-01","emailAddressToNotify":"moc.elpmaxe@\u202eops"}`, manager("acct-acme")), 400, "Email", []billing.FieldError{
 			fe("Email", "EmailAddressToNotify", "'EmailAddressToNotify' is not a valid email address.")}},
 		{"email with an escaped control character", post(`{"startDate":"2026-10-01","endDate":"2026-10-01","emailAddressToNotify":"ops\u0007@example.com"}`, manager("acct-acme")), 400, "Email", []billing.FieldError{
 			fe("Email", "EmailAddressToNotify", "'EmailAddressToNotify' is not a valid email address.")}},
-		{"bad bool in query", req{method: "POST", path: "/reports/billing", query: "startDate=2026-10-01&endDate=2026-10-01&includeCustomerIds=maybe", claims: manager("acct-acme")}, 400, "InvalidFormat", []billing.FieldError{
+		{"bad bool in query", req{method: "POST", path: "/reports/billing", query: "startDate=2026-10-01&endDate=2026-10-01&includeCustomerIds=maybe", caller: manager("acct-acme")}, 400, "InvalidFormat", []billing.FieldError{
 			fe("InvalidFormat", "IncludeCustomerIds", "'IncludeCustomerIds' must be true or false.")}},
 		{"object for a field", post(`{"startDate":{"x":1},"endDate":"2026-10-01"}`, manager("acct-acme")), 400, "InvalidFormat", []billing.FieldError{
 			fe("InvalidFormat", "StartDate", "'StartDate' must be a single value.")}},
 		{"malformed JSON", post(`{"startDate":`, manager("acct-acme")), 400, "SerializationException", nil},
 		{"trailing data", post(`{"startDate":"2026-10-01"} {}`, manager("acct-acme")), 400, "SerializationException", nil},
 		{"JSON array body", post(`[1]`, manager("acct-acme")), 400, "SerializationException", nil},
-		{"idempotency key too long", req{method: "POST", path: "/reports/billing", body: validJSON, headers: map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}, claims: manager("acct-acme")}, 400, "InvalidFormat", []billing.FieldError{
+		{"idempotency key too long", req{method: "POST", path: "/reports/billing", body: validJSON, headers: map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}, caller: manager("acct-acme")}, 400, "InvalidFormat", []billing.FieldError{
 			fe("InvalidFormat", "Idempotency-Key", "'Idempotency-Key' must be at most 255 characters.")}},
 		{"body too large", post(`{"startDate":"2026-10-01","x":"`+strings.Repeat("a", 70000)+`"}`, manager("acct-acme")), 413, "RequestEntityTooLarge", nil},
 		{"no token", post(validJSON, nil), 401, "Unauthorized", nil},
-		{"token without subject", post(validJSON, map[string]string{"cognito:groups": "[Manager]", "custom:accountIds": "acct-acme"}), 401, "Unauthorized", nil},
+		{"token without subject", post(validJSON, &billing.Caller{Roles: []billing.Role{billing.RoleManager}, AccountIDs: []string{"acct-acme"}}), 401, "Unauthorized", nil},
 		{"no role", post(validJSON, noRole("acct-acme")), 403, "Forbidden", nil},
 		{"other account", post(validJSON, manager("acct-other")), 403, "Forbidden", nil},
-		{"customer without customer id", post(validJSON, map[string]string{"sub": "x", "cognito:groups": "Customer", "custom:accountIds": "acct-acme"}), 403, "Forbidden", nil},
+		{"customer without customer id", post(validJSON, &billing.Caller{Subject: "x", Roles: []billing.Role{billing.RoleCustomer}, AccountIDs: []string{"acct-acme"}}), 403, "Forbidden", nil},
 		{"account id too long", post(`{"accountId":"`+strings.Repeat("a", 129)+`","startDate":"2026-10-01","endDate":"2026-10-01"}`, sysadmin()), 400, "InvalidFormat", []billing.FieldError{
 			fe("InvalidFormat", "AccountId", "'AccountId' must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ -.")}},
-		{"account id with a control character", req{method: "POST", path: "/reports/billing", query: "accountId=acct%00acme&startDate=2026-10-01&endDate=2026-10-01", claims: sysadmin()}, 400, "InvalidFormat", []billing.FieldError{
+		{"account id with a control character", req{method: "POST", path: "/reports/billing", query: "accountId=acct%00acme&startDate=2026-10-01&endDate=2026-10-01", caller: sysadmin()}, 400, "InvalidFormat", []billing.FieldError{
 			fe("InvalidFormat", "AccountId", "'AccountId' must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ -.")}},
 		{"account id with a space", post(`{"accountId":"Acme Corp","startDate":"2026-10-01","endDate":"2026-10-01"}`, sysadmin()), 400, "InvalidFormat", []billing.FieldError{
 			fe("InvalidFormat", "AccountId", "'AccountId' must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ -.")}},
 		{"account id in brackets", post(`{"accountId":"[acct-acme]","startDate":"2026-10-01","endDate":"2026-10-01"}`, sysadmin()), 400, "InvalidFormat", []billing.FieldError{
 			fe("InvalidFormat", "AccountId", "'AccountId' must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ -.")}},
 		{"unknown account", post(`{"accountId":"acct-nope","startDate":"2026-10-01","endDate":"2026-10-01"}`, sysadmin()), 404, "NotFound", nil},
-		{"unknown route", req{method: "POST", path: "/reports/billingx", body: validJSON, claims: manager("acct-acme")}, 404, "NotFound", nil},
-		{"unknown format", req{method: "POST", path: "/reports/billing", query: "format=xml", body: validJSON, claims: manager("acct-acme")}, 406, "NotAcceptable", nil},
-		{"unknown suffix", req{method: "POST", path: "/reports/billing.xml", body: validJSON, claims: manager("acct-acme")}, 406, "NotAcceptable", nil},
-		{"unsupported Accept", req{method: "POST", path: "/reports/billing", body: validJSON, headers: map[string]string{"Accept": "application/xml"}, claims: manager("acct-acme")}, 406, "NotAcceptable", nil},
+		{"unknown route", req{method: "POST", path: "/reports/billingx", body: validJSON, caller: manager("acct-acme")}, 404, "NotFound", nil},
+		{"unknown format", req{method: "POST", path: "/reports/billing", query: "format=xml", body: validJSON, caller: manager("acct-acme")}, 406, "NotAcceptable", nil},
+		{"unknown suffix", req{method: "POST", path: "/reports/billing.xml", body: validJSON, caller: manager("acct-acme")}, 406, "NotAcceptable", nil},
+		{"unsupported Accept", req{method: "POST", path: "/reports/billing", body: validJSON, headers: map[string]string{"Accept": "application/xml"}, caller: manager("acct-acme")}, 406, "NotAcceptable", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
-			resp := invoke(t, NewSubmitHandler(w.submitDeps()), tc.r.event())
+			resp := invoke(t, NewSubmitHandler(w.submitDeps()), tc.r.request())
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status = %d, want %d: %s", resp.StatusCode, tc.status, body(resp))
 			}
@@ -189,8 +189,8 @@ func TestSubmitValidation(t *testing.T) {
 					t.Errorf("message = %q, want the first field error's", e.Message)
 				}
 			}
-			if len(w.reports) != 0 || len(w.sentJobs()) != 0 {
-				t.Errorf("a rejected request wrote something: %d reports, %d jobs", len(w.reports), len(w.sentJobs()))
+			if len(w.reports()) != 0 || len(w.sentJobs()) != 0 {
+				t.Errorf("a rejected request wrote something: %d reports, %d jobs", len(w.reports()), len(w.sentJobs()))
 			}
 		})
 	}
@@ -208,16 +208,16 @@ func TestSubmitBinding(t *testing.T) {
 		{"json camel", post(validJSON, manager("acct-acme")), billing.ReportRequest{AccountID: "acct-acme", StartDate: d(2026, 10, 1), EndDate: d(2026, 10, 31)}},
 		{"json pascal", post(`{"AccountId":"acct-acme","StartDate":"2026-10-01T00:00:00Z","ENDDATE":"2026-10-02","IncludeCustomerIds":"true","TimeZoneID":"Europe/London"}`, manager("acct-acme")),
 			billing.ReportRequest{AccountID: "acct-acme", StartDate: d(2026, 10, 1), EndDate: d(2026, 10, 2), IncludeCustomerIDs: true, TimeZoneID: "Europe/London"}},
-		{"json labelled text/csv", req{method: "POST", path: "/reports/billing", headers: map[string]string{"Content-Type": "text/csv"}, body: "  " + validJSON, claims: manager("acct-acme")},
+		{"json labelled text/csv", req{method: "POST", path: "/reports/billing", headers: map[string]string{"Content-Type": "text/csv"}, body: "  " + validJSON, caller: manager("acct-acme")},
 			billing.ReportRequest{AccountID: "acct-acme", StartDate: d(2026, 10, 1), EndDate: d(2026, 10, 31)}},
-		{"query overrides json", req{method: "POST", path: "/reports/billing", query: "enddate=2026-10-05&includeCustomerIds=True", body: validJSON, claims: manager("acct-acme")},
+		{"query overrides json", req{method: "POST", path: "/reports/billing", query: "enddate=2026-10-05&includeCustomerIds=True", body: validJSON, caller: manager("acct-acme")},
 			billing.ReportRequest{AccountID: "acct-acme", StartDate: d(2026, 10, 1), EndDate: d(2026, 10, 5), IncludeCustomerIDs: true}},
-		{"form overrides query", req{method: "POST", path: "/reports/billing", query: "startDate=2026-09-01&endDate=2026-09-30", headers: form, body: "EndDate=2026-09-15&accountid=acct-acme&unknown=1", claims: manager("acct-acme")},
+		{"form overrides query", req{method: "POST", path: "/reports/billing", query: "startDate=2026-09-01&endDate=2026-09-30", headers: form, body: "EndDate=2026-09-15&accountid=acct-acme&unknown=1", caller: manager("acct-acme")},
 			billing.ReportRequest{AccountID: "acct-acme", StartDate: d(2026, 9, 1), EndDate: d(2026, 9, 15)}},
-		{"GET with query", req{method: "GET", path: "/reports/billing", query: "accountId=acct-acme&startDate=2026-10-01&endDate=2026-10-01&emailAddressToNotify=a%40b.co", claims: manager("acct-acme")},
+		{"GET with query", req{method: "GET", path: "/reports/billing", query: "accountId=acct-acme&startDate=2026-10-01&endDate=2026-10-01&emailAddressToNotify=a%40b.co", caller: manager("acct-acme")},
 			billing.ReportRequest{AccountID: "acct-acme", StartDate: d(2026, 10, 1), EndDate: d(2026, 10, 1), EmailAddressToNotify: "a@b.co"}},
-		{"api route", req{method: "POST", path: "/api/BillingReport", body: validJSON, claims: manager("acct-acme")}, billing.ReportRequest{AccountID: "acct-acme", StartDate: d(2026, 10, 1), EndDate: d(2026, 10, 31)}},
-		{"json reply route", req{method: "POST", path: "/json/reply/BillingReport", body: validJSON, claims: manager("acct-acme")}, billing.ReportRequest{AccountID: "acct-acme", StartDate: d(2026, 10, 1), EndDate: d(2026, 10, 31)}},
+		{"api route", req{method: "POST", path: "/api/BillingReport", body: validJSON, caller: manager("acct-acme")}, billing.ReportRequest{AccountID: "acct-acme", StartDate: d(2026, 10, 1), EndDate: d(2026, 10, 31)}},
+		{"json reply route", req{method: "POST", path: "/json/reply/BillingReport", body: validJSON, caller: manager("acct-acme")}, billing.ReportRequest{AccountID: "acct-acme", StartDate: d(2026, 10, 1), EndDate: d(2026, 10, 31)}},
 		{"json numbers and null", post(`{"accountId":"acct-acme","startDate":"2026-10-01","endDate":"2026-10-01","timeZoneId":null,"includeCustomerIds":1}`, manager("acct-acme")),
 			billing.ReportRequest{AccountID: "acct-acme", StartDate: d(2026, 10, 1), EndDate: d(2026, 10, 1), IncludeCustomerIDs: true}},
 		{"last duplicate wins", post(`{"accountId":"acct-acme","startDate":"2026-10-01","endDate":"2026-10-01","EndDate":"2026-10-03"}`, manager("acct-acme")),
@@ -225,8 +225,8 @@ func TestSubmitBinding(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
-			ri := decodeInfo(t, invoke(t, NewSubmitHandler(w.submitDeps()), tc.r.event()))
-			if got := w.reports[ri.ID].Request; got != tc.want {
+			ri := decodeInfo(t, invoke(t, NewSubmitHandler(w.submitDeps()), tc.r.request()))
+			if got := w.report(ri.ID).Request; got != tc.want {
 				t.Errorf("request = %+v\nwant      %+v", got, tc.want)
 			}
 		})
@@ -244,8 +244,8 @@ func TestSubmitCSV(t *testing.T) {
 		{method: "POST", path: "/reports/billing.json", query: "format=csv", body: validJSON},
 	} {
 		w := newWorld()
-		r.claims = manager("acct-acme")
-		resp := invoke(t, NewSubmitHandler(w.submitDeps()), r.event())
+		r.caller = manager("acct-acme")
+		resp := invoke(t, NewSubmitHandler(w.submitDeps()), r.request())
 		want := "Id,Name,Status,StatusMessage,DateCreated,DateUpdated,DownloadLink,JobId,EmailAddressToNotify,Server\r\n" +
 			"rep000001,Billing Report 2026-10-01 to 2026-10-31,Queued,,2026-11-26T07:00:00Z,2026-11-26T07:00:00Z,,msg-rep000001,,\r\n"
 		if resp.StatusCode != 200 || body(resp) != want || resp.Headers["Content-Type"] != contentTypeCSV {
@@ -254,7 +254,7 @@ func TestSubmitCSV(t *testing.T) {
 	}
 	// Errors in CSV when CSV was asked for.
 	w := newWorld()
-	resp := invoke(t, NewSubmitHandler(w.submitDeps()), req{method: "POST", path: "/reports/billing.csv", body: `{}`, claims: manager("acct-acme")}.event())
+	resp := invoke(t, NewSubmitHandler(w.submitDeps()), req{method: "POST", path: "/reports/billing.csv", body: `{}`, caller: manager("acct-acme")}.request())
 	want := "ErrorCode,FieldName,Message\r\nNotEmpty,,'StartDate' must not be empty.\r\nNotEmpty,StartDate,'StartDate' must not be empty.\r\nNotEmpty,EndDate,'EndDate' must not be empty.\r\n"
 	if resp.StatusCode != 400 || body(resp) != want {
 		t.Errorf("CSV error: %d %q", resp.StatusCode, body(resp))
@@ -264,32 +264,32 @@ func TestSubmitCSV(t *testing.T) {
 func TestSubmitIdempotency(t *testing.T) {
 	w := newWorld()
 	h := NewSubmitHandler(w.submitDeps())
-	keyed := func(body, key string, claims map[string]string) req {
-		r := post(body, claims)
+	keyed := func(body, key string, caller *billing.Caller) req {
+		r := post(body, caller)
 		r.headers["Idempotency-Key"] = key
 		return r
 	}
-	first := decodeInfo(t, invoke(t, h, keyed(validJSON, "k1", manager("acct-acme")).event()))
+	first := decodeInfo(t, invoke(t, h, keyed(validJSON, "k1", manager("acct-acme")).request()))
 	w.advance(time.Hour)
-	again := decodeInfo(t, invoke(t, h, keyed(`{"ACCOUNTID":"acct-acme","startDate":"2026-10-01T10:00:00Z","endDate":"2026-10-31"}`, "k1", manager("acct-acme")).event()))
+	again := decodeInfo(t, invoke(t, h, keyed(`{"ACCOUNTID":"acct-acme","startDate":"2026-10-01T10:00:00Z","endDate":"2026-10-31"}`, "k1", manager("acct-acme")).request()))
 	if again != first {
 		t.Errorf("repeat = %+v, want the original %+v", again, first)
 	}
-	if len(w.reports) != 1 || len(w.sentJobs()) != 1 {
-		t.Errorf("repeat created %d reports, %d jobs", len(w.reports), len(w.sentJobs()))
+	if len(w.reports()) != 1 || len(w.sentJobs()) != 1 {
+		t.Errorf("repeat created %d reports, %d jobs", len(w.reports()), len(w.sentJobs()))
 	}
-	resp := invoke(t, h, keyed(`{"accountId":"acct-acme","startDate":"2026-10-01","endDate":"2026-10-30"}`, "k1", manager("acct-acme")).event())
+	resp := invoke(t, h, keyed(`{"accountId":"acct-acme","startDate":"2026-10-01","endDate":"2026-10-30"}`, "k1", manager("acct-acme")).request())
 	if e := decodeError(t, resp); resp.StatusCode != 409 || e.ResponseStatus.ErrorCode != "Conflict" {
 		t.Errorf("other parameters: %d %+v", resp.StatusCode, e)
 	}
 	// The same key of another caller is another key.
-	other := map[string]string{"sub": "someone-else", "cognito:groups": "[Manager]", "custom:accountIds": "acct-acme"}
-	if ri := decodeInfo(t, invoke(t, h, keyed(validJSON, "k1", other).event())); ri.ID == first.ID {
+	other := &billing.Caller{Subject: "someone-else", Roles: []billing.Role{billing.RoleManager}, AccountIDs: []string{"acct-acme"}}
+	if ri := decodeInfo(t, invoke(t, h, keyed(validJSON, "k1", other).request())); ri.ID == first.ID {
 		t.Error("another caller's key returned the first caller's report")
 	}
 	// After 24 h the key is free again.
 	w.advance(24 * time.Hour)
-	if ri := decodeInfo(t, invoke(t, h, keyed(validJSON, "k1", manager("acct-acme")).event())); ri.ID == first.ID {
+	if ri := decodeInfo(t, invoke(t, h, keyed(validJSON, "k1", manager("acct-acme")).request())); ri.ID == first.ID {
 		t.Error("an expired key still returned the old report")
 	}
 }
@@ -298,13 +298,13 @@ func TestSubmitTooMany(t *testing.T) {
 	w := newWorld()
 	h := NewSubmitHandler(w.submitDeps())
 	for i := 0; i < 10; i++ {
-		decodeInfo(t, invoke(t, h, post(validJSON, manager("acct-acme")).event()))
+		decodeInfo(t, invoke(t, h, post(validJSON, manager("acct-acme")).request()))
 	}
-	resp := invoke(t, h, post(validJSON, manager("acct-acme")).event())
+	resp := invoke(t, h, post(validJSON, manager("acct-acme")).request())
 	if e := decodeError(t, resp); resp.StatusCode != 429 || e.ResponseStatus.ErrorCode != "TooManyRequests" || !strings.Contains(e.ResponseStatus.Message, "10 reports") {
 		t.Errorf("11th: %d %+v", resp.StatusCode, e)
 	}
-	decodeInfo(t, invoke(t, h, post(`{"accountId":"acct-other","startDate":"2026-10-01","endDate":"2026-10-31"}`, manager("acct-other")).event()))
+	decodeInfo(t, invoke(t, h, post(`{"accountId":"acct-other","startDate":"2026-10-01","endDate":"2026-10-31"}`, manager("acct-other")).request()))
 }
 
 // TestSubmitQueueDown: the send fails -> 503, the Queued report stays for the
@@ -318,26 +318,26 @@ func TestSubmitQueueDown(t *testing.T) {
 	h := NewSubmitHandler(w.submitDeps())
 	r := post(validJSON, manager("acct-acme"))
 	r.headers["Idempotency-Key"] = "retry-me"
-	resp := invoke(t, h, r.event())
+	resp := invoke(t, h, r.request())
 	e := decodeError(t, resp)
 	if resp.StatusCode != 503 || e.ResponseStatus.ErrorCode != "ServiceUnavailable" || strings.Contains(body(resp), "connection refused") {
 		t.Fatalf("queue down: %d %s", resp.StatusCode, body(resp))
 	}
-	if len(w.reports) != 1 {
-		t.Fatalf("reports = %d, want the Queued one left for the sweep", len(w.reports))
+	if len(w.reports()) != 1 {
+		t.Fatalf("reports = %d, want the Queued one left for the sweep", len(w.reports()))
 	}
-	for _, rep := range w.reports {
+	for _, rep := range w.reports() {
 		if rep.Status != billing.ReportQueued || rep.JobID != "" {
 			t.Errorf("left report = %+v", rep)
 		}
 	}
 	w.queueFake.enqueue = works
-	ri := decodeInfo(t, invoke(t, h, r.event()))
-	if len(w.reports) != 1 || ri.JobID == "" || len(w.sentJobs()) != 1 || w.reports[ri.ID].JobID != ri.JobID {
-		t.Errorf("retry: %d reports, %d jobs, info %+v", len(w.reports), len(w.sentJobs()), ri)
+	ri := decodeInfo(t, invoke(t, h, r.request()))
+	if len(w.reports()) != 1 || ri.JobID == "" || len(w.sentJobs()) != 1 || w.report(ri.ID).JobID != ri.JobID {
+		t.Errorf("retry: %d reports, %d jobs, info %+v", len(w.reports()), len(w.sentJobs()), ri)
 	}
 	// A further repeat does not send again.
-	decodeInfo(t, invoke(t, h, r.event()))
+	decodeInfo(t, invoke(t, h, r.request()))
 	if len(w.sentJobs()) != 1 {
 		t.Errorf("jobs = %d after a repeat of a queued report", len(w.sentJobs()))
 	}
@@ -348,20 +348,17 @@ func TestSubmitQueueDown(t *testing.T) {
 // reserved id.
 func TestSubmitRetryAfterCreateFailed(t *testing.T) {
 	w := newWorld()
-	create := w.reportsFake.create
-	w.reportsFake.create = func(context.Context, *billing.Report, billing.SlotLimits) error {
-		return billing.Errorf(billing.EUNAVAILABLE, "store down")
-	}
+	restore := w.failing("CreateReport")
 	h := NewSubmitHandler(w.submitDeps())
 	r := post(validJSON, manager("acct-acme"))
 	r.headers["Idempotency-Key"] = "k"
-	if resp := invoke(t, h, r.event()); resp.StatusCode != 503 {
+	if resp := invoke(t, h, r.request()); resp.StatusCode != 503 {
 		t.Fatalf("store down: %d", resp.StatusCode)
 	}
-	w.reportsFake.create = create
-	ri := decodeInfo(t, invoke(t, h, r.event()))
-	if ri.ID != "rep000001" || len(w.reports) != 1 {
-		t.Errorf("retry made %+v (%d reports), want the reserved id rep000001", ri, len(w.reports))
+	restore()
+	ri := decodeInfo(t, invoke(t, h, r.request()))
+	if ri.ID != "rep000001" || len(w.reports()) != 1 {
+		t.Errorf("retry made %+v (%d reports), want the reserved id rep000001", ri, len(w.reports()))
 	}
 }
 
@@ -370,7 +367,7 @@ func TestSubmitDependencyErrorsNeverLeak(t *testing.T) {
 	w.accountFake.get = func(context.Context, string) (*billing.Account, error) {
 		return nil, errors.New("dial tcp 10.0.0.1:443: secret internal detail")
 	}
-	resp := invoke(t, NewSubmitHandler(w.submitDeps()), post(validJSON, manager("acct-acme")).event())
+	resp := invoke(t, NewSubmitHandler(w.submitDeps()), post(validJSON, manager("acct-acme")).request())
 	e := decodeError(t, resp)
 	if resp.StatusCode != 500 || e.ResponseStatus.Message != "Internal error." || strings.Contains(body(resp), "secret") {
 		t.Errorf("%d %s", resp.StatusCode, body(resp))
@@ -379,10 +376,8 @@ func TestSubmitDependencyErrorsNeverLeak(t *testing.T) {
 
 func TestSetJobIDFailureStillAnswers(t *testing.T) {
 	w := newWorld()
-	w.reportsFake.setJob = func(context.Context, string, string, time.Time) error {
-		return billing.Errorf(billing.EUNAVAILABLE, "throttled")
-	}
-	ri := decodeInfo(t, invoke(t, NewSubmitHandler(w.submitDeps()), post(validJSON, manager("acct-acme")).event()))
+	w.failing("SetJobID")
+	ri := decodeInfo(t, invoke(t, NewSubmitHandler(w.submitDeps()), post(validJSON, manager("acct-acme")).request()))
 	if ri.JobID == "" || len(w.sentJobs()) != 1 {
 		t.Errorf("info %+v, jobs %d", ri, len(w.sentJobs()))
 	}
@@ -401,13 +396,13 @@ func TestSubmitBindingCaseVariantsLastWins(t *testing.T) {
 		name string
 		r    req
 	}{
-		{"query", req{method: "POST", path: "/reports/billing", query: "accountId=acct-acme&startDate=2026-10-01&endDate=2026-10-05&ENDDATE=2026-10-06", claims: manager("acct-acme")}},
-		{"form", req{method: "POST", path: "/reports/billing", headers: form, body: "accountId=acct-acme&startDate=2026-10-01&EndDate=2026-10-05&endDATE=2026-10-06", claims: manager("acct-acme")}},
+		{"query", req{method: "POST", path: "/reports/billing", query: "accountId=acct-acme&startDate=2026-10-01&endDate=2026-10-05&ENDDATE=2026-10-06", caller: manager("acct-acme")}},
+		{"form", req{method: "POST", path: "/reports/billing", headers: form, body: "accountId=acct-acme&startDate=2026-10-01&EndDate=2026-10-05&endDATE=2026-10-06", caller: manager("acct-acme")}},
 	} {
 		for i := 0; i < 40; i++ {
 			w := newWorld()
-			ri := decodeInfo(t, invoke(t, NewSubmitHandler(w.submitDeps()), tc.r.event()))
-			if got := w.reports[ri.ID].Request.EndDate; got != d(2026, 10, 6) {
+			ri := decodeInfo(t, invoke(t, NewSubmitHandler(w.submitDeps()), tc.r.request()))
+			if got := w.report(ri.ID).Request.EndDate; got != d(2026, 10, 6) {
 				t.Fatalf("%s, run %d: EndDate = %v, want the last one, 2026-10-06", tc.name, i, got)
 			}
 		}
@@ -420,8 +415,8 @@ func TestSubmitBindingCaseVariantsLastWins(t *testing.T) {
 func TestSubmitFairShare(t *testing.T) {
 	w := newWorld()
 	h := NewSubmitHandler(w.submitDeps())
-	submit := func(claims map[string]string) (int, string) {
-		resp := invoke(t, h, post(validJSON, claims).event())
+	submit := func(caller *billing.Caller) (int, string) {
+		resp := invoke(t, h, post(validJSON, caller).request())
 		if resp.StatusCode == 200 {
 			return 200, ""
 		}
@@ -452,7 +447,7 @@ func TestSubmitFairShare(t *testing.T) {
 		t.Fatalf("11th report: %d %q, want 429 for the account limit", st, msg)
 	}
 	// Another account has its own share.
-	resp := invoke(t, h, post(`{"accountId":"acct-other","startDate":"2026-10-01","endDate":"2026-10-31"}`, customer("acct-other", "c-1")).event())
+	resp := invoke(t, h, post(`{"accountId":"acct-other","startDate":"2026-10-01","endDate":"2026-10-31"}`, customer("acct-other", "c-1")).request())
 	if resp.StatusCode != 200 {
 		t.Fatalf("c-1 of another account: %d %s", resp.StatusCode, body(resp))
 	}

@@ -168,16 +168,7 @@ func (f *lineFields) value(l *lexer, key []byte) error {
 		return nil
 	}
 	if bit == hasRecorded {
-		if c != 't' && c != 'f' {
-			f.typeErrs, f.wrongType = append(f.typeErrs, `"recorded" must be true or false`), f.wrongType|bit
-			return l.skipValue(0)
-		}
-		k, err := l.literal()
-		if err != nil {
-			return err
-		}
-		f.recorded, f.has = k == 't', f.has|bit
-		return nil
+		return f.recordedValue(l, c)
 	}
 	var v []byte
 	var err error
@@ -194,6 +185,20 @@ func (f *lineFields) value(l *lexer, key []byte) error {
 		return err
 	}
 	*f.slot(bit), f.has = v, f.has|bit
+	return nil
+}
+
+// recordedValue reads "recorded", a JSON boolean, starting with c.
+func (f *lineFields) recordedValue(l *lexer, c byte) error {
+	if c != 't' && c != 'f' {
+		f.typeErrs, f.wrongType = append(f.typeErrs, `"recorded" must be true or false`), f.wrongType|hasRecorded
+		return l.skipValue(0)
+	}
+	k, err := l.literal()
+	if err != nil {
+		return err
+	}
+	f.recorded, f.has = k == 't', f.has|hasRecorded
 	return nil
 }
 
@@ -221,46 +226,55 @@ func parseTime(b []byte) (time.Time, bool) {
 }
 
 func parseUTCTime(b []byte) (time.Time, bool) {
-	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[len(b)-1] != 'Z' {
+	if !utcLayout(b) {
 		return time.Time{}, false
 	}
-	num := func(s []byte) (int, bool) {
-		n := 0
-		for _, c := range s {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n, true
-	}
-	y, ok1 := num(b[0:4])
-	mo, ok2 := num(b[5:7])
-	d, ok3 := num(b[8:10])
-	h, ok4 := num(b[11:13])
-	mi, ok5 := num(b[14:16])
-	s, ok6 := num(b[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59 {
+	ok := true
+	y, mo, d := digitsOf(b[0:4], &ok), digitsOf(b[5:7], &ok), digitsOf(b[8:10], &ok)
+	h, mi, s := digitsOf(b[11:13], &ok), digitsOf(b[14:16], &ok), digitsOf(b[17:19], &ok)
+	if !ok || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, time.Month(mo)) || h > 23 || mi > 59 || s > 59 {
 		return time.Time{}, false
 	}
-	if d > daysIn(y, time.Month(mo)) {
+	ns, ok := nanosOf(b[19 : len(b)-1])
+	if !ok {
 		return time.Time{}, false
-	}
-	ns := 0
-	if rest := b[19 : len(b)-1]; len(rest) > 0 {
-		if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
-			return time.Time{}, false
-		}
-		frac, ok := num(rest[1:])
-		if !ok {
-			return time.Time{}, false
-		}
-		for i := len(rest) - 1; i < 9; i++ {
-			frac *= 10
-		}
-		ns = frac
 	}
 	return time.Date(y, time.Month(mo), d, h, mi, s, ns, time.UTC), true
+}
+
+// utcLayout checks the separators of 2006-01-02T15:04:05[.fraction]Z.
+func utcLayout(b []byte) bool {
+	return len(b) >= 20 && b[4] == '-' && b[7] == '-' && b[10] == 'T' && b[13] == ':' && b[16] == ':' && b[len(b)-1] == 'Z'
+}
+
+// digitsOf reads b as a decimal number; *ok turns false if b has a non-digit.
+func digitsOf(b []byte, ok *bool) int {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			*ok = false
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// nanosOf reads a seconds fraction (".d" to ".ddddddddd", or none) as
+// nanoseconds.
+func nanosOf(rest []byte) (int, bool) {
+	if len(rest) == 0 {
+		return 0, true
+	}
+	if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
+		return 0, false
+	}
+	ok := true
+	frac := digitsOf(rest[1:], &ok)
+	for i := len(rest) - 1; i < 9; i++ {
+		frac *= 10
+	}
+	return frac, ok
 }
 
 func daysIn(y int, m time.Month) int {

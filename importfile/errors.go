@@ -52,7 +52,7 @@ func (e *ValidationError) Unwrap() error {
 	if len(e.Problems) > 0 {
 		msg = fmt.Sprintf("The import file has %d problem(s); the first: %s.", e.Total, e.Problems[0])
 	}
-	return &billing.Error{Code: billing.EINVALID, ErrorCode: "InvalidFormat", Message: msg, FieldErrors: fields}
+	return &billing.Error{Code: billing.EINVALID, Message: msg, FieldErrors: fields}
 }
 
 // problemList keeps the problems with the lowest line numbers, up to max, and

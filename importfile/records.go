@@ -125,32 +125,48 @@ func (s *scanner) addRecord(lineNo int, typ string, line []byte) {
 	check(idProblem("id", []byte(r.ID)))
 	check(textProblem("name", r.Name, true))
 	bs, reasons := settings(r.BillingSettings, reasons)
-	ds := s.ds
 	if typ == "account" {
-		if r.TimeZoneID != "" {
-			if _, err := s.zone(r.TimeZoneID); err != nil {
-				reasons = append(reasons, fmt.Sprintf("unknown time zone %q in \"timeZoneId\"", r.TimeZoneID))
-			}
-		}
-		if r.Currency != "" && !billing.ValidCurrency(r.Currency) {
-			reasons = append(reasons, fmt.Sprintf("\"currency\" %q is not an ISO 4217 code (three upper-case letters such as USD)", r.Currency))
-		}
-		if len(reasons) > 0 {
-			s.probs.add(lineNo, "%s", strings.Join(reasons, "; "))
-			return
-		}
-		a := billing.Account{ID: r.ID, Name: r.Name, TimeZoneID: r.TimeZoneID, Currency: r.Currency, BillingSettings: bs}
-		if first, ok := ds.accountIdx[a.ID]; ok {
-			if reflect.DeepEqual(ds.Accounts[first.index], a) {
-				ds.Summary.RepeatedRecords++
-			} else {
-				s.probs.add(lineNo, "duplicate account id %q with different content (first at line %d)", a.ID, first.line)
-			}
-			return
-		}
-		ds.accountIdx[a.ID] = recordPos{index: len(ds.Accounts), line: lineNo}
-		ds.Accounts = append(ds.Accounts, a)
+		s.addAccount(lineNo, &r, bs, reasons)
 		return
+	}
+	s.addCustomer(lineNo, &r, bs, reasons)
+}
+
+// addAccount adds an account line whose common fields gave reasons.
+func (s *scanner) addAccount(lineNo int, r *recordJSON, bs billing.BillingSettings, reasons []string) {
+	ds := s.ds
+	if r.TimeZoneID != "" {
+		if _, err := s.zone(r.TimeZoneID); err != nil {
+			reasons = append(reasons, fmt.Sprintf("unknown time zone %q in \"timeZoneId\"", r.TimeZoneID))
+		}
+	}
+	if r.Currency != "" && !billing.ValidCurrency(r.Currency) {
+		reasons = append(reasons, fmt.Sprintf("\"currency\" %q is not an ISO 4217 code (three upper-case letters such as USD)", r.Currency))
+	}
+	if len(reasons) > 0 {
+		s.probs.add(lineNo, "%s", strings.Join(reasons, "; "))
+		return
+	}
+	a := billing.Account{ID: r.ID, Name: r.Name, TimeZoneID: r.TimeZoneID, Currency: r.Currency, BillingSettings: bs}
+	if first, ok := ds.accountIdx[a.ID]; ok {
+		if reflect.DeepEqual(ds.Accounts[first.index], a) {
+			ds.Summary.RepeatedRecords++
+		} else {
+			s.probs.add(lineNo, "duplicate account id %q with different content (first at line %d)", a.ID, first.line)
+		}
+		return
+	}
+	ds.accountIdx[a.ID] = recordPos{index: len(ds.Accounts), line: lineNo}
+	ds.Accounts = append(ds.Accounts, a)
+}
+
+// addCustomer adds a customer line whose common fields gave reasons.
+func (s *scanner) addCustomer(lineNo int, r *recordJSON, bs billing.BillingSettings, reasons []string) {
+	ds := s.ds
+	check := func(p string) {
+		if p != "" {
+			reasons = append(reasons, p)
+		}
 	}
 	check(idProblem("accountId", []byte(r.AccountID)))
 	if r.ParentCustomerID != "" {
@@ -181,8 +197,13 @@ func (s *scanner) addRecord(lineNo int, typ string, line []byte) {
 // tell: every customer's account and parent exist, in the same account, and no
 // parent chain loops. Memory and time are linear in the number of customers.
 func (d *Dataset) recordProblems() []Problem {
+	return d.cycleProblems(d.referenceProblems())
+}
+
+// referenceProblems are the customers whose account or parent is unknown,
+// or whose parent is another account's.
+func (d *Dataset) referenceProblems() []Problem {
 	var out []Problem
-	state := make(map[string]uint8, len(d.Customers)) // 1: on the current path, 2: checked
 	for _, c := range d.Customers {
 		line := d.customerIdx[c.ID].line
 		if _, ok := d.accountIdx[c.AccountID]; !ok {
@@ -198,6 +219,13 @@ func (d *Dataset) recordProblems() []Problem {
 			out = append(out, Problem{line, fmt.Sprintf("parent customer %q belongs to account %q, not %q", c.ParentCustomerID, pa, c.AccountID)})
 		}
 	}
+	return out
+}
+
+// cycleProblems appends to out a problem for every customer on a parent
+// chain that loops.
+func (d *Dataset) cycleProblems(out []Problem) []Problem {
+	state := make(map[string]uint8, len(d.Customers)) // 1: on the current path, 2: checked
 	for _, c := range d.Customers {
 		var path []string
 		for cur := c.ID; ; {

@@ -264,18 +264,31 @@ func (s *scanner) run(ctx context.Context) (*Dataset, error) {
 	if !s.disordered {
 		s.probs.merge(&s.refProbs)
 	}
-	if s.disordered || len(s.suspects) > 0 {
-		s.mode = modeSecond
-		if s.disordered {
-			s.sink = nil
-			if err := s.begin(); err != nil {
-				return nil, err
-			}
-		}
-		if err := s.pass(ctx, 2, "re-checking"); err != nil {
-			return nil, err
+	if err := s.secondPass(ctx); err != nil {
+		return nil, err
+	}
+	return s.result()
+}
+
+// secondPass re-reads the input when pass 1 left suspects to settle or the
+// file turned out disordered (then the consumer starts over).
+func (s *scanner) secondPass(ctx context.Context) error {
+	if !s.disordered && len(s.suspects) == 0 {
+		return nil
+	}
+	s.mode = modeSecond
+	if s.disordered {
+		s.sink = nil
+		if err := s.begin(); err != nil {
+			return err
 		}
 	}
+	return s.pass(ctx, 2, "re-checking")
+}
+
+// result is the dataset with its summary, and the scan's error: the bad
+// lines first, then the consumer's refusal.
+func (s *scanner) result() (*Dataset, error) {
 	d := s.ds
 	d.Summary.Accounts, d.Summary.Customers = len(d.Accounts), len(d.Customers)
 	d.Summary.UsageEvents = s.usageLines - d.Summary.RepeatedUsage
@@ -330,6 +343,15 @@ func (s *scanner) begin() error {
 	return err
 }
 
+// bufferSize is the read buffer for an input of size bytes (-1: unknown):
+// small inputs need no 1 MiB buffer.
+func bufferSize(size int64) int {
+	if size >= 0 && size < maxLineBytes {
+		return max(int(size)+1, 4096)
+	}
+	return maxLineBytes
+}
+
 // maxLineBytes is the longest line accepted; a usage line is about 200 bytes and
 // an account with every item priced about 1 KiB.
 const maxLineBytes = 1 << 20
@@ -342,23 +364,14 @@ func (s *scanner) pass(ctx context.Context, n int, name string) error {
 	}
 	defer rc.Close()
 	cr := &countingReader{r: rc, report: s.opts.Progress, p: Progress{Pass: n, Name: name, Total: s.src.Size()}}
-	bufSize := maxLineBytes
-	if n := s.src.Size(); n >= 0 && n < maxLineBytes {
-		bufSize = max(int(n)+1, 4096) // small inputs need no 1 MiB buffer
-	}
-	br := bufio.NewReaderSize(cr, bufSize)
+	br := bufio.NewReaderSize(cr, bufferSize(s.src.Size()))
 	if s.mode == modeFirst {
 		s.startPipeline()
 		defer s.stopPipeline() // on early returns; a no-op after the normal stop
 	}
 	lineNo := 0
 	for {
-		line, err := br.ReadSlice('\n')
-		tooLong := false
-		for errors.Is(err, bufio.ErrBufferFull) {
-			tooLong = true
-			_, err = br.ReadSlice('\n')
-		}
+		line, tooLong, err := readLine(br)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("reading import file: %w", err)
 		}
@@ -371,11 +384,7 @@ func (s *scanner) pass(ctx context.Context, n int, name string) error {
 				return cerr
 			}
 		}
-		if tooLong {
-			if s.mode != modeSecond {
-				s.probs.add(lineNo, "line is longer than %d bytes", maxLineBytes)
-			}
-		} else if herr := s.line(lineNo, bytes.TrimRight(line, "\r\n")); herr != nil {
+		if herr := s.handleLine(lineNo, line, tooLong); herr != nil {
 			return herr
 		}
 		if err != nil {
@@ -390,6 +399,28 @@ func (s *scanner) pass(ctx context.Context, n int, name string) error {
 	}
 	cr.flush()
 	return nil
+}
+
+// handleLine checks (and in pass 1, reports) one line read by readLine.
+func (s *scanner) handleLine(lineNo int, line []byte, tooLong bool) error {
+	if !tooLong {
+		return s.line(lineNo, bytes.TrimRight(line, "\r\n"))
+	}
+	if s.mode != modeSecond { // pass 2 re-reads lines whose problems pass 1 reported
+		s.probs.add(lineNo, "line is longer than %d bytes", maxLineBytes)
+	}
+	return nil
+}
+
+// readLine reads one line of at most maxLineBytes; a longer one is skipped
+// whole and reported tooLong.
+func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
+	line, err = br.ReadSlice('\n')
+	for errors.Is(err, bufio.ErrBufferFull) {
+		tooLong = true
+		_, err = br.ReadSlice('\n')
+	}
+	return line, tooLong, err
 }
 
 func (s *scanner) startPipeline() {
@@ -528,46 +559,11 @@ func (s *scanner) usage(lineNo int) error {
 		}
 		return nil
 	}
-	f := &s.f
 	switch s.mode {
 	case modeFirst:
-		s.usageLines++
-		refOK := s.checkRefs(lineNo, &s.refProbs)
-		if s.batch == nil {
-			if s.checkFailed.Load() { // the consumer failed: stop reading
-				return s.stopPipeline()
-			}
-			s.batch = <-s.free
-		}
-		b := s.batch
-		b.events, b.lines, b.refOK = append(b.events, s.ev), append(b.lines, lineNo), append(b.refOK, refOK)
-		if len(b.events) == batchSize {
-			s.sendBatch()
-		}
+		return s.usageFirst(lineNo)
 	case modeSecond:
-		refOK := true
-		if s.disordered {
-			refOK = s.checkRefs(lineNo, &s.probs)
-		}
-		deliver := s.disordered
-		if sp, ok := s.suspects[string(f.id)]; ok {
-			h := s.contentHash()
-			switch {
-			case !sp.seen:
-				sp.seen, sp.firstLine, sp.hash = true, lineNo, h
-				deliver = deliver || lineNo == sp.firstHit // held back in pass 1 by a false alarm
-			case sp.hash == h:
-				s.ds.repeats[s.ev.ID] = sp.firstLine
-				s.ds.Summary.RepeatedUsage++
-				deliver = false
-			default:
-				s.probs.add(lineNo, "duplicate usage id %q with different content (first at line %d)", s.ev.ID, sp.firstLine)
-				deliver = false
-			}
-		}
-		if deliver && refOK {
-			return s.deliver()
-		}
+		return s.usageSecond(lineNo)
 	case modeReplay:
 		if first, ok := s.ds.repeats[s.ev.ID]; ok && first != lineNo {
 			return nil
@@ -575,6 +571,55 @@ func (s *scanner) usage(lineNo int) error {
 		if !s.checkRefs(lineNo, &s.probs) {
 			return nil
 		}
+		return s.deliver()
+	}
+	return nil
+}
+
+// usageFirst is pass 1's handling of a locally valid usage line: it goes
+// into the batch that the pipeline's second goroutine filters and delivers.
+func (s *scanner) usageFirst(lineNo int) error {
+	s.usageLines++
+	refOK := s.checkRefs(lineNo, &s.refProbs)
+	if s.batch == nil {
+		if s.checkFailed.Load() { // the consumer failed: stop reading
+			return s.stopPipeline()
+		}
+		s.batch = <-s.free
+	}
+	b := s.batch
+	b.events, b.lines, b.refOK = append(b.events, s.ev), append(b.lines, lineNo), append(b.refOK, refOK)
+	if len(b.events) == batchSize {
+		s.sendBatch()
+	}
+	return nil
+}
+
+// usageSecond is pass 2's handling of a locally valid usage line: it settles
+// the suspects exactly, and in a disordered file checks references and
+// delivers every event anew.
+func (s *scanner) usageSecond(lineNo int) error {
+	refOK := true
+	if s.disordered {
+		refOK = s.checkRefs(lineNo, &s.probs)
+	}
+	deliver := s.disordered
+	if sp, ok := s.suspects[string(s.f.id)]; ok {
+		h := s.contentHash()
+		switch {
+		case !sp.seen:
+			sp.seen, sp.firstLine, sp.hash = true, lineNo, h
+			deliver = deliver || lineNo == sp.firstHit // held back in pass 1 by a false alarm
+		case sp.hash == h:
+			s.ds.repeats[s.ev.ID] = sp.firstLine
+			s.ds.Summary.RepeatedUsage++
+			deliver = false
+		default:
+			s.probs.add(lineNo, "duplicate usage id %q with different content (first at line %d)", s.ev.ID, sp.firstLine)
+			deliver = false
+		}
+	}
+	if deliver && refOK {
 		return s.deliver()
 	}
 	return nil
@@ -611,25 +656,12 @@ func (s *scanner) usageEvent() []string {
 	required(hasCustomerID, "customerId", f.customerID)
 	ev := &s.ev
 	*ev = billing.UsageEvent{}
-	if f.wrongType&hasTime != 0 {
-		// reported above
-	} else if len(f.time) == 0 {
-		reasons = append(reasons, `missing "time"`)
-	} else if t, ok := parseTime(f.time); !ok {
-		reasons = append(reasons, fmt.Sprintf(`"time" must be an RFC 3339 timestamp such as "2026-10-01T04:00:00Z" (got %q)`, f.time))
-	} else {
-		ev.Time = t
+	var p string
+	if ev.Time, p = f.timeField(); p != "" {
+		reasons = append(reasons, p)
 	}
-	if f.wrongType&hasItem != 0 {
-		// reported above
-	} else if len(f.item) == 0 {
-		reasons = append(reasons, `missing "item"`)
-	} else if item, ok := itemOf(f.item); !ok {
-		reasons = append(reasons, fmt.Sprintf("unknown item %q", f.item))
-	} else if item == billing.ItemBase {
-		reasons = append(reasons, `item "Base" is a fixed monthly cost and has no usage`)
-	} else {
-		ev.Item = item
+	if ev.Item, p = f.itemField(); p != "" {
+		reasons = append(reasons, p)
 	}
 	if f.wrongType&hasRawQuantity != 0 {
 		// reported above
@@ -648,8 +680,52 @@ func (s *scanner) usageEvent() []string {
 		return reasons
 	}
 	ev.ID = string(f.id)
-	// Account and customer ids are shared with the dataset's records when they
-	// match, which saves two allocations per line.
+	s.shareIDs(ev)
+	ev.RawQuantity = string(f.rawQuantity)
+	ev.InternationalCost = string(f.intlCost)
+	ev.Recorded = f.recorded
+	ev.Description = string(f.description)
+	return nil
+}
+
+// timeField is the usage line's time, or why it is bad ("" when it is
+// fine, or already reported as of the wrong type).
+func (f *lineFields) timeField() (time.Time, string) {
+	switch {
+	case f.wrongType&hasTime != 0:
+		return time.Time{}, ""
+	case len(f.time) == 0:
+		return time.Time{}, `missing "time"`
+	}
+	t, ok := parseTime(f.time)
+	if !ok {
+		return time.Time{}, fmt.Sprintf(`"time" must be an RFC 3339 timestamp such as "2026-10-01T04:00:00Z" (got %q)`, f.time)
+	}
+	return t, ""
+}
+
+// itemField is the usage line's item, or why it is bad (as timeField).
+func (f *lineFields) itemField() (billing.Item, string) {
+	switch {
+	case f.wrongType&hasItem != 0:
+		return "", ""
+	case len(f.item) == 0:
+		return "", `missing "item"`
+	}
+	item, ok := itemOf(f.item)
+	switch {
+	case !ok:
+		return "", fmt.Sprintf("unknown item %q", f.item)
+	case item == billing.ItemBase:
+		return "", `item "Base" is a fixed monthly cost and has no usage`
+	}
+	return item, ""
+}
+
+// shareIDs sets ev's account and customer ids, shared with the dataset's
+// records when they match, which saves two allocations per line.
+func (s *scanner) shareIDs(ev *billing.UsageEvent) {
+	f := &s.f
 	s.evCustomer = -1
 	if pos, ok := s.ds.customerIdx[string(f.customerID)]; ok {
 		s.evCustomer = pos.index
@@ -665,11 +741,6 @@ func (s *scanner) usageEvent() []string {
 	if ev.AccountID == "" {
 		ev.AccountID = s.intern(f.accountID)
 	}
-	ev.RawQuantity = string(f.rawQuantity)
-	ev.InternationalCost = string(f.intlCost)
-	ev.Recorded = f.recorded
-	ev.Description = string(f.description)
-	return nil
 }
 
 // maxInterned bounds the intern table: ids of accounts and customers repeat on

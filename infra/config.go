@@ -146,26 +146,23 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	return c, nil
 }
 
-// Validate reports every setting that cannot be deployed.
-func (c Config) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("context %s: "+format, append([]any{key}, args...)...))
-	}
-	if !stagePattern.MatchString(c.Stage) {
-		bad(ctxStage, "%q must be 1-20 lowercase letters, digits or '-', starting with a letter", c.Stage)
-	}
-	if a, err := mail.ParseAddress(c.SenderAddress); err != nil || a.Address != c.SenderAddress {
+// validateSender checks the sender address and that SES may send as it from
+// the sender domain's identity.
+func (c Config) validateSender(bad func(key, format string, args ...any)) {
+	a, err := mail.ParseAddress(c.SenderAddress)
+	if err != nil || a.Address != c.SenderAddress {
 		bad(ctxSenderAddress, "%q is not a plain email address such as reports@example.com", c.SenderAddress)
-	} else {
-		_, domain, _ := strings.Cut(strings.ToLower(c.SenderAddress), "@")
-		if c.SenderDomain == "" || domain != c.SenderDomain && !strings.HasSuffix(domain, "."+c.SenderDomain) {
-			bad(ctxSenderDomain, "%q must be the domain of %s or a parent of it, so SES lets the identity send as it", c.SenderDomain, c.SenderAddress)
-		}
+		return
 	}
-	if c.ShardDays < 0 {
-		bad(ctxShardDays, "%d must be 0 (automatic) or more", c.ShardDays)
+	_, domain, _ := strings.Cut(strings.ToLower(c.SenderAddress), "@")
+	if c.SenderDomain == "" || domain != c.SenderDomain && !strings.HasSuffix(domain, "."+c.SenderDomain) {
+		bad(ctxSenderDomain, "%q must be the domain of %s or a parent of it, so SES lets the identity send as it", c.SenderDomain, c.SenderAddress)
 	}
+}
+
+// validateLifetimes checks the report files' retention and the lifetimes of
+// the presigned links and the emailed tokens against it.
+func (c Config) validateLifetimes(bad func(key, format string, args ...any)) {
 	if c.ReportRetentionDays < 1 {
 		bad(ctxReportRetentionDays, "%d must be at least 1", c.ReportRetentionDays)
 	}
@@ -178,10 +175,26 @@ func (c Config) Validate() error {
 	if c.TokenTTL > time.Duration(c.ReportRetentionDays)*24*time.Hour {
 		bad(ctxTokenTTL, "%s outlives the report files (%d days), so links would lead to deleted reports", c.TokenTTL, c.ReportRetentionDays)
 	}
+}
+
+// Validate reports every setting that cannot be deployed.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("context %s: "+format, append([]any{key}, args...)...))
+	}
+	if !stagePattern.MatchString(c.Stage) {
+		bad(ctxStage, "%q must be 1-20 lowercase letters, digits or '-', starting with a letter", c.Stage)
+	}
+	c.validateSender(bad)
+	c.validateLifetimes(bad)
 	if c.AlarmEmail != "" {
 		if a, err := mail.ParseAddress(c.AlarmEmail); err != nil || a.Address != c.AlarmEmail {
 			bad(ctxAlarmEmail, "%q is not a plain email address", c.AlarmEmail)
 		}
+	}
+	if c.ShardDays < 0 {
+		bad(ctxShardDays, "%d must be 0 (automatic) or more", c.ShardDays)
 	}
 	if _, ok := logRetention[c.LogRetentionDays]; !ok {
 		bad(ctxLogRetentionDays, "%d is not a CloudWatch Logs retention period (%v)", c.LogRetentionDays, slices.Sorted(maps.Keys(logRetention)))

@@ -1,9 +1,10 @@
-// Package lambdaedge is the run function's Lambda edge: it turns the events
-// the function receives (SQS batches and the sweep schedule's constant input)
-// into calls of package worker, whose core takes plain deliveries and so
-// imports nothing of aws-lambda-go. What Lambda adds here is exactly what the
-// worker needs of it: the message body, id, receive count and receipt
-// handle, the invocation's request id, and the batch item failures back.
+// The run function's edge: the events it receives (SQS batches and the
+// sweep schedule's input) become calls of package worker, whose core takes
+// plain deliveries and so imports nothing of aws-lambda-go. What Lambda adds
+// here is exactly what the worker needs of it: the message body, id, receive
+// count and receipt handle, the invocation's request id, and the batch item
+// failures back.
+
 package lambdaedge
 
 import (

@@ -370,70 +370,106 @@ func parsePartial(data []byte) (*Partial, int, error) {
 	if len(data) == 0 || data[len(data)-1] != '\n' {
 		return nil, 0, fmt.Errorf("it does not end with a newline")
 	}
-	lines := strings.Split(string(data[:len(data)-1]), "\n")
-	n := 0
-	next := func(prefix string) (string, error) {
-		if n >= len(lines) {
-			return "", fmt.Errorf("it ends before the %q line", prefix)
-		}
-		n++
-		rest, ok := strings.CutPrefix(lines[n-1], prefix+" ")
-		if !ok {
-			return "", fmt.Errorf("want a %q line", prefix)
-		}
-		return rest, nil
-	}
-	if len(lines) == 0 || lines[0] != partialHeader {
+	pl := &partialLines{lines: strings.Split(string(data[:len(data)-1]), "\n")}
+	if len(pl.lines) == 0 || pl.lines[0] != partialHeader {
 		return nil, 1, fmt.Errorf("not a %q object", partialHeader)
 	}
-	n = 1
+	pl.n = 1
 	p := &Partial{}
-	rest, err := next("account")
+	if err := pl.head(p); err != nil {
+		return nil, pl.n, err
+	}
+	events, err := pl.records(p)
 	if err != nil {
-		return nil, n, err
+		return nil, pl.n, err
+	}
+	if line, err := pl.end(p, events); err != nil {
+		return nil, line, err
+	}
+	return p, pl.n, nil
+}
+
+// partialLines reads a partial's lines in order; n is the number read, the
+// line number of the last one.
+type partialLines struct {
+	lines []string
+	n     int
+}
+
+// next reads the next line, which must be prefix, a space and the rest.
+func (pl *partialLines) next(prefix string) (string, error) {
+	if pl.n >= len(pl.lines) {
+		return "", fmt.Errorf("it ends before the %q line", prefix)
+	}
+	pl.n++
+	rest, ok := strings.CutPrefix(pl.lines[pl.n-1], prefix+" ")
+	if !ok {
+		return "", fmt.Errorf("want a %q line", prefix)
+	}
+	return rest, nil
+}
+
+// head reads the account, counted and ignored lines into p.
+func (pl *partialLines) head(p *Partial) error {
+	rest, err := pl.next("account")
+	if err != nil {
+		return err
 	}
 	if p.AccountID, err = canonicalQuoted(rest); err != nil {
-		return nil, n, err
+		return err
 	}
 	for _, f := range []struct {
 		name string
 		dst  *int64
 	}{{"counted", &p.Counted}, {"ignored", &p.Ignored}} {
-		if rest, err = next(f.name); err != nil {
-			return nil, n, err
+		if rest, err = pl.next(f.name); err != nil {
+			return err
 		}
 		if *f.dst, err = canonicalCount(rest); err != nil {
-			return nil, n, err
+			return err
 		}
 	}
+	return nil
+}
+
+// records reads the record lines into p, sorted and unique, and returns
+// their events.
+func (pl *partialLines) records(p *Partial) (int64, error) {
 	var events int64
-	for n < len(lines) && strings.HasPrefix(lines[n], "record ") {
-		rest, _ = next("record")
+	for pl.n < len(pl.lines) && strings.HasPrefix(pl.lines[pl.n], "record ") {
+		rest, _ := pl.next("record")
 		rec, err := parseRecord(rest)
 		if err != nil {
-			return nil, n, err
+			return 0, err
 		}
 		if len(p.Records) > 0 && comparePartialKeys(p.Records[len(p.Records)-1].key(), rec.key()) >= 0 {
-			return nil, n, fmt.Errorf("records are not sorted and unique")
+			return 0, fmt.Errorf("records are not sorted and unique")
 		}
 		if events += rec.Events; events < 0 {
-			return nil, n, fmt.Errorf("event counts overflow")
+			return 0, fmt.Errorf("event counts overflow")
 		}
 		p.Records = append(p.Records, rec)
 	}
-	if rest, err = next("end"); err != nil {
-		return nil, n, err
+	return events, nil
+}
+
+// end reads the end line and checks that nothing follows and that the
+// counts add up; on error it returns the line to blame.
+func (pl *partialLines) end(p *Partial, events int64) (int, error) {
+	rest, err := pl.next("end")
+	if err != nil {
+		return pl.n, err
 	}
 	if count, err := canonicalCount(rest); err != nil || count != int64(len(p.Records)) {
-		return nil, n, fmt.Errorf("the end line does not match the %d records", len(p.Records))
+		return pl.n, fmt.Errorf("the end line does not match the %d records", len(p.Records))
 	}
-	if n != len(lines) {
-		return nil, n + 1, fmt.Errorf("text after the end line")
+	if pl.n != len(pl.lines) {
+		return pl.n + 1, fmt.Errorf("text after the end line")
 	}
 	if events != p.Counted {
-		return nil, n, fmt.Errorf("counted %d but the records hold %d events", p.Counted, events)
+		return pl.n, fmt.Errorf("counted %d but the records hold %d events", p.Counted, events)
 	}
-	return p, n, nil
+	return pl.n, nil
 }
 
 func parseRecord(s string) (PartialRecord, error) {

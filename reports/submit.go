@@ -1,8 +1,10 @@
-// Package reports is the application core of report submission: the one
-// Submit use case that both the HTTP API (POST /reports/billing) and a
-// schedule's firing call, so that a firing is indistinguishable from an API
-// submit with the same idempotency key (validation, scope, the active-report
-// limits, the Queued item and the job on the queue).
+// Package reports is the application core of the report use cases, plain Go
+// over the domain's ports: Submit, which both the HTTP API (POST
+// /reports/billing) and a schedule's firing call, so that a firing is
+// indistinguishable from an API submit with the same idempotency key
+// (validation, scope, the active-report limits, the Queued item and the job
+// on the queue); and the reads Get, List and Download (Reader). Package
+// httpapi only binds, negotiates, encodes and maps their errors.
 package reports
 
 import (
@@ -100,10 +102,8 @@ func CheckAccountID(id string) *billing.FieldError {
 	return nil
 }
 
-// InvalidField is an EINVALID error naming one field.
-func InvalidField(code, field, msg string) error {
-	return &billing.Error{Code: billing.EINVALID, ErrorCode: code, Message: msg, FieldErrors: []billing.FieldError{{ErrorCode: code, FieldName: field, Message: msg}}}
-}
+// InvalidField is an EINVALID error naming one field (billing.InvalidField).
+func InvalidField(code, field, msg string) error { return billing.InvalidField(code, field, msg) }
 
 // Submit validates dto for caller and queues the report (spec 2.1). With an
 // idempotency key, a repeat of the same key by the same caller with the same
@@ -116,63 +116,128 @@ func (s *Service) Submit(ctx context.Context, caller billing.Caller, dto billing
 // SubmitWithID is Submit with a fixed report id (DerivedReportID) instead of
 // a random one: when a report with that id exists already it is the answer,
 // whatever the idempotency record says. "" is a random id.
+//
+// Top to bottom: validate the request for the caller; answer a derived id's
+// existing report; make the Queued report; claim the idempotency key (a
+// repeat answers the first request's report); create it under the slot
+// limits (a concurrent twin's report is the answer); queue its job.
 func (s *Service) SubmitWithID(ctx context.Context, caller billing.Caller, dto billing.BillingReport, idemKey, reportID string) (*billing.Report, error) {
-	if caller.EffectiveRole() == "" {
-		return nil, &billing.Error{Code: billing.EFORBIDDEN, ErrorCode: "Forbidden", Message: "Invalid Role"}
-	}
-	req, err := dto.Validate(s.d.CheckWebhook)
+	req, scope, err := s.request(ctx, caller, dto, idemKey)
 	if err != nil {
 		return nil, err
 	}
-	if utf8.RuneCountInString(idemKey) > billing.MaxIdempotencyKey {
-		return nil, InvalidField("InvalidFormat", "Idempotency-Key", "'Idempotency-Key' must be at most 255 characters.")
-	}
-	if fe := CheckAccountID(req.AccountID); fe != nil {
-		return nil, InvalidField(fe.ErrorCode, fe.FieldName, fe.Message)
-	}
-	if req.AccountID == "" {
-		if len(caller.AccountIDs) != 1 {
-			return nil, InvalidField("NotEmpty", "AccountId", "'AccountId' must not be empty.")
-		}
-		req.AccountID = caller.AccountIDs[0]
-	}
-	scope, err := caller.ScopeForAccount(req.AccountID)
-	if err != nil {
-		return nil, err
-	}
-	acct, err := s.d.Accounts.GetAccount(ctx, req.AccountID)
-	if err != nil {
-		if billing.ErrorCode(err) == billing.ENOTFOUND {
-			return nil, billing.WrapError(billing.ENOTFOUND, err, "Account '%s' not found.", truncate(req.AccountID, 64))
-		}
-		return nil, err
-	}
-	if req.TimeZoneID == "" {
-		// Validate checked the bounds in a zone the caller gave; without one
-		// the account's zone (else UTC) decides where the period lies.
-		if loc, err := billing.LoadZone(acct.TimeZoneID); err == nil {
-			if fe := billing.PeriodBoundsError(req.StartDate, req.EndDate, loc); fe != nil {
-				return nil, InvalidField(fe.ErrorCode, fe.FieldName, fe.Message)
-			}
-		}
-	}
-	if reportID != "" {
+	fixedID := reportID != ""
+	if fixedID {
 		// The derived id's report may exist from an earlier run: answering it
 		// here also keeps CreateReport from reserving a slot for it again.
-		existing, err := s.d.Reports.GetReport(ctx, reportID)
-		if err == nil {
-			return s.finishExisting(ctx, existing)
-		}
-		if billing.ErrorCode(err) != billing.ENOTFOUND {
-			return nil, err
+		if existing, err := s.existingReport(ctx, reportID); existing != nil || err != nil {
+			return s.answer(ctx, existing, err)
 		}
 	} else {
 		reportID = s.d.NewID()
 	}
+	report := s.newReport(reportID, caller, req, scope)
+	if idemKey != "" {
+		if existing, err := s.claimIdempotencyKey(ctx, caller.Subject, idemKey, report, report.DateCreated); existing != nil || err != nil {
+			return s.answer(ctx, existing, err)
+		}
+	}
+	if err := s.d.Reports.CreateReport(ctx, report, SlotLimits); err != nil {
+		if billing.ErrorCode(err) == billing.ECONFLICT && (idemKey != "" || fixedID) {
+			// A concurrent retry with the same key (or derived id) created it first.
+			existing, gerr := s.d.Reports.GetReport(ctx, report.ID)
+			return s.answer(ctx, existing, gerr)
+		}
+		// ETOOMANY carries the store's message: which limit was hit.
+		return nil, err
+	}
+	if err := s.enqueue(ctx, report); err != nil {
+		return nil, err
+	}
+	return report, nil
+}
 
+// request validates dto for caller (spec 2.1): the role, every field, the
+// idempotency key, the account (the caller's only one when omitted), the
+// caller's scope in it, and the period in the account's zone.
+func (s *Service) request(ctx context.Context, caller billing.Caller, dto billing.BillingReport, idemKey string) (billing.ReportRequest, string, error) {
+	if err := RequireRole(caller); err != nil {
+		return billing.ReportRequest{}, "", err
+	}
+	req, err := dto.Validate(s.d.CheckWebhook)
+	if err != nil {
+		return billing.ReportRequest{}, "", err
+	}
+	if utf8.RuneCountInString(idemKey) > billing.MaxIdempotencyKey {
+		return billing.ReportRequest{}, "", InvalidField("InvalidFormat", "Idempotency-Key", "'Idempotency-Key' must be at most 255 characters.")
+	}
+	if req.AccountID, err = accountOf(caller, req.AccountID); err != nil {
+		return billing.ReportRequest{}, "", err
+	}
+	scope, err := caller.ScopeForAccount(req.AccountID)
+	if err != nil {
+		return billing.ReportRequest{}, "", err
+	}
+	return req, scope, s.checkAccount(ctx, req)
+}
+
+// accountOf is the account a request names, or the caller's only one.
+func accountOf(caller billing.Caller, id string) (string, error) {
+	if fe := CheckAccountID(id); fe != nil {
+		return "", InvalidField(fe.ErrorCode, fe.FieldName, fe.Message)
+	}
+	if id != "" {
+		return id, nil
+	}
+	if len(caller.AccountIDs) != 1 {
+		return "", InvalidField("NotEmpty", "AccountId", "'AccountId' must not be empty.")
+	}
+	return caller.AccountIDs[0], nil
+}
+
+// checkAccount checks the account exists and, for a request without a zone,
+// that the period's bounds hold in the account's zone: Validate checked them
+// in a zone the caller gave, and the report's zone rule
+// (billing.ReportZone) decides where the period lies.
+func (s *Service) checkAccount(ctx context.Context, req billing.ReportRequest) error {
+	acct, err := s.d.Accounts.GetAccount(ctx, req.AccountID)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		return billing.WrapError(billing.ENOTFOUND, err, "Account '%s' not found.", truncate(req.AccountID, 64))
+	}
+	if err != nil || req.TimeZoneID != "" {
+		return err
+	}
+	if loc, err := billing.ReportZone("", acct.TimeZoneID); err == nil {
+		if fe := billing.PeriodBoundsError(req.StartDate, req.EndDate, loc); fe != nil {
+			return InvalidField(fe.ErrorCode, fe.FieldName, fe.Message)
+		}
+	}
+	return nil
+}
+
+// existingReport is the report id, nil when there is none.
+func (s *Service) existingReport(ctx context.Context, id string) (*billing.Report, error) {
+	r, err := s.d.Reports.GetReport(ctx, id)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		return nil, nil
+	}
+	return r, err
+}
+
+// answer is the answer of a repeated request: the report the first one made
+// (finishExisting), or err.
+func (s *Service) answer(ctx context.Context, existing *billing.Report, err error) (*billing.Report, error) {
+	if err != nil {
+		return nil, err
+	}
+	return s.finishExisting(ctx, existing)
+}
+
+// newReport is the Queued report of req.
+func (s *Service) newReport(id string, caller billing.Caller, req billing.ReportRequest, scope string) *billing.Report {
 	now := s.d.Now().UTC()
-	report := &billing.Report{
-		ID:            reportID,
+	return &billing.Report{
+		ID:            id,
 		AccountID:     req.AccountID,
 		Request:       req,
 		CustomerScope: scope,
@@ -182,31 +247,6 @@ func (s *Service) SubmitWithID(ctx context.Context, caller billing.Caller, dto b
 		DateCreated:   now,
 		DateUpdated:   now,
 	}
-	if idemKey != "" {
-		existing, err := s.claimIdempotencyKey(ctx, caller.Subject, idemKey, report, now)
-		if err != nil {
-			return nil, err
-		}
-		if existing != nil {
-			return s.finishExisting(ctx, existing)
-		}
-	}
-	if err := s.d.Reports.CreateReport(ctx, report, SlotLimits); err != nil {
-		if billing.ErrorCode(err) == billing.ECONFLICT && (idemKey != "" || reportID != "") {
-			// A concurrent retry with the same key (or derived id) created it first.
-			existing, gerr := s.d.Reports.GetReport(ctx, report.ID)
-			if gerr != nil {
-				return nil, gerr
-			}
-			return s.finishExisting(ctx, existing)
-		}
-		// ETOOMANY carries the store's message: which limit was hit.
-		return nil, err
-	}
-	if err := s.enqueue(ctx, report); err != nil {
-		return nil, err
-	}
-	return report, nil
 }
 
 func truncate(s string, n int) string {

@@ -32,7 +32,7 @@ func translate(err error, doing string) error {
 	case errors.As(err, &apiErr):
 		// AccessDenied, InvalidArgument, ...: retrying the same request will
 		// not help.
-		return billing.Permanent(cause)
+		return billing.PermanentError(cause)
 	default:
 		// No answer from S3 at all: connection refused, timeouts, DNS.
 		return billing.WrapError(billing.EUNAVAILABLE, cause, "Report storage is unavailable; try again later.")

@@ -11,35 +11,34 @@ import (
 	"time"
 
 	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/memstore"
 	"github.com/evovoice/billing/reports"
-	"github.com/evovoice/billing/schedules/memstore"
 )
 
-// world is an in-memory system behind the real reports.Service: reports
-// with the active-report limits (billing.SlotLimits.RefusalAmong), the
-// idempotency records, accounts and the job queue.
+// world is an in-memory system behind the real reports.Service: the one
+// in-memory report store (memstore.Reports, which keeps the DynamoDB
+// adapter's contract, active-report limits included), accounts and the job
+// queue.
 type world struct {
+	*memstore.Reports
 	mu       sync.Mutex
-	reports  map[string]*billing.Report
 	order    []string // report ids in creation order
-	idem     map[string]billing.IdempotencyRecord
 	accounts map[string]*billing.Account
 	jobs     []billing.Job
 	now      time.Time
 	ids      int
 
-	store *memstore.Store
+	store *memstore.Schedules
 	svc   *Service
 }
 
 func newWorld(t *testing.T, now time.Time) *world {
 	t.Helper()
 	w := &world{
-		reports:  map[string]*billing.Report{},
-		idem:     map[string]billing.IdempotencyRecord{},
+		Reports:  memstore.NewReports(),
 		accounts: map[string]*billing.Account{"acct-1": {ID: "acct-1", Name: "Acme", TimeZoneID: "America/New_York"}},
 		now:      now,
-		store:    memstore.New(),
+		store:    memstore.NewSchedules(),
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sub := reports.New(reports.Deps{Reports: w, Idempotency: w, Accounts: w, Jobs: w, Now: w.clock, Logger: logger})
@@ -58,62 +57,15 @@ func (w *world) newID() string {
 	return fmt.Sprintf("sched-%d", w.ids)
 }
 
-func (w *world) CreateReport(_ context.Context, r *billing.Report, limits billing.SlotLimits) error {
+// CreateReport is the store's, remembering the creation order.
+func (w *world) CreateReport(ctx context.Context, r *billing.Report, limits billing.SlotLimits) error {
+	if err := w.Reports.CreateReport(ctx, r, limits); err != nil {
+		return err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, ok := w.reports[r.ID]; ok {
-		return billing.Errorf(billing.ECONFLICT, "exists")
-	}
-	if e := limits.RefusalAmong(r, slices.Collect(func(yield func(*billing.Report) bool) {
-		for _, x := range w.reports {
-			if !yield(x) {
-				return
-			}
-		}
-	})); e != nil {
-		return e
-	}
-	c := *r
-	w.reports[r.ID], w.order = &c, append(w.order, r.ID)
+	w.order = append(w.order, r.ID)
 	return nil
-}
-
-func (w *world) GetReport(_ context.Context, id string) (*billing.Report, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	r, ok := w.reports[id]
-	if !ok {
-		return nil, billing.Errorf(billing.ENOTFOUND, "no report")
-	}
-	c := *r
-	return &c, nil
-}
-
-func (w *world) SetJobID(_ context.Context, id, jobID string, now time.Time) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.reports[id].JobID, w.reports[id].DateUpdated = jobID, now
-	return nil
-}
-
-func (w *world) PutIdempotency(_ context.Context, rec billing.IdempotencyRecord, now time.Time) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if old, ok := w.idem[rec.Key]; ok && old.ExpiresAt.After(now) {
-		return billing.Errorf(billing.ECONFLICT, "used")
-	}
-	w.idem[rec.Key] = rec
-	return nil
-}
-
-func (w *world) GetIdempotency(_ context.Context, key string, now time.Time) (*billing.IdempotencyRecord, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	rec, ok := w.idem[key]
-	if !ok || !rec.ExpiresAt.After(now) {
-		return nil, billing.Errorf(billing.ENOTFOUND, "none")
-	}
-	return &rec, nil
 }
 
 func (w *world) GetAccount(_ context.Context, id string) (*billing.Account, error) {
@@ -136,21 +88,27 @@ func (w *world) Enqueue(_ context.Context, job billing.Job) (string, error) {
 // periods are the periods of the reports made, in creation order.
 func (w *world) periods() []string {
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	order := slices.Clone(w.order)
+	w.mu.Unlock()
 	var out []string
-	for _, id := range w.order {
-		r := w.reports[id]
+	for _, id := range order {
+		r, err := w.GetReport(context.Background(), id)
+		if err != nil {
+			panic(err)
+		}
 		out = append(out, r.Request.StartDate.String()+".."+r.Request.EndDate.String())
 	}
 	return out
 }
 
-// finishAll marks every report Completed, freeing the account's slots.
+// finishAll completes every open report, freeing the account's slots.
 func (w *world) finishAll() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, r := range w.reports {
-		r.Status = billing.ReportCompleted
+	for _, r := range w.All() {
+		if !r.Status.Final() {
+			if _, err := w.FinishReport(context.Background(), r.ID, 0, billing.Outcome{Status: billing.ReportCompleted, Now: w.clock()}); err != nil {
+				panic(err)
+			}
+		}
 	}
 }
 

@@ -83,7 +83,7 @@ func New(d Deps) *Service {
 
 func requireRole(c billing.Caller) error {
 	if c.EffectiveRole() == "" {
-		return &billing.Error{Code: billing.EFORBIDDEN, ErrorCode: "Forbidden", Message: "Invalid Role"}
+		return reports.ErrInvalidRole()
 	}
 	return nil
 }
@@ -159,9 +159,11 @@ func (s *Service) fillZone(ctx context.Context, spec *billing.ScheduleSpec) erro
 		return err
 	}
 	if spec.TimeZoneID == "" {
-		spec.TimeZoneID = "UTC"
-		if _, err := billing.LoadZone(acct.TimeZoneID); err == nil && acct.TimeZoneID != "" {
-			spec.TimeZoneID = acct.TimeZoneID
+		// An account zone no tzdata knows would make the schedule unfireable:
+		// such a schedule runs in UTC.
+		spec.TimeZoneID = billing.ReportZoneName("", acct.TimeZoneID)
+		if _, err := billing.LoadZone(spec.TimeZoneID); err != nil {
+			spec.TimeZoneID = "UTC"
 		}
 	}
 	return nil

@@ -76,25 +76,8 @@ func (s *Service) catchUp(ctx context.Context, id string, now time.Time) (TickRe
 		}
 		p := sc.Spec.PeriodFor(sc.NextRunAt)
 		report, err := s.submit(ctx, sc, p)
-		switch code := billing.ErrorCode(err); {
-		case code == billing.ETOOMANY:
-			res.Waiting++
-			s.d.Logger.InfoContext(ctx, "a schedule waits for room under its account's active-report limit",
-				"scheduleId", sc.ID, "accountId", sc.Spec.AccountID, "period", p.String())
-			return res, nil
-		case code == billing.ENOTFOUND || code == billing.EINVALID || code == billing.EFORBIDDEN:
-			// The account disappeared, or the request can no longer be made
-			// (say, a webhook target the guard now refuses): every later
-			// period would fail the same way.
-			reason := "Disabled at " + now.UTC().Format(time.RFC3339) + ": " + billing.ErrorMessage(err)
-			if derr := s.d.Fire.AdvanceSchedule(ctx, sc.ID, sc.NextRunAt, billing.ScheduleAdvance{DisabledReason: reason, Now: s.d.Now()}); derr != nil && !benign(derr) {
-				return res, fmt.Errorf("disabling the schedule: %w", derr)
-			}
-			res.Disabled++
-			s.d.Logger.WarnContext(ctx, "disabled a schedule that cannot fire", "scheduleId", sc.ID, "accountId", sc.Spec.AccountID, "reason", reason)
-			return res, nil
-		case err != nil:
-			return res, fmt.Errorf("submitting period %s: %w", p, err)
+		if err != nil {
+			return res, s.submitFailed(ctx, sc, p, now, err, &res)
 		}
 		res.Fired++
 		// A zero next run (settings that never fire, only from a corrupt
@@ -110,6 +93,32 @@ func (s *Service) catchUp(ctx context.Context, id string, now time.Time) (TickRe
 		}
 		// Advanced, or another tick advanced it first: read it again.
 	}
+}
+
+// submitFailed ends a catch-up whose submit failed: a schedule at its
+// account's active-report limit waits (res.Waiting), one whose request can
+// no longer be made is disabled (res.Disabled); any other failure is
+// returned for the next tick.
+func (s *Service) submitFailed(ctx context.Context, sc *billing.Schedule, p billing.Period, now time.Time, err error, res *TickResult) error {
+	switch code := billing.ErrorCode(err); code {
+	case billing.ETOOMANY:
+		res.Waiting++
+		s.d.Logger.InfoContext(ctx, "a schedule waits for room under its account's active-report limit",
+			"scheduleId", sc.ID, "accountId", sc.Spec.AccountID, "period", p.String())
+		return nil
+	case billing.ENOTFOUND, billing.EINVALID, billing.EFORBIDDEN:
+		// The account disappeared, or the request can no longer be made
+		// (say, a webhook target the guard now refuses): every later
+		// period would fail the same way.
+		reason := "Disabled at " + now.UTC().Format(time.RFC3339) + ": " + billing.ErrorMessage(err)
+		if derr := s.d.Fire.AdvanceSchedule(ctx, sc.ID, sc.NextRunAt, billing.ScheduleAdvance{DisabledReason: reason, Now: s.d.Now()}); derr != nil && !benign(derr) {
+			return fmt.Errorf("disabling the schedule: %w", derr)
+		}
+		res.Disabled++
+		s.d.Logger.WarnContext(ctx, "disabled a schedule that cannot fire", "scheduleId", sc.ID, "accountId", sc.Spec.AccountID, "reason", reason)
+		return nil
+	}
+	return fmt.Errorf("submitting period %s: %w", p, err)
 }
 
 // benign are the advance failures that mean someone else changed the

@@ -54,9 +54,7 @@ func TestConcurrentAndDuplicateTicksMakeOneReport(t *testing.T) {
 		}
 	}
 	got, _ := w.store.GetSchedule(ctx, sc.ID)
-	w.mu.Lock()
-	w.idem = map[string]billing.IdempotencyRecord{}
-	w.mu.Unlock()
+	w.ForgetIdempotency()
 	if err := w.store.AdvanceSchedule(ctx, sc.ID, got.NextRunAt, billing.ScheduleAdvance{NextRunAt: sc.NextRunAt, Now: tick}); err != nil {
 		t.Fatal(err)
 	}

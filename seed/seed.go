@@ -188,25 +188,7 @@ func Write(w io.Writer, cfg Config) error {
 		depth := map[string]int{}
 		var ids []string
 		for i := 0; i < n; i++ {
-			c := billing.Customer{ID: fmt.Sprintf("c-%03d-%04d", a+1, i+1), AccountID: acct.ID}
-			// About a third of customers are branches of an earlier one, at most
-			// four levels deep; a quarter override the account's prices, so
-			// their branches inherit the override.
-			if i > 0 && r.IntN(3) == 0 {
-				p := ids[r.IntN(len(ids))]
-				if depth[p] < 3 {
-					c.ParentCustomerID = p
-					depth[c.ID] = depth[p] + 1
-				}
-			}
-			if c.ParentCustomerID == "" {
-				c.Name = customerNames[(a*7+i)%len(customerNames)]
-			} else {
-				c.Name = branchNames[r.IntN(len(branchNames))]
-			}
-			if r.IntN(4) == 0 {
-				c.OverrideBillingSettings, c.BillingSettings = true, overrideSettings(r, acct.BillingSettings)
-			}
+			c := newCustomer(r, a, i, acct, ids, depth)
 			if err := enc.Encode(customerLine{"customer", c}); err != nil {
 				return fmt.Errorf("writing customer: %w", err)
 			}
@@ -237,6 +219,31 @@ func Write(w io.Writer, cfg Config) error {
 		return fmt.Errorf("writing seed data: %w", err)
 	}
 	return nil
+}
+
+// newCustomer is the i-th customer of the a-th account acct; ids are the
+// account's customers so far and depth their levels below the top. About a
+// third of customers are branches of an earlier one, at most four levels
+// deep; a quarter override the account's prices, so their branches inherit
+// the override.
+func newCustomer(r *rand.Rand, a, i int, acct billing.Account, ids []string, depth map[string]int) billing.Customer {
+	c := billing.Customer{ID: fmt.Sprintf("c-%03d-%04d", a+1, i+1), AccountID: acct.ID}
+	if i > 0 && r.IntN(3) == 0 {
+		p := ids[r.IntN(len(ids))]
+		if depth[p] < 3 {
+			c.ParentCustomerID = p
+			depth[c.ID] = depth[p] + 1
+		}
+	}
+	if c.ParentCustomerID == "" {
+		c.Name = customerNames[(a*7+i)%len(customerNames)]
+	} else {
+		c.Name = branchNames[r.IntN(len(branchNames))]
+	}
+	if r.IntN(4) == 0 {
+		c.OverrideBillingSettings, c.BillingSettings = true, overrideSettings(r, acct.BillingSettings)
+	}
+	return c
 }
 
 func pickItem(r *rand.Rand) billing.Item {

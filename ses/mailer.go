@@ -83,7 +83,7 @@ func (s *Mailer) Send(ctx context.Context, m billing.Email) (string, error) {
 // anything is sent.
 func (s *Mailer) check(m billing.Email) error {
 	if _, err := mail.ParseAddress(s.from); err != nil {
-		return billing.Permanent(fmt.Errorf("the sender address %q is not valid: %w", s.from, err))
+		return billing.PermanentError(fmt.Errorf("the sender address %q is not valid: %w", s.from, err))
 	}
 	addr, err := mail.ParseAddress(m.To)
 	switch {
@@ -116,13 +116,13 @@ func translate(err error, doing string) error {
 	case errors.Is(err, context.Canceled):
 		return cause
 	case errors.As(err, &rejected):
-		return billing.Permanent(billing.WrapError(billing.EINVALID, cause, "The email was rejected."))
+		return billing.WrapError(billing.EINVALID, cause, "The email was rejected.")
 	case errors.As(err, &apiErr) && unavailableCodes[apiErr.ErrorCode()],
 		errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
 		return billing.WrapError(billing.EUNAVAILABLE, cause, "Email is unavailable; try again later.")
 	case errors.As(err, &apiErr):
 		// BadRequest, unverified sender, suspended account: retrying will not help.
-		return billing.Permanent(cause)
+		return billing.PermanentError(cause)
 	default:
 		return billing.WrapError(billing.EUNAVAILABLE, cause, "Email is unavailable; try again later.")
 	}

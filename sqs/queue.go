@@ -209,7 +209,7 @@ func translate(err error, doing string) error {
 		errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
 		return billing.WrapError(billing.EUNAVAILABLE, cause, "The job queue is unavailable; try again later.")
 	case errors.As(err, &apiErr):
-		return billing.Permanent(cause)
+		return billing.PermanentError(cause)
 	default:
 		return billing.WrapError(billing.EUNAVAILABLE, cause, "The job queue is unavailable; try again later.")
 	}

@@ -82,28 +82,12 @@ func runReport(ctx context.Context, args []string, stdout io.Writer, stderr io.W
 	var rater *rating.Rater
 	var currency string
 	begin := func(d *importfile.Dataset) (importfile.UsageFunc, error) {
-		acct, ok := d.Account(req.AccountID)
-		if !ok {
-			return nil, billing.Errorf(billing.ENOTFOUND, "account %q is not in %s", req.AccountID, *data)
-		}
-		zoneName := req.TimeZoneID
-		if zoneName == "" {
-			zoneName = acct.TimeZoneID
-		}
-		loc, err := billing.LoadZone(zoneName)
-		if err != nil {
-			return nil, err
-		}
-		if *customer != "" && !hasCustomer(d, req.AccountID, *customer) {
-			return nil, billing.Errorf(billing.ENOTFOUND, "customer %q is not a customer of account %q", *customer, req.AccountID)
-		}
-		period := rating.Period{Start: req.StartDate, End: req.EndDate, Loc: loc}
 		// A second call (the file was not ordered) starts over with a new rater.
-		r, err := rating.NewRater(acct, d.CustomersOf(acct.ID), period, *customer)
+		r, cur, err := startRating(d, req, *customer, *data)
 		if err != nil {
 			return nil, err
 		}
-		rater, currency = r, acct.CurrencyCode()
+		rater, currency = r, cur
 		return r.Add, nil
 	}
 	ds, err := importfile.Scan(ctx, src, opts, begin)
@@ -127,6 +111,30 @@ func runReport(ctx context.Context, args []string, stdout io.Writer, stderr io.W
 			currency, rating.FormatCents(res.Total.Total), *out)
 	}
 	return nil
+}
+
+// startRating makes the rater of req over the dataset d of the file named
+// data: the account must be in it (and customer, when given, one of its
+// customers); the period lies in the report's zone (billing.ReportZone). It
+// also returns the account's currency.
+func startRating(d *importfile.Dataset, req billing.ReportRequest, customer, data string) (*rating.Rater, string, error) {
+	acct, ok := d.Account(req.AccountID)
+	if !ok {
+		return nil, "", billing.Errorf(billing.ENOTFOUND, "account %q is not in %s", req.AccountID, data)
+	}
+	loc, err := billing.ReportZone(req.TimeZoneID, acct.TimeZoneID)
+	if err != nil {
+		return nil, "", err
+	}
+	if customer != "" && !hasCustomer(d, req.AccountID, customer) {
+		return nil, "", billing.Errorf(billing.ENOTFOUND, "customer %q is not a customer of account %q", customer, req.AccountID)
+	}
+	period := rating.Period{Start: req.StartDate, End: req.EndDate, Loc: loc}
+	r, err := rating.NewRater(acct, d.CustomersOf(acct.ID), period, customer)
+	if err != nil {
+		return nil, "", err
+	}
+	return r, acct.CurrencyCode(), nil
 }
 
 func hasCustomer(d *importfile.Dataset, accountID, id string) bool {
@@ -159,7 +167,7 @@ func cliError(err error) error {
 	if errors.As(err, &ve) {
 		return ve
 	}
-	if errors.As(err, &be) && be.Code != billing.EINTERNAL {
+	if errors.As(err, &be) && !billing.IsInternal(be.Code) {
 		return errors.New(be.Message)
 	}
 	return err

@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/evovoice/billing/lambdaedge"
 )
 
 // The local stack's issuer and audience. The issuer deliberately uses a
@@ -152,20 +154,21 @@ func (k *Key) Mint(c Claims, now time.Time) (string, error) {
 			return "", fmt.Errorf("account id %q is empty or contains a comma", a)
 		}
 	}
+	// The claim names are the ones the edge reads (lambdaedge.Claim*).
 	claims := jwt.MapClaims{
-		"sub":            c.Subject,
-		"iss":            Issuer,
-		"aud":            Audience,
-		"iat":            now.Unix(),
-		"exp":            now.Add(c.TTL).Unix(),
-		"token_use":      "id",
-		"cognito:groups": c.Roles,
+		lambdaedge.ClaimSubject: c.Subject,
+		"iss":                   Issuer,
+		"aud":                   Audience,
+		"iat":                   now.Unix(),
+		"exp":                   now.Add(c.TTL).Unix(),
+		"token_use":             "id",
+		lambdaedge.ClaimGroups:  c.Roles,
 	}
 	if len(c.AccountIDs) > 0 {
-		claims["custom:accountIds"] = strings.Join(c.AccountIDs, ",")
+		claims[lambdaedge.ClaimAccountIDs] = strings.Join(c.AccountIDs, ",")
 	}
 	if c.CustomerID != "" {
-		claims["custom:customerId"] = c.CustomerID
+		claims[lambdaedge.ClaimCustomerID] = c.CustomerID
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 	tok.Header["kid"] = k.id

@@ -91,37 +91,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Stage == "" {
 		opts.Stage = "local"
 	}
-	services := map[Service]bool{}
-	if opts.Services == nil {
-		opts.Services = AllServices
+	services, err := serviceSet(opts.Services)
+	if err != nil {
+		return nil, err
 	}
-	for _, svc := range opts.Services {
-		if !slices.Contains(AllServices, svc) {
-			return nil, fmt.Errorf("starting emulators: unknown service %q", svc)
-		}
-		services[svc] = true
-	}
-	// gofakes3 runs in-process: a stack of S3 alone needs neither Node.js nor _tools.
-	needsNode := services[DynamoDB] || services[SQS] || services[SES]
-	toolsDir := opts.ToolsDir
-	if toolsDir == "" && needsNode {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, fmt.Errorf("starting emulators: %w", err)
-		}
-		if toolsDir, err = findToolsDir(wd); err != nil {
-			return nil, fmt.Errorf("starting emulators: %w", err)
-		}
-	}
-	if needsNode {
-		if err := ensureNodeModules(toolsDir, opts.Log); err != nil {
-			return nil, fmt.Errorf("starting emulators: %w", err)
-		}
-	}
-	if opts.DataDir != "" {
-		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("starting emulators: creating the data folder: %w", err)
-		}
+	toolsDir, err := prepare(opts, services)
+	if err != nil {
+		return nil, err
 	}
 	s := &Stack{
 		Names:    resources.For(opts.Stage),
@@ -147,33 +123,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}()
 
-	// Node takes a moment to boot; start the children side by side.
-	var wg sync.WaitGroup
-	var errs []error
-	var mu sync.Mutex
-	for _, svc := range []Service{DynamoDB, SQS, SES} {
-		if !services[svc] {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := s.startChild(svc); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
-	var s3err error
-	if services[S3] {
-		s.s3, s3err = newS3Server(opts.Ports.S3, opts.S3File)
-	}
-	wg.Wait()
-	if s.s3 != nil {
-		s.ports[S3] = s.s3.port
-	}
-	if err := errors.Join(append(errs, s3err)...); err != nil {
+	if err := s.startAll(opts); err != nil {
 		return nil, err
 	}
 
@@ -191,6 +141,80 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("starting emulators: %w", err)
 	}
 	return s, nil
+}
+
+// serviceSet is the set of services to start: all four by default.
+func serviceSet(list []Service) (map[Service]bool, error) {
+	if list == nil {
+		list = AllServices
+	}
+	services := map[Service]bool{}
+	for _, svc := range list {
+		if !slices.Contains(AllServices, svc) {
+			return nil, fmt.Errorf("starting emulators: unknown service %q", svc)
+		}
+		services[svc] = true
+	}
+	return services, nil
+}
+
+// prepare finds the npm tools (installing them if missing) when a Node.js
+// emulator is wanted, and makes the data folder; it returns the tools folder.
+// gofakes3 runs in-process: a stack of S3 alone needs neither Node.js nor
+// _tools.
+func prepare(opts Options, services map[Service]bool) (string, error) {
+	toolsDir := opts.ToolsDir
+	if services[DynamoDB] || services[SQS] || services[SES] {
+		if toolsDir == "" {
+			wd, err := os.Getwd()
+			if err != nil {
+				return "", fmt.Errorf("starting emulators: %w", err)
+			}
+			if toolsDir, err = findToolsDir(wd); err != nil {
+				return "", fmt.Errorf("starting emulators: %w", err)
+			}
+		}
+		if err := ensureNodeModules(toolsDir, opts.Log); err != nil {
+			return "", fmt.Errorf("starting emulators: %w", err)
+		}
+	}
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+			return "", fmt.Errorf("starting emulators: creating the data folder: %w", err)
+		}
+	}
+	return toolsDir, nil
+}
+
+// startAll starts the Node.js emulators side by side (Node takes a moment
+// to boot) and the in-process S3, and waits until each listens.
+func (s *Stack) startAll(opts Options) error {
+	var wg sync.WaitGroup
+	var errs []error
+	var mu sync.Mutex
+	for _, svc := range []Service{DynamoDB, SQS, SES} {
+		if !s.services[svc] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.startChild(svc); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	var s3err error
+	if s.services[S3] {
+		s.s3, s3err = newS3Server(opts.Ports.S3, opts.S3File)
+	}
+	wg.Wait()
+	if s.s3 != nil {
+		s.ports[S3] = s.s3.port
+	}
+	return errors.Join(append(errs, s3err)...)
 }
 
 // url is svc's URL, "" when the stack did not start it.

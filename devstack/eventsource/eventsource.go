@@ -84,6 +84,13 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Client == nil || cfg.QueueURL == "" || cfg.Handler == nil {
 		return nil, errors.New("event source needs a client, a queue URL and a handler")
 	}
+	cfg.pollingDefaults()
+	cfg.identityDefaults()
+	return &Source{cfg: cfg}, nil
+}
+
+// pollingDefaults fills in Lambda's event source mapping settings.
+func (cfg *Config) pollingDefaults() {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = resources.WorkerBatchSize
 	}
@@ -99,6 +106,11 @@ func New(cfg Config) (*Source, error) {
 	if cfg.MaxErrorBackoff < cfg.ErrorBackoff {
 		cfg.MaxErrorBackoff = max(30*time.Second, cfg.ErrorBackoff)
 	}
+}
+
+// identityDefaults fills in the queue's and the function's names, the log
+// and the function's timeouts.
+func (cfg *Config) identityDefaults() {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
@@ -117,7 +129,6 @@ func New(cfg Config) (*Source, error) {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 10 * time.Second
 	}
-	return &Source{cfg: cfg}, nil
 }
 
 // QueueARN derives a queue's ARN from its URL (https://host/<account>/<name>).

@@ -256,25 +256,25 @@ func (g *Gateway) authorize(r *http.Request, now time.Time) (map[string]string, 
 	return g.cfg.Authorizer.Validate(token, now)
 }
 
-// Event builds the payload format 2.0 event API Gateway sends for r.
-func (g *Gateway) Event(r *http.Request, route Route, params map[string]string, body []byte,
-	authorizer *events.APIGatewayV2HTTPRequestContextAuthorizerDescription, now time.Time) events.APIGatewayV2HTTPRequest {
+// eventHeaders are r's headers as payload 2.0 has them: lower-case names,
+// values joined with commas, the cookies in a list of their own, the host
+// and content length always present.
+func eventHeaders(r *http.Request) (map[string]string, []string) {
 	headers := map[string]string{}
 	var cookies []string
 	for name, values := range r.Header {
 		lower := strings.ToLower(name)
-		if lower == "cookie" {
-			// Payload 2.0 moves cookies out of the headers into their own list.
-			for _, v := range values {
-				for c := range strings.SplitSeq(v, ";") {
-					if c = strings.TrimSpace(c); c != "" {
-						cookies = append(cookies, c)
-					}
-				}
-			}
+		if lower != "cookie" {
+			headers[lower] = strings.Join(values, ",")
 			continue
 		}
-		headers[lower] = strings.Join(values, ",")
+		for _, v := range values {
+			for c := range strings.SplitSeq(v, ";") {
+				if c = strings.TrimSpace(c); c != "" {
+					cookies = append(cookies, c)
+				}
+			}
+		}
 	}
 	if r.Host != "" {
 		headers["host"] = r.Host
@@ -282,6 +282,12 @@ func (g *Gateway) Event(r *http.Request, route Route, params map[string]string, 
 	if r.ContentLength > 0 && headers["content-length"] == "" {
 		headers["content-length"] = strconv.FormatInt(r.ContentLength, 10)
 	}
+	return headers, cookies
+}
+
+// forwardedHeaders adds the X-Forwarded-* headers API Gateway adds, and
+// returns the client's address.
+func forwardedHeaders(r *http.Request, headers map[string]string) (sourceIP string) {
 	sourceIP, port, _ := net.SplitHostPort(r.RemoteAddr)
 	if sourceIP == "" {
 		sourceIP = r.RemoteAddr
@@ -299,16 +305,31 @@ func (g *Gateway) Event(r *http.Request, route Route, params map[string]string, 
 		port = lport
 	}
 	headers["x-forwarded-port"] = port
+	return sourceIP
+}
+
+// queryParameters are the query's values joined with commas, nil for none.
+func queryParameters(raw string) map[string]string {
+	values, err := url.ParseQuery(raw)
+	if err != nil || len(values) == 0 {
+		return nil
+	}
+	query := make(map[string]string, len(values))
+	for k, v := range values {
+		query[k] = strings.Join(v, ",")
+	}
+	return query
+}
+
+// Event builds the payload format 2.0 event API Gateway sends for r.
+func (g *Gateway) Event(r *http.Request, route Route, params map[string]string, body []byte,
+	authorizer *events.APIGatewayV2HTTPRequestContextAuthorizerDescription, now time.Time) events.APIGatewayV2HTTPRequest {
+	headers, cookies := eventHeaders(r)
+	sourceIP := forwardedHeaders(r, headers)
 	requestID := newRequestID()
 	headers["x-amzn-trace-id"] = "Root=1-" + strconv.FormatInt(now.Unix(), 16) + "-" + requestID[:24]
 
-	var query map[string]string
-	if values, err := url.ParseQuery(r.URL.RawQuery); err == nil && len(values) > 0 {
-		query = make(map[string]string, len(values))
-		for k, v := range values {
-			query[k] = strings.Join(v, ",")
-		}
-	}
+	query := queryParameters(r.URL.RawQuery)
 
 	ev := events.APIGatewayV2HTTPRequest{
 		Version:               "2.0",

@@ -77,6 +77,21 @@ func Import(ctx context.Context, src importfile.Source, w billing.BillingDataWri
 		return sum, fmt.Errorf("writing %d customers: %w", len(ds.Customers), err)
 	}
 
+	written, err := writeUsage(ctx, ds, src, w, opts, func(done int64) {
+		report(ImportProgress{Phase: "writing", Done: done, Total: total})
+	})
+	sum.UsageWritten = written
+	sum.Writing = time.Since(start)
+	if err != nil {
+		return sum, err
+	}
+	return sum, nil
+}
+
+// writeUsage streams ds's usage events from src to w in chunks of
+// opts.ChunkSize, opts.Writers at once; the first write that fails stops the
+// rest. progress gets the number written so far.
+func writeUsage(ctx context.Context, ds *importfile.Dataset, src importfile.Source, w billing.BillingDataWriter, opts ImportOptions, progress func(done int64)) (int64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	chunks := make(chan []billing.UsageEvent, opts.Writers)
@@ -94,7 +109,7 @@ func Import(ctx context.Context, src importfile.Source, w billing.BillingDataWri
 					cancel(fmt.Errorf("writing usage events: %w", err))
 					continue
 				}
-				report(ImportProgress{Phase: "writing", Done: written.Add(int64(len(chunk))), Total: total})
+				progress(written.Add(int64(len(chunk))))
 			}
 		}()
 	}
@@ -116,13 +131,11 @@ func Import(ctx context.Context, src importfile.Source, w billing.BillingDataWri
 	}
 	close(chunks)
 	wg.Wait()
-	sum.UsageWritten = written.Load()
-	sum.Writing = time.Since(start)
 	if err := context.Cause(ctx); err != nil && err != context.Canceled {
-		return sum, err
+		return written.Load(), err
 	}
 	if streamErr != nil {
-		return sum, fmt.Errorf("reading usage events: %w", streamErr)
+		return written.Load(), fmt.Errorf("reading usage events: %w", streamErr)
 	}
-	return sum, nil
+	return written.Load(), nil
 }

@@ -71,54 +71,17 @@ func Run(ctx context.Context, o Options) (err error) {
 	defer func() {
 		// Ctrl-C while starting (say, during the first demo-data load) is a
 		// request to stop, not a failure; the next start resumes.
-		if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		if stoppedWhileStarting(ctx, err) {
 			o.Log.Info("stopped while starting", "detail", err)
 			err = nil
 		}
 	}()
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
+	if err := o.fillDefaults(); err != nil {
+		return err
 	}
-	if o.Out == nil {
-		o.Out = io.Discard
-	}
-	if o.SweepInterval <= 0 {
-		o.SweepInterval = DefaultSweepInterval
-	}
-	if o.DataDir == "" || o.ToolsDir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return fmt.Errorf("finding the repository: %w", err)
-		}
-		root, err := FindRoot(wd)
-		if err != nil {
-			return err
-		}
-		if o.DataDir == "" {
-			o.DataDir = filepath.Join(root, DataDirName)
-		}
-		if o.ToolsDir == "" {
-			o.ToolsDir = filepath.Join(root, "_tools")
-		}
-	}
-	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
-		return fmt.Errorf("creating the data folder: %w", err)
-	}
-	if r, err := ReadRunning(o.DataDir); err == nil {
-		return fmt.Errorf("a local stack (pid %d) already runs on this data folder at %s; stop it first", r.PID, r.APIURL)
-	}
-	dynamoDir := filepath.Join(o.DataDir, "dynamodb")
-	// Report CSVs live next to the DynamoDB data, so that a restart keeps
-	// both the Completed reports and the files their links point to.
-	s3File := filepath.Join(o.DataDir, S3FileName)
-	if o.Fresh {
-		o.Log.Info("--fresh: deleting the local DynamoDB and S3 data", "dir", dynamoDir, "s3", s3File)
-		if err := os.RemoveAll(dynamoDir); err != nil {
-			return fmt.Errorf("deleting the local DynamoDB data: %w", err)
-		}
-		if err := os.Remove(s3File); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("deleting the local S3 data: %w", err)
-		}
+	dynamoDir, s3File, err := prepareData(o)
+	if err != nil {
+		return err
 	}
 
 	// Take the API port first: failing on a busy port should not cost an
@@ -147,30 +110,11 @@ func Run(ctx context.Context, o Options) (err error) {
 		}
 	}()
 
-	env, err := functionEnv(st, o.DataDir, apiURL)
+	env, fns, err := startFunctions(ctx, st, o, apiURL)
 	if err != nil {
 		return err
 	}
-	if o.ShardDays > 0 {
-		env[resources.EnvShardDays] = strconv.Itoa(o.ShardDays)
-	}
-	// The functions read their configuration (and the SDK its endpoints) from
-	// the environment, as on Lambda; this process is the stack's only user.
-	for k, v := range env {
-		os.Setenv(k, v)
-	}
-	fns, err := buildFunctions(ctx, o.Log)
-	if err != nil {
-		return err
-	}
-	demo := DemoSeed
-	if o.DemoEvents > 0 {
-		demo.Events = o.DemoEvents
-	}
-	if err := seedOnce(ctx, fns.billing, demo, o.DataDir, o.Log); err != nil {
-		return err
-	}
-	demoSchedule, err := seedDemoSchedule(ctx, fns.schedules, fns.billing, time.Now(), o.Log)
+	demoSchedule, err := seedDemo(ctx, fns, o)
 	if err != nil {
 		return err
 	}
@@ -200,6 +144,64 @@ func Run(ctx context.Context, o Options) (err error) {
 			serveErr <- err
 		}
 	}()
+	if err := startWorker(runCtx, &wg, o, st, fns); err != nil {
+		return err
+	}
+
+	running := Running{PID: os.Getpid(), APIURL: apiURL, MailURL: st.SESURL, Env: publicEnv(env)}
+	defer os.Remove(filepath.Join(o.DataDir, StackFile))
+	if err := announce(o, running, st, key, demoSchedule); err != nil {
+		return err
+	}
+
+	err = waitForStop(ctx, serveErr, st, emuLog.Name())
+	o.Log.Info("stopping the local stack")
+	stop()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdownCtx)
+	wg.Wait()
+	return err
+}
+
+// stoppedWhileStarting tells a Ctrl-C during the start from a failure.
+func stoppedWhileStarting(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled)
+}
+
+// announce records the running stack (for `reportctl import --local` and
+// the others) and prints the ready banner with a dev token.
+func announce(o Options, running Running, st *emulators.Stack, key *devauth.Key, demoSchedule *billing.Schedule) error {
+	if err := writeRunning(o.DataDir, running); err != nil {
+		return err
+	}
+	token, err := key.Mint(devauth.Claims{Subject: "dev-manager", Roles: []string{string(billing.RoleManager)}, AccountIDs: []string{DemoAccountID}, TTL: 12 * time.Hour}, time.Now())
+	if err != nil {
+		return err
+	}
+	printBanner(o.Out, running, st, token, scheduleBanner(running.APIURL, demoSchedule))
+	return nil
+}
+
+// startFunctions gives the functions their environment and builds them.
+// They read their configuration from env, the variables a Lambda would
+// have, and talk to the emulators through the stack's own AWS
+// configuration: the process environment is neither read nor changed.
+func startFunctions(ctx context.Context, st *emulators.Stack, o Options, apiURL string) (map[string]string, functions, error) {
+	env, err := functionEnv(st, o.DataDir, apiURL)
+	if err != nil {
+		return nil, functions{}, err
+	}
+	if o.ShardDays > 0 {
+		env[resources.EnvShardDays] = strconv.Itoa(o.ShardDays)
+	}
+	fns, err := buildFunctions(ctx, o.Log, env, st.AWS)
+	return env, fns, err
+}
+
+// startWorker runs the local SQS event source (the run function's trigger)
+// and the sweep's schedule until ctx ends; wg tracks both.
+func startWorker(ctx context.Context, wg *sync.WaitGroup, o Options, st *emulators.Stack, fns functions) error {
 	src, err := eventsource.New(eventsource.Config{
 		Client: sqs.NewFromConfig(st.AWS), QueueURL: st.JobsQueueURL, Region: emulators.Region,
 		Handler: fns.handleSQS, Log: o.Log.With("component", "sqs-event-source"),
@@ -209,41 +211,98 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	wg.Add(1)
-	go func() { defer wg.Done(); src.Run(runCtx) }()
-	wg.Add(1)
+	wg.Add(2)
+	go func() { defer wg.Done(); src.Run(ctx) }()
 	go func() {
 		defer wg.Done()
-		eventsource.Every(runCtx, o.SweepInterval, o.Log.With("component", "sweep"), "sweep", fns.sweep)
+		eventsource.Every(ctx, o.SweepInterval, o.Log.With("component", "sweep"), "sweep", fns.sweep)
 	}()
+	return nil
+}
 
-	running := Running{PID: os.Getpid(), APIURL: apiURL, MailURL: st.SESURL, Env: publicEnv(env)}
-	if err := writeRunning(o.DataDir, running); err != nil {
-		return err
+// waitForStop waits for ctx to end (nil), or the API server or an emulator
+// to fail for good (why the stack stops).
+func waitForStop(ctx context.Context, serveErr <-chan error, st *emulators.Stack, emuLog string) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-serveErr:
+		return fmt.Errorf("serving the local API: %w", err)
+	case err := <-st.Failed():
+		// An emulator died and its supervisor could not bring it back: every
+		// request would answer 503 from now on, so the stack stops and says why.
+		return fmt.Errorf("the local stack cannot go on (emulator output in %s): %w", emuLog, err)
 	}
-	defer os.Remove(filepath.Join(o.DataDir, StackFile))
-	token, err := key.Mint(devauth.Claims{Subject: "dev-manager", Roles: []string{string(billing.RoleManager)}, AccountIDs: []string{DemoAccountID}, TTL: 12 * time.Hour}, time.Now())
+}
+
+// fillDefaults fills in the options left zero; the data and tools folders
+// default to the repository's.
+func (o *Options) fillDefaults() error {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = DefaultSweepInterval
+	}
+	if o.DataDir != "" && o.ToolsDir != "" {
+		return nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return fmt.Errorf("finding the repository: %w", err)
+	}
+	root, err := FindRoot(wd)
 	if err != nil {
 		return err
 	}
-	printBanner(o.Out, running, st, token, scheduleBanner(running.APIURL, demoSchedule))
-
-	select {
-	case <-ctx.Done():
-	case err = <-serveErr:
-		err = fmt.Errorf("serving the local API: %w", err)
-	case err = <-st.Failed():
-		// An emulator died and its supervisor could not bring it back: every
-		// request would answer 503 from now on, so the stack stops and says why.
-		err = fmt.Errorf("the local stack cannot go on (emulator output in %s): %w", emuLog.Name(), err)
+	if o.DataDir == "" {
+		o.DataDir = filepath.Join(root, DataDirName)
 	}
-	o.Log.Info("stopping the local stack")
-	stop()
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	srv.Shutdown(shutdownCtx)
-	wg.Wait()
-	return err
+	if o.ToolsDir == "" {
+		o.ToolsDir = filepath.Join(root, "_tools")
+	}
+	return nil
+}
+
+// prepareData makes the data folder, refuses one another stack runs on, and
+// with Fresh deletes the DynamoDB and S3 data. Report CSVs live next to the
+// DynamoDB data, so that a restart keeps both the Completed reports and the
+// files their links point to.
+func prepareData(o Options) (dynamoDir, s3File string, err error) {
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return "", "", fmt.Errorf("creating the data folder: %w", err)
+	}
+	if r, err := ReadRunning(o.DataDir); err == nil {
+		return "", "", fmt.Errorf("a local stack (pid %d) already runs on this data folder at %s; stop it first", r.PID, r.APIURL)
+	}
+	dynamoDir, s3File = filepath.Join(o.DataDir, "dynamodb"), filepath.Join(o.DataDir, S3FileName)
+	if !o.Fresh {
+		return dynamoDir, s3File, nil
+	}
+	o.Log.Info("--fresh: deleting the local DynamoDB and S3 data", "dir", dynamoDir, "s3", s3File)
+	if err := os.RemoveAll(dynamoDir); err != nil {
+		return "", "", fmt.Errorf("deleting the local DynamoDB data: %w", err)
+	}
+	if err := os.Remove(s3File); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", "", fmt.Errorf("deleting the local S3 data: %w", err)
+	}
+	return dynamoDir, s3File, nil
+}
+
+// seedDemo loads the demo data on the first start and makes the demo
+// schedule.
+func seedDemo(ctx context.Context, fns functions, o Options) (*billing.Schedule, error) {
+	demo := DemoSeed
+	if o.DemoEvents > 0 {
+		demo.Events = o.DemoEvents
+	}
+	if err := seedOnce(ctx, fns.billing, demo, o.DataDir, o.Log); err != nil {
+		return nil, err
+	}
+	return seedDemoSchedule(ctx, fns.schedules, fns.billing, time.Now(), o.Log)
 }
 
 // functionEnv is the functions' environment: the emulators' endpoints and

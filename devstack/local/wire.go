@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	billing "github.com/evovoice/billing"
@@ -18,9 +18,10 @@ import (
 	"github.com/evovoice/billing/devstack/gateway"
 	ddbstore "github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/httpapi/wiring"
+	"github.com/evovoice/billing/lambdaedge"
 	"github.com/evovoice/billing/resources"
-	"github.com/evovoice/billing/worker"
 	"github.com/evovoice/billing/schedules"
+	"github.com/evovoice/billing/worker"
 	"github.com/evovoice/billing/worker/wire"
 )
 
@@ -42,17 +43,25 @@ type functions struct {
 	schedules scheduleCreator
 }
 
-// buildFunctions wires the handlers from the process environment with the
-// very constructors each Lambda's main uses (httpapi/wiring, worker/wire).
-// The HTTP handlers sit behind the same aws-lambda-go-api-proxy adapter as on
-// Lambda; the worker is called through its Lambda entry point,
-// lambdaedge.Handler, with the JSON Lambda would send, so that local runs
-// cover the event decoding too.
-func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
-	cfg, err := appconfig.Load(ctx)
+// buildFunctions wires the handlers from env (the functions' environment
+// variables) and awsCfg (the emulators') with the very constructors each
+// Lambda's main uses (httpapi/wiring, worker/wire).
+// The HTTP handlers sit behind the same edge as on Lambda (lambdaedge: the
+// proxy adapter, the claims as the caller); the worker is called through its
+// Lambda entry point, lambdaedge.Handler, with the JSON Lambda would send, so that local
+// runs cover the event decoding too.
+func buildFunctions(ctx context.Context, log *slog.Logger, env map[string]string, awsCfg aws.Config) (functions, error) {
+	cfg, err := appconfig.Load(ctx, func(o *appconfig.Options) {
+		o.Getenv = func(k string) string { return env[k] }
+		o.AWS = &awsCfg
+	})
 	if err != nil {
 		return functions{}, err
 	}
+	// The handlers get cfg.Logger explicitly (httpapi/wiring); the worker
+	// (worker/wire) still logs through the process's default logger, which
+	// this edge installs as functions/run's main does on Lambda.
+	slog.SetDefault(cfg.Logger)
 	if err := cfg.Require(resources.EnvBillingTable); err != nil {
 		return functions{}, err
 	}
@@ -65,12 +74,12 @@ func buildFunctions(ctx context.Context, log *slog.Logger) (functions, error) {
 	if err != nil {
 		return functions{}, err
 	}
-	fns.submit = httpadapter.NewV2(submit).ProxyWithContext
+	fns.submit = lambdaedge.HTTPHandler(submit)
 	status, err := wiring.Status(cfg)
 	if err != nil {
 		return functions{}, err
 	}
-	fns.status = httpadapter.NewV2(status).ProxyWithContext
+	fns.status = lambdaedge.HTTPHandler(status)
 	// The local stack's timings (resources.Local*): a shorter lease and
 	// takeover than on AWS, so a report whose worker died completes well
 	// within 8 minutes of a restart.

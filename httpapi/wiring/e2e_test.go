@@ -22,7 +22,6 @@ import (
 
 	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 	"github.com/golang-jwt/jwt/v5"
 
 	billing "github.com/evovoice/billing"
@@ -33,6 +32,7 @@ import (
 	ddbstore "github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/httpapi"
 	"github.com/evovoice/billing/httpapi/wiring"
+	"github.com/evovoice/billing/lambdaedge"
 	"github.com/evovoice/billing/linktoken"
 	"github.com/evovoice/billing/resources"
 	s3files "github.com/evovoice/billing/s3"
@@ -93,8 +93,8 @@ func startLocalAPIB(t testing.TB) *localAPI {
 	}
 	gw := gateway.New(gateway.Config{
 		Functions: map[gateway.Target]gateway.Function{
-			gateway.Submit: httpadapter.NewV2(submit).ProxyWithContext,
-			gateway.Status: httpadapter.NewV2(status).ProxyWithContext,
+			gateway.Submit: lambdaedge.HTTPHandler(submit),
+			gateway.Status: lambdaedge.HTTPHandler(status),
 		},
 		Authorizer: devauth.NewValidator(key.Public(), devauth.Issuer, devauth.Audience),
 	})

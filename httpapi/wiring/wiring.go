@@ -8,7 +8,6 @@ package wiring
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 
 	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -30,15 +29,16 @@ func Submit(cfg appconfig.Config) (http.Handler, error) {
 		return nil, fmt.Errorf("wiring submit: %w", err)
 	}
 	db := awsddb.NewFromConfig(cfg.AWS)
-	reports := ddbstore.NewReportStore(db, cfg.ReportsTable)
+	log := storeLogger(cfg)
+	reports := ddbstore.NewReportStore(db, cfg.ReportsTable, log)
 	return withBudget(httpapi.NewSubmitHandler(httpapi.SubmitDeps{
 		Reports:               reports,
 		Idempotency:           reports,
-		Accounts:              ddbstore.NewBillingStore(db, cfg.BillingTable),
+		Accounts:              ddbstore.NewBillingStore(db, cfg.BillingTable, log),
 		Jobs:                  sqs.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL),
-		Schedules:             ddbstore.NewScheduleStore(db, cfg.SchedulesTable),
+		Schedules:             ddbstore.NewScheduleStore(db, cfg.SchedulesTable, log),
 		AllowInsecureWebhooks: cfg.AllowInsecureWebhooks,
-		Logger:                slog.Default(),
+		Logger:                cfg.Logger,
 	})), nil
 }
 
@@ -50,15 +50,20 @@ func Status(cfg appconfig.Config) (http.Handler, error) {
 	}
 	db := awsddb.NewFromConfig(cfg.AWS)
 	return withBudget(httpapi.NewStatusHandler(httpapi.StatusDeps{
-		Reports:   ddbstore.NewReportStore(db, cfg.ReportsTable),
-		Schedules: ddbstore.NewScheduleStore(db, cfg.SchedulesTable),
+		Reports:   ddbstore.NewReportStore(db, cfg.ReportsTable, storeLogger(cfg)),
+		Schedules: ddbstore.NewScheduleStore(db, cfg.SchedulesTable, storeLogger(cfg)),
 		Files: s3files.NewFromConfig(cfg.ForS3(), cfg.ReportsBucket, func(o *s3files.Options) {
 			o.UsePathStyle = cfg.S3UsePathStyle
 		}),
 		SigningKey: cfg.SigningKey,
 		LinkTTL:    cfg.LinkTTL,
-		Logger:     slog.Default(),
+		Logger:     cfg.Logger,
 	})), nil
+}
+
+// storeLogger gives a DynamoDB store the function's logger.
+func storeLogger(cfg appconfig.Config) func(*ddbstore.Options) {
+	return func(o *ddbstore.Options) { o.Logger = cfg.Logger }
 }
 
 // withBudget gives every request resources.APIRequestBudget in all (spec 2.5:

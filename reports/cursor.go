@@ -1,4 +1,4 @@
-package httpapi
+package reports
 
 import (
 	"crypto/hmac"
@@ -21,17 +21,19 @@ func cursorMAC(key []byte, storeCursor string, f billing.ReportFilter) []byte {
 	return h.Sum(nil)
 }
 
-func sealCursor(key []byte, storeCursor string, f billing.ReportFilter) string {
+// SealCursor turns the store's cursor into a nextToken bound to f; "" stays "".
+func SealCursor(key []byte, storeCursor string, f billing.ReportFilter) string {
 	if storeCursor == "" {
 		return ""
 	}
 	return base64.RawURLEncoding.EncodeToString([]byte(storeCursor)) + "." + base64.RawURLEncoding.EncodeToString(cursorMAC(key, storeCursor, f))
 }
 
-var errBadNextToken = &billing.Error{Code: billing.EINVALID, ErrorCode: "InvalidFormat", Message: "'NextToken' is not valid for this query.",
-	FieldErrors: []billing.FieldError{{ErrorCode: "InvalidFormat", FieldName: "NextToken", Message: "'NextToken' is not valid for this query."}}}
+var errBadNextToken = billing.InvalidNextToken(nil)
 
-func openCursor(key []byte, token string, f billing.ReportFilter) (string, error) {
+// OpenCursor returns the store's cursor a nextToken sealed for f, or the
+// EINVALID field error of a token that is forged, damaged or of another query.
+func OpenCursor(key []byte, token string, f billing.ReportFilter) (string, error) {
 	payload, sig, ok := strings.Cut(token, ".")
 	if !ok {
 		return "", errBadNextToken

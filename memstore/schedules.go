@@ -1,6 +1,3 @@
-// Package memstore is an in-memory billing.ScheduleStore for tests: the same
-// contract as the DynamoDB adapter (schedules/storetest checks both), without
-// an emulator.
 package memstore
 
 import (
@@ -14,21 +11,23 @@ import (
 	billing "github.com/evovoice/billing"
 )
 
-// Store is safe for concurrent use. Err, when set, is returned by every
-// call (a store that is down).
-type Store struct {
+// Schedules is an in-memory billing.ScheduleStore: the same contract as the
+// DynamoDB adapter (schedules/storetest checks both). It is safe for
+// concurrent use. Err, when set, is returned by every call (a store that is
+// down).
+type Schedules struct {
 	mu        sync.Mutex
 	schedules map[string]*billing.Schedule
 	Err       error
 }
 
-// New returns an empty store.
-func New() *Store { return &Store{schedules: map[string]*billing.Schedule{}} }
+// NewSchedules returns an empty schedule store.
+func NewSchedules() *Schedules { return &Schedules{schedules: map[string]*billing.Schedule{}} }
 
-func clone(s *billing.Schedule) *billing.Schedule { c := *s; return &c }
+func cloneSchedule(s *billing.Schedule) *billing.Schedule { c := *s; return &c }
 
 // CreateSchedule implements billing.ScheduleStore.
-func (m *Store) CreateSchedule(_ context.Context, s *billing.Schedule, max int) error {
+func (m *Schedules) CreateSchedule(_ context.Context, s *billing.Schedule, max int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
@@ -44,22 +43,22 @@ func (m *Store) CreateSchedule(_ context.Context, s *billing.Schedule, max int) 
 		}
 	}
 	if n >= max {
-		return tooMany(s.Spec.AccountID, max)
+		return tooManySchedules(s.Spec.AccountID, max)
 	}
-	m.schedules[s.ID] = clone(s)
+	m.schedules[s.ID] = cloneSchedule(s)
 	return nil
 }
 
-func tooMany(accountID string, max int) error {
+func tooManySchedules(accountID string, max int) error {
 	return billing.Errorf(billing.ETOOMANY, "Account '%s' already has %d schedules, the most an account may; delete one first.", accountID, max)
 }
 
-func notFound(id string) error {
+func scheduleNotFound(id string) error {
 	return billing.Errorf(billing.ENOTFOUND, "Schedule '%s' not found.", id)
 }
 
 // GetSchedule implements billing.ScheduleStore.
-func (m *Store) GetSchedule(_ context.Context, id string) (*billing.Schedule, error) {
+func (m *Schedules) GetSchedule(_ context.Context, id string) (*billing.Schedule, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
@@ -67,13 +66,13 @@ func (m *Store) GetSchedule(_ context.Context, id string) (*billing.Schedule, er
 	}
 	s, ok := m.schedules[id]
 	if !ok {
-		return nil, notFound(id)
+		return nil, scheduleNotFound(id)
 	}
-	return clone(s), nil
+	return cloneSchedule(s), nil
 }
 
 // ListSchedules implements billing.ScheduleStore; the cursor is the offset.
-func (m *Store) ListSchedules(_ context.Context, f billing.ScheduleFilter) (billing.SchedulePage, error) {
+func (m *Schedules) ListSchedules(_ context.Context, f billing.ScheduleFilter) (billing.SchedulePage, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
@@ -82,7 +81,7 @@ func (m *Store) ListSchedules(_ context.Context, f billing.ScheduleFilter) (bill
 	var all []*billing.Schedule
 	for _, s := range m.schedules {
 		if s.Spec.AccountID == f.AccountID && (f.CustomerScope == "" || s.CustomerScope == f.CustomerScope) {
-			all = append(all, clone(s))
+			all = append(all, cloneSchedule(s))
 		}
 	}
 	slices.SortFunc(all, func(a, b *billing.Schedule) int {
@@ -95,7 +94,7 @@ func (m *Store) ListSchedules(_ context.Context, f billing.ScheduleFilter) (bill
 	if f.Cursor != "" {
 		n, err := strconv.Atoi(f.Cursor)
 		if err != nil || n < 0 || n > len(all) {
-			return billing.SchedulePage{}, billing.Errorf(billing.EINVALID, "'NextToken' is not valid for this listing.")
+			return billing.SchedulePage{}, billing.InvalidNextToken(nil)
 		}
 		from = n
 	}
@@ -111,7 +110,7 @@ func (m *Store) ListSchedules(_ context.Context, f billing.ScheduleFilter) (bill
 }
 
 // ReplaceSchedule implements billing.ScheduleStore.
-func (m *Store) ReplaceSchedule(_ context.Context, s *billing.Schedule) error {
+func (m *Schedules) ReplaceSchedule(_ context.Context, s *billing.Schedule) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
@@ -119,30 +118,30 @@ func (m *Store) ReplaceSchedule(_ context.Context, s *billing.Schedule) error {
 	}
 	old, ok := m.schedules[s.ID]
 	if !ok {
-		return notFound(s.ID)
+		return scheduleNotFound(s.ID)
 	}
-	n := clone(old)
+	n := cloneSchedule(old)
 	n.Spec, n.NextRunAt, n.DisabledReason, n.DateUpdated = s.Spec, s.NextRunAt, s.DisabledReason, s.DateUpdated
 	m.schedules[s.ID] = n
 	return nil
 }
 
 // DeleteSchedule implements billing.ScheduleStore.
-func (m *Store) DeleteSchedule(_ context.Context, id string) error {
+func (m *Schedules) DeleteSchedule(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
 		return m.Err
 	}
 	if _, ok := m.schedules[id]; !ok {
-		return notFound(id)
+		return scheduleNotFound(id)
 	}
 	delete(m.schedules, id)
 	return nil
 }
 
 // DueSchedules implements billing.ScheduleStore.
-func (m *Store) DueSchedules(_ context.Context, now time.Time, limit int) ([]*billing.Schedule, error) {
+func (m *Schedules) DueSchedules(_ context.Context, now time.Time, limit int) ([]*billing.Schedule, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
@@ -151,7 +150,7 @@ func (m *Store) DueSchedules(_ context.Context, now time.Time, limit int) ([]*bi
 	var due []*billing.Schedule
 	for _, s := range m.schedules {
 		if s.Spec.Enabled && !s.NextRunAt.IsZero() && !s.NextRunAt.After(now) {
-			due = append(due, clone(s))
+			due = append(due, cloneSchedule(s))
 		}
 	}
 	slices.SortFunc(due, func(a, b *billing.Schedule) int {
@@ -164,7 +163,7 @@ func (m *Store) DueSchedules(_ context.Context, now time.Time, limit int) ([]*bi
 }
 
 // AdvanceSchedule implements billing.ScheduleStore.
-func (m *Store) AdvanceSchedule(_ context.Context, id string, from time.Time, a billing.ScheduleAdvance) error {
+func (m *Schedules) AdvanceSchedule(_ context.Context, id string, from time.Time, a billing.ScheduleAdvance) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
@@ -172,12 +171,12 @@ func (m *Store) AdvanceSchedule(_ context.Context, id string, from time.Time, a 
 	}
 	s, ok := m.schedules[id]
 	if !ok {
-		return notFound(id)
+		return scheduleNotFound(id)
 	}
 	if !s.NextRunAt.Equal(from) {
 		return billing.Errorf(billing.ECONFLICT, "Schedule '%s' was advanced meanwhile.", id)
 	}
-	n := clone(s)
+	n := cloneSchedule(s)
 	n.NextRunAt, n.DateUpdated = a.NextRunAt, a.Now
 	if !a.LastRunAt.IsZero() {
 		n.LastRunAt = a.LastRunAt
