@@ -247,9 +247,9 @@ func (w *Worker) emailContent(r *billing.Report, gen *generated, acct *billing.A
 		d.Zone = gen.zone
 	}
 	if d.Zone == "" {
-		// A redelivery after a crash has no generation at hand and the
-		// request left the zone to the account.
-		d.Zone = firstNonEmpty(acct.TimeZoneID, "the account's time zone")
+		// A redelivery after a crash has no generation at hand: the same
+		// rule as the rating's (request, else account, else UTC).
+		d.Zone = billing.ReportZoneName(r.Request.TimeZoneID, acct.TimeZoneID)
 	}
 	if !d.Failed {
 		link, expires := w.downloadLink(r)

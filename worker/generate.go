@@ -132,11 +132,7 @@ func (w *Worker) ratingSetup(ctx context.Context, r *billing.Report) (*ratingSet
 	if err != nil {
 		return nil, fmt.Errorf("loading customers: %w", err)
 	}
-	zone := r.Request.TimeZoneID
-	if zone == "" {
-		zone = acct.TimeZoneID
-	}
-	loc, err := billing.LoadZone(zone)
+	loc, err := billing.ReportZone(r.Request.TimeZoneID, acct.TimeZoneID)
 	if err != nil {
 		return nil, err
 	}

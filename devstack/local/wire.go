@@ -58,10 +58,6 @@ func buildFunctions(ctx context.Context, log *slog.Logger, env map[string]string
 	if err != nil {
 		return functions{}, err
 	}
-	// The handlers get cfg.Logger explicitly (httpapi/wiring); the worker
-	// (worker/wire) still logs through the process's default logger, which
-	// this edge installs as functions/run's main does on Lambda.
-	slog.SetDefault(cfg.Logger)
 	if err := cfg.Require(resources.EnvBillingTable); err != nil {
 		return functions{}, err
 	}

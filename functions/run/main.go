@@ -6,23 +6,14 @@
 package main
 
 import (
-	"log/slog"
 	_ "time/tzdata" // report zones, whatever the runtime image holds
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/evovoice/billing/appconfig"
-	"github.com/evovoice/billing/schedules"
 	"github.com/evovoice/billing/worker/wire"
 )
 
 func main() {
-	h := appconfig.MustBuild("run", func(cfg appconfig.Config) (schedules.Handler, error) {
-		// The worker logs through the process's default logger (worker/wire);
-		// the edge installs the function's one, which configuration loading
-		// no longer does.
-		slog.SetDefault(cfg.Logger)
-		return wire.Run(cfg)
-	})
-	lambda.Start(h)
+	lambda.Start(appconfig.MustBuild("run", wire.Run))
 }

@@ -2,7 +2,6 @@ package wire
 
 import (
 	"fmt"
-	"log/slog"
 
 	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -44,16 +43,16 @@ func Ticker(cfg appconfig.Config) (*schedules.Service, error) {
 		return nil, fmt.Errorf("wiring the schedules' tick: %w", err)
 	}
 	db := awsddb.NewFromConfig(cfg.AWS)
-	reports := ddbstore.NewReportStore(db, cfg.ReportsTable)
+	reports := ddbstore.NewReportStore(db, cfg.ReportsTable, storeLogger(cfg))
 	return schedules.NewTicker(schedules.TickDeps{
-		Schedules:   ddbstore.NewScheduleStore(db, cfg.SchedulesTable),
+		Schedules:   ddbstore.NewScheduleStore(db, cfg.SchedulesTable, storeLogger(cfg)),
 		Reports:     reports,
 		Idempotency: reports,
-		Accounts:    ddbstore.NewBillingStore(db, cfg.BillingTable),
+		Accounts:    ddbstore.NewBillingStore(db, cfg.BillingTable, storeLogger(cfg)),
 		Jobs:        sqs.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL),
 		CheckWebhook: func(target string) error {
 			return webhook.CheckURL(target, cfg.AllowInsecureWebhooks, cfg.AllowInsecureWebhooks)
 		},
-		Logger: slog.Default(),
+		Logger: cfg.Logger,
 	}), nil
 }

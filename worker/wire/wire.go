@@ -8,7 +8,6 @@ package wire
 
 import (
 	"fmt"
-	"log/slog"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -55,8 +54,8 @@ func WorkerWith(cfg appconfig.Config, tune func(*worker.Config)) (*worker.Worker
 		tune(&wcfg)
 	}
 	w, err := worker.New(worker.Deps{
-		Reports: ddbstore.NewReportStore(db, cfg.ReportsTable),
-		Data:    ddbstore.NewBillingStore(db, cfg.BillingTable),
+		Reports: ddbstore.NewReportStore(db, cfg.ReportsTable, storeLogger(cfg)),
+		Data:    ddbstore.NewBillingStore(db, cfg.BillingTable, storeLogger(cfg)),
 		Files: s3files.NewFromConfig(cfg.ForS3(), cfg.ReportsBucket, func(o *s3files.Options) {
 			o.UsePathStyle = cfg.S3UsePathStyle
 		}),
@@ -73,11 +72,17 @@ func WorkerWith(cfg appconfig.Config, tune func(*worker.Config)) (*worker.Worker
 			AllowHTTP:     cfg.AllowInsecureWebhooks,
 			AllowLoopback: cfg.AllowInsecureWebhooks,
 		}),
-		Log:    slog.Default(),
+		Log:    cfg.Logger,
 		Config: wcfg,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("wiring the worker: %w", err)
 	}
 	return w, nil
+}
+
+// storeLogger gives the DynamoDB stores the function's logger (their repair
+// warnings), as httpapi/wiring does.
+func storeLogger(cfg appconfig.Config) func(*ddbstore.Options) {
+	return func(o *ddbstore.Options) { o.Logger = cfg.Logger }
 }
