@@ -42,13 +42,13 @@ type adapter struct {
 }
 
 var (
-	reportStore   = adapter{"dynamodb", "ReportStore", "dynamodb"}
-	billingStore  = adapter{"dynamodb", "BillingStore", "dynamodb"}
-	scheduleStore = adapter{"dynamodb", "ScheduleStore", "dynamodb"}
-	reportFiles   = adapter{"s3", "Files", "s3"}
-	partials      = adapter{"s3", "Partials", "s3"}
-	jobQueue      = adapter{"sqs", "Queue", "sqs"}
-	mailer        = adapter{"ses", "Mailer", "ses"}
+	reportStore   = adapter{"ddbstore", "ReportStore", "dynamodb"}
+	billingStore  = adapter{"ddbstore", "BillingStore", "dynamodb"}
+	scheduleStore = adapter{"ddbstore", "ScheduleStore", "dynamodb"}
+	reportFiles   = adapter{"s3files", "Files", "s3"}
+	partials      = adapter{"s3files", "Partials", "s3"}
+	jobQueue      = adapter{"sqsqueue", "Queue", "sqs"}
+	mailer        = adapter{"sesmail", "Mailer", "ses"}
 )
 
 // functionAdapters mirrors httpapi/wiring (Submit, Status) and worker/wire

@@ -57,7 +57,7 @@ const (
 	WorkerMemoryMB = 1769 // one vCPU: sizing from the measured CPU per event (shardplan/README.md)
 	// WorkerGOGC is the run function's GOGC: its heap is small (tens of MB of
 	// the 1,769 MB), and garbage collection is about a fifth of the CPU of
-	// decoding usage pages at the default 100 (dynamodb/README.md:
+	// decoding usage pages at the default 100 (ddbstore/README.md:
 	// BenchmarkUsageDecode 1.47 µs/event median at 100, 1.13 µs at 400).
 	WorkerGOGC         = "400"
 	VisibilityTimeout  = 6 * WorkerTimeout
@@ -227,7 +227,7 @@ func ReportObjectKey(accountID, reportID string) string {
 
 // ShardEventBudget is the number of usage events one shard should read: 30 s
 // of CPU at the measured 1.6 µs per event (1.53 µs decoding a Query page
-// through the SDK plus about 0.04 µs rating; dynamodb/README.md) on
+// through the SDK plus about 0.04 µs rating; ddbstore/README.md) on
 // WorkerMemoryMB's one vCPU (shardplan.Deployment.Budget with a 30 s
 // ShardTime). Shards of 30 s run in parallel, so 100M events take about half
 // a minute (shardplan/README.md), and leave WorkerTimeout's 5 minutes a wide

@@ -14,10 +14,10 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/ddbstore"
 	"github.com/evovoice/billing/devstack/emulators"
-	ddbstore "github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/schedules"
-	"github.com/evovoice/billing/sqs"
+	"github.com/evovoice/billing/sqsqueue"
 )
 
 // TestTwentyConcurrentTicksAgainstDynalite: the tick over the real adapters
@@ -35,7 +35,7 @@ func TestTwentyConcurrentTicksAgainstDynalite(t *testing.T) {
 	}
 	svc := schedules.NewTicker(schedules.TickDeps{
 		Schedules: store, Reports: reports, Idempotency: reports, Accounts: data,
-		Jobs: sqs.New(awssqs.NewFromConfig(st.AWS), st.JobsQueueURL), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Jobs: sqsqueue.New(awssqs.NewFromConfig(st.AWS), st.JobsQueueURL), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	spec, err := billing.BillingReportSchedule{AccountID: "acct-tick", Frequency: "Monthly", TimeZoneID: "America/New_York"}.Validate(nil)
 	if err != nil {

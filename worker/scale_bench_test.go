@@ -16,7 +16,7 @@ import (
 
 // sdkDecodeCPUPerEvent is the AWS SDK's CPU per usage event decoding a Query
 // page, measured by dynamodb.BenchmarkUsageDecode (make bench-dynamodb,
-// dynamodb/README.md): the synthetic store here skips it, so the model adds it.
+// ddbstore/README.md): the synthetic store here skips it, so the model adds it.
 const sdkDecodeCPUPerEvent = 1530 * time.Nanosecond
 
 // scaleOut runs one report over the 366 days of 2024 (UTC) in shards, at

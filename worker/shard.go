@@ -19,7 +19,7 @@ import (
 // finalize at a time, like one delivery per shard.
 const finalizeLease = "finalize"
 
-// Partials stores the exact partial sums of shards (package s3 implements
+// Partials stores the exact partial sums of shards (package s3files implements
 // it, under resources.PartialsPrefix). A Put overwrites: a retried shard
 // replaces its own partial, nothing is appended.
 type Partials interface {

@@ -146,7 +146,7 @@ type Reports interface {
 // MessageVisibility changes how long a received job message stays hidden:
 // the worker shortens it for a message it fails, so that the retry comes
 // after a short backoff instead of the queue's whole visibility timeout
-// (package sqs implements it).
+// (package sqsqueue implements it).
 type MessageVisibility interface {
 	ChangeVisibility(ctx context.Context, receiptHandle string, timeout time.Duration) error
 }

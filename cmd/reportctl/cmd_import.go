@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"golang.org/x/term"
 
+	"github.com/evovoice/billing/ddbstore"
 	"github.com/evovoice/billing/devstack/emulators"
 	"github.com/evovoice/billing/devstack/local"
-	ddbstore "github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/importfile"
 	"github.com/evovoice/billing/resources"
 )

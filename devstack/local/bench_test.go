@@ -14,8 +14,8 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/evovoice/billing/ddbstore"
 	"github.com/evovoice/billing/devstack/emulators"
-	ddbstore "github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/importfile"
 	"github.com/evovoice/billing/seed"
 )

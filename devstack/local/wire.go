@@ -14,9 +14,9 @@ import (
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/appconfig"
+	"github.com/evovoice/billing/ddbstore"
 	"github.com/evovoice/billing/devstack/eventsource"
 	"github.com/evovoice/billing/devstack/gateway"
-	ddbstore "github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/httpapi/wiring"
 	"github.com/evovoice/billing/lambdaedge"
 	"github.com/evovoice/billing/resources"

@@ -26,17 +26,17 @@ import (
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/appconfig"
+	"github.com/evovoice/billing/ddbstore"
 	"github.com/evovoice/billing/devstack/devauth"
 	"github.com/evovoice/billing/devstack/emulators"
 	"github.com/evovoice/billing/devstack/gateway"
-	ddbstore "github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/httpapi"
 	"github.com/evovoice/billing/httpapi/wiring"
 	"github.com/evovoice/billing/lambdaedge"
 	"github.com/evovoice/billing/linktoken"
 	"github.com/evovoice/billing/resources"
-	s3files "github.com/evovoice/billing/s3"
-	"github.com/evovoice/billing/sqs"
+	"github.com/evovoice/billing/s3files"
+	"github.com/evovoice/billing/sqsqueue"
 )
 
 const signingSecret = "e2e-signing-secret-0123456789abcdef0123456789"
@@ -50,7 +50,7 @@ type localAPI struct {
 	key     *devauth.Key
 	keyDir  string
 	reports *ddbstore.ReportStore
-	queue   *sqs.Queue
+	queue   *sqsqueue.Queue
 	cfg     appconfig.Config
 }
 
@@ -102,7 +102,7 @@ func startLocalAPIB(t testing.TB) *localAPI {
 	t.Cleanup(srv.Close)
 	return &localAPI{stack: stack, url: srv.URL, key: key, keyDir: keyDir, cfg: cfg,
 		reports: ddbstore.NewReportStore(db, cfg.ReportsTable),
-		queue:   sqs.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL)}
+		queue:   sqsqueue.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL)}
 }
 
 func (a *localAPI) token(t *testing.T, c devauth.Claims, now time.Time) string {

@@ -14,11 +14,11 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/evovoice/billing/appconfig"
-	ddbstore "github.com/evovoice/billing/dynamodb"
+	"github.com/evovoice/billing/ddbstore"
 	"github.com/evovoice/billing/httpapi"
 	"github.com/evovoice/billing/resources"
-	s3files "github.com/evovoice/billing/s3"
-	"github.com/evovoice/billing/sqs"
+	"github.com/evovoice/billing/s3files"
+	"github.com/evovoice/billing/sqsqueue"
 )
 
 // Submit returns the submit function's handler: reports table (create, read,
@@ -35,7 +35,7 @@ func Submit(cfg appconfig.Config) (http.Handler, error) {
 		Reports:               reports,
 		Idempotency:           reports,
 		Accounts:              ddbstore.NewBillingStore(db, cfg.BillingTable, log),
-		Jobs:                  sqs.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL),
+		Jobs:                  sqsqueue.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL),
 		Schedules:             ddbstore.NewScheduleStore(db, cfg.SchedulesTable, log),
 		AllowInsecureWebhooks: cfg.AllowInsecureWebhooks,
 		Logger:                cfg.Logger,

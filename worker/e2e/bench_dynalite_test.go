@@ -23,8 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/ddbstore"
 	"github.com/evovoice/billing/devstack/emulators"
-	"github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/lambdaedge"
 	"github.com/evovoice/billing/resources"
 	"github.com/evovoice/billing/worker"
@@ -75,7 +75,7 @@ func benchEvent(day billing.Date, i, perDay int) billing.UsageEvent {
 
 // loadBenchData writes the dataset unless the cached data folder already has
 // it, and returns how long loading took (0 when cached).
-func loadBenchData(b *testing.B, store *dynamodb.BillingStore, marker string, n int) time.Duration {
+func loadBenchData(b *testing.B, store *ddbstore.BillingStore, marker string, n int) time.Duration {
 	if _, err := os.Stat(marker); err == nil {
 		return 0
 	}
@@ -142,7 +142,7 @@ func plainQuery(b *testing.B, client *ddb.Client, table string, concurrency int,
 				TableName:                 aws.String(table),
 				KeyConditionExpression:    aws.String("#pk = :pk"),
 				ExpressionAttributeNames:  map[string]string{"#pk": resources.BillingPK},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: dynamodb.UsagePartition(benchAccount, d)}},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: ddbstore.UsagePartition(benchAccount, d)}},
 				ConsistentRead:            aws.Bool(true),
 				Limit:                     aws.Int32(1000),
 			}
@@ -210,7 +210,7 @@ func BenchmarkDynaliteGeneration(b *testing.B) {
 	n := benchEvents()
 	// Named after the stored usage format: data cached by an older format
 	// would not be readable.
-	dir := filepath.Join(repoRoot(b), "build", "bench-worker", fmt.Sprintf("dynalite-%s-%d", dynamodb.UsageFormat, n))
+	dir := filepath.Join(repoRoot(b), "build", "bench-worker", fmt.Sprintf("dynalite-%s-%d", ddbstore.UsageFormat, n))
 	ctx := context.Background()
 	stack, err := emulators.Start(ctx, emulators.Options{DataDir: filepath.Join(dir, "data")})
 	if err != nil {
@@ -218,8 +218,8 @@ func BenchmarkDynaliteGeneration(b *testing.B) {
 	}
 	defer stack.Close()
 	client := ddb.NewFromConfig(stack.AWS)
-	data := dynamodb.NewBillingStore(client, stack.Names.BillingTable, func(o *dynamodb.Options) { o.WriteConcurrency = 8 })
-	reports := dynamodb.NewReportStore(client, stack.Names.ReportsTable)
+	data := ddbstore.NewBillingStore(client, stack.Names.BillingTable, func(o *ddbstore.Options) { o.WriteConcurrency = 8 })
+	reports := ddbstore.NewReportStore(client, stack.Names.ReportsTable)
 	loadTook := loadBenchData(b, data, filepath.Join(dir, "loaded"), n)
 	w, err := worker.New(worker.Deps{
 		Reports: reports, Data: data, Files: discardFiles{}, Mailer: nopMailer{}, Queue: nopQueue{},

@@ -30,16 +30,16 @@ import (
 
 	billing "github.com/evovoice/billing"
 	"github.com/evovoice/billing/appconfig"
+	"github.com/evovoice/billing/ddbstore"
 	"github.com/evovoice/billing/devstack/emulators"
 	"github.com/evovoice/billing/devstack/eventsource"
-	"github.com/evovoice/billing/dynamodb"
 	"github.com/evovoice/billing/httpapi"
 	"github.com/evovoice/billing/lambdaedge"
 	"github.com/evovoice/billing/rating/ratingtest"
 	"github.com/evovoice/billing/resources"
-	s3files "github.com/evovoice/billing/s3"
-	"github.com/evovoice/billing/ses"
-	"github.com/evovoice/billing/sqs"
+	"github.com/evovoice/billing/s3files"
+	"github.com/evovoice/billing/sesmail"
+	"github.com/evovoice/billing/sqsqueue"
 	"github.com/evovoice/billing/webhook"
 	"github.com/evovoice/billing/worker"
 )
@@ -84,7 +84,7 @@ func sharedStack(t *testing.T) *emulators.Stack {
 			stackErr = err
 			return
 		}
-		store := dynamodb.NewBillingStore(ddb.NewFromConfig(stack.AWS), stack.Names.BillingTable)
+		store := ddbstore.NewBillingStore(ddb.NewFromConfig(stack.AWS), stack.Names.BillingTable)
 		accounts := make([]billing.Account, 0, len(ds.Accounts))
 		for _, a := range ds.Accounts {
 			accounts = append(accounts, a)
@@ -152,10 +152,10 @@ func (h *hookedFiles) PutReport(ctx context.Context, key string, body io.Reader,
 type env struct {
 	t        *testing.T
 	stack    *emulators.Stack
-	reports  *dynamodb.ReportStore
+	reports  *ddbstore.ReportStore
 	files    *hookedFiles
 	partials *hookedPartials
-	queue    *sqs.Queue
+	queue    *sqsqueue.Queue
 	worker   *worker.Worker
 	api      *httptest.Server
 	s3       *awss3.Client
@@ -187,22 +187,22 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	st := sharedStack(t)
 	awsCfg := appconfig.WithDeadlines(st.AWS)
 	db := ddb.NewFromConfig(awsCfg)
-	e := &env{t: t, stack: st, reports: dynamodb.NewReportStore(db, st.Names.ReportsTable)}
+	e := &env{t: t, stack: st, reports: ddbstore.NewReportStore(db, st.Names.ReportsTable)}
 	e.s3 = awss3.NewFromConfig(st.AWS, func(o *awss3.Options) { o.UsePathStyle = true })
 	e.partials = &hookedPartials{Partials: s3files.NewPartials(e.s3, st.Names.ReportsBucket)}
 	e.files = &hookedFiles{Files: s3files.NewFromConfig(appconfig.ForS3(awsCfg), st.Names.ReportsBucket, func(o *s3files.Options) { o.UsePathStyle = true })}
 	// The event source long-polls: its client keeps the stack's config (its
 	// calls are bounded by their own wait); the worker's queue has deadlines.
 	sqsClient := awssqs.NewFromConfig(st.AWS)
-	e.queue = sqs.New(awssqs.NewFromConfig(awsCfg), st.JobsQueueURL)
+	e.queue = sqsqueue.New(awssqs.NewFromConfig(awsCfg), st.JobsQueueURL)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	e.api = httptest.NewServer(httpapi.NewStatusHandler(httpapi.StatusDeps{Reports: e.reports, Files: e.files, SigningKey: signingKey, Logger: log}))
 	t.Cleanup(e.api.Close)
 	w, err := worker.New(worker.Deps{
 		Reports:  e.reports,
-		Data:     dynamodb.NewBillingStore(db, st.Names.BillingTable),
+		Data:     ddbstore.NewBillingStore(db, st.Names.BillingTable),
 		Files:    e.files,
-		Mailer:   ses.New(sesv2.NewFromConfig(awsCfg), "Billing Reports <reports@example.com>"),
+		Mailer:   sesmail.New(sesv2.NewFromConfig(awsCfg), "Billing Reports <reports@example.com>"),
 		Queue:    e.queue,
 		Retries:  e.queue,
 		Partials: e.partials,
@@ -698,7 +698,7 @@ func TestE2EPoisonMessageEndsInDLQWithErrorAndEmail(t *testing.T) {
 	if !strings.HasSuffix(mails[0].Subject, ": "+r.Name+" failed") || !strings.Contains(mails[0].Body.HTML, "The report file store is unavailable.") {
 		t.Errorf("email = %+v", mails[0])
 	}
-	dlq := sqs.New(awssqs.NewFromConfig(e.stack.AWS), e.stack.DLQURL)
+	dlq := sqsqueue.New(awssqs.NewFromConfig(e.stack.AWS), e.stack.DLQURL)
 	waitFor(t, 30*time.Second, "the job in the DLQ", func() (bool, string) {
 		msgs, err := dlq.Receive(context.Background(), 10, time.Second)
 		if err != nil {

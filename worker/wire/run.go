@@ -7,11 +7,11 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/evovoice/billing/appconfig"
-	ddbstore "github.com/evovoice/billing/dynamodb"
+	"github.com/evovoice/billing/ddbstore"
 	"github.com/evovoice/billing/lambdaedge"
 	"github.com/evovoice/billing/resources"
 	"github.com/evovoice/billing/schedules"
-	"github.com/evovoice/billing/sqs"
+	"github.com/evovoice/billing/sqsqueue"
 	"github.com/evovoice/billing/webhook"
 	"github.com/evovoice/billing/worker"
 )
@@ -49,7 +49,7 @@ func Ticker(cfg appconfig.Config) (*schedules.Service, error) {
 		Reports:     reports,
 		Idempotency: reports,
 		Accounts:    ddbstore.NewBillingStore(db, cfg.BillingTable, storeLogger(cfg)),
-		Jobs:        sqs.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL),
+		Jobs:        sqsqueue.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL),
 		CheckWebhook: func(target string) error {
 			return webhook.CheckURL(target, cfg.AllowInsecureWebhooks, cfg.AllowInsecureWebhooks)
 		},

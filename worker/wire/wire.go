@@ -15,11 +15,11 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/evovoice/billing/appconfig"
-	ddbstore "github.com/evovoice/billing/dynamodb"
+	"github.com/evovoice/billing/ddbstore"
 	"github.com/evovoice/billing/resources"
-	s3files "github.com/evovoice/billing/s3"
-	"github.com/evovoice/billing/ses"
-	"github.com/evovoice/billing/sqs"
+	"github.com/evovoice/billing/s3files"
+	"github.com/evovoice/billing/sesmail"
+	"github.com/evovoice/billing/sqsqueue"
 	"github.com/evovoice/billing/webhook"
 	"github.com/evovoice/billing/worker"
 )
@@ -41,7 +41,7 @@ func WorkerWith(cfg appconfig.Config, tune func(*worker.Config)) (*worker.Worker
 	if name == "" {
 		name = "run"
 	}
-	queue := sqs.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL)
+	queue := sqsqueue.New(awssqs.NewFromConfig(cfg.AWS), cfg.JobsQueueURL)
 	wcfg := worker.Config{
 		PublicAPIURL: cfg.PublicAPIURL,
 		SigningKey:   cfg.SigningKey,
@@ -59,7 +59,7 @@ func WorkerWith(cfg appconfig.Config, tune func(*worker.Config)) (*worker.Worker
 		Files: s3files.NewFromConfig(cfg.ForS3(), cfg.ReportsBucket, func(o *s3files.Options) {
 			o.UsePathStyle = cfg.S3UsePathStyle
 		}),
-		Mailer: ses.New(sesv2.NewFromConfig(cfg.AWS), cfg.SenderAddress, func(o *ses.Options) {
+		Mailer: sesmail.New(sesv2.NewFromConfig(cfg.AWS), cfg.SenderAddress, func(o *sesmail.Options) {
 			o.ConfigurationSet = cfg.SESConfigurationSet
 		}),
 		Queue:    queue,
