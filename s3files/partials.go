@@ -35,9 +35,14 @@ func NewPartials(client PartialsAPI, bucket string) *Partials {
 	return &Partials{client: client, bucket: bucket}
 }
 
-// NewPartialsFromConfig builds the client from cfg, as NewFromConfig does.
-func NewPartialsFromConfig(cfg aws.Config, bucket string, usePathStyle bool) *Partials {
-	return NewPartials(awss3.NewFromConfig(cfg, func(o *awss3.Options) { o.UsePathStyle = usePathStyle }), bucket)
+// NewPartialsFromConfig builds the client from cfg, as NewFromConfig does
+// (of Options, only UsePathStyle applies).
+func NewPartialsFromConfig(cfg aws.Config, bucket string, optFns ...func(*Options)) *Partials {
+	var opts Options
+	for _, fn := range optFns {
+		fn(&opts)
+	}
+	return NewPartials(awss3.NewFromConfig(cfg, func(o *awss3.Options) { o.UsePathStyle = opts.UsePathStyle }), bucket)
 }
 
 // PutPartial stores data at key, replacing what is there.

@@ -57,9 +57,8 @@ const (
 // guard refuses.
 var ErrForbiddenAddress = errors.New("webhook target address is not allowed")
 
-// Options configure a Sender.
+// Options configure a Sender beyond its key.
 type Options struct {
-	Key []byte // HMAC key shared with receivers
 	// AllowHTTP accepts http:// targets; only the local stack sets it.
 	AllowHTTP bool
 	// AllowLoopback accepts 127.0.0.0/8 and ::1 targets so that a developer can
@@ -75,12 +74,18 @@ type Options struct {
 
 // Sender posts signed bodies to webhook URLs.
 type Sender struct {
+	key    []byte // HMAC key shared with receivers
 	opts   Options
 	client *http.Client
 }
 
-// New returns a Sender with the SSRF guard installed in its transport.
-func New(opts Options) *Sender {
+// New returns a Sender that signs with key (shared with the receivers), with
+// the SSRF guard installed in its transport.
+func New(key []byte, optFns ...func(*Options)) *Sender {
+	var opts Options
+	for _, fn := range optFns {
+		fn(&opts)
+	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
@@ -118,7 +123,7 @@ func New(opts Options) *Sender {
 		// must answer at the URL it registered.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &Sender{opts: opts, client: client}
+	return &Sender{key: key, opts: opts, client: client}
 }
 
 // CheckURL reports whether target is acceptable before any network access
@@ -197,7 +202,7 @@ func (s *Sender) post(ctx context.Context, target string, body []byte) (retry bo
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "billing-reports-webhook/1")
-	req.Header.Set(SignatureHeader, Sign(s.opts.Key, s.opts.Now(), body))
+	req.Header.Set(SignatureHeader, Sign(s.key, s.opts.Now(), body))
 	resp, err := s.client.Do(req)
 	if err != nil {
 		var ue *url.Error

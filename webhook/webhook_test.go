@@ -92,8 +92,8 @@ func TestSignVerify(t *testing.T) {
 }
 
 func TestCheckURL(t *testing.T) {
-	strict := New(Options{Key: []byte("k")})
-	local := New(Options{Key: []byte("k"), AllowHTTP: true, AllowLoopback: true})
+	strict := New([]byte("k"))
+	local := New([]byte("k"), func(o *Options) { o.AllowHTTP = true; o.AllowLoopback = true })
 	cases := []struct {
 		s      *Sender
 		url    string
@@ -140,7 +140,7 @@ func TestSendSignsAndDelivers(t *testing.T) {
 		got.Store(string(body))
 	}))
 	defer srv.Close()
-	s := New(Options{Key: key, AllowHTTP: true, AllowLoopback: true})
+	s := New(key, func(o *Options) { o.AllowHTTP = true; o.AllowLoopback = true })
 	if err := s.Send(context.Background(), srv.URL+"/hook", []byte(`{"a":1}`)); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -156,7 +156,7 @@ func TestSendRefusesResolvedLoopback(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
 	defer srv.Close()
 	port := srv.URL[strings.LastIndexByte(srv.URL, ':')+1:]
-	s := New(Options{Key: []byte("k"), AllowHTTP: true, Backoff: time.Millisecond})
+	s := New([]byte("k"), func(o *Options) { o.AllowHTTP = true; o.Backoff = time.Millisecond })
 	err := s.Send(context.Background(), "http://localhost:"+port+"/hook", []byte(`{}`))
 	if !errors.Is(err, ErrForbiddenAddress) {
 		t.Fatalf("Send to localhost = %v, want ErrForbiddenAddress", err)
@@ -173,7 +173,7 @@ func TestSendRetriesThreeTimesOn5xx(t *testing.T) {
 		w.WriteHeader(http.StatusBadGateway)
 	}))
 	defer srv.Close()
-	s := New(Options{Key: []byte("k"), AllowHTTP: true, AllowLoopback: true, Backoff: time.Millisecond})
+	s := New([]byte("k"), func(o *Options) { o.AllowHTTP = true; o.AllowLoopback = true; o.Backoff = time.Millisecond })
 	if err := s.Send(context.Background(), srv.URL, []byte(`{}`)); err == nil {
 		t.Fatal("Send succeeded against a failing receiver")
 	}
@@ -193,7 +193,7 @@ func TestSendDoesNotRetryRejectionOrFollowRedirect(t *testing.T) {
 		w.WriteHeader(http.StatusBadRequest)
 	}))
 	defer srv.Close()
-	s := New(Options{Key: []byte("k"), AllowHTTP: true, AllowLoopback: true, Backoff: time.Millisecond})
+	s := New([]byte("k"), func(o *Options) { o.AllowHTTP = true; o.AllowLoopback = true; o.Backoff = time.Millisecond })
 	if err := s.Send(context.Background(), srv.URL+"/bad", []byte(`{}`)); err == nil || hits.Load() != 1 {
 		t.Fatalf("400: err=%v tries=%d, want an error after 1 try", err, hits.Load())
 	}
@@ -208,7 +208,13 @@ func TestSendTimesOut(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-block }))
 	defer srv.Close()
 	defer close(block)
-	s := New(Options{Key: []byte("k"), AllowHTTP: true, AllowLoopback: true, Timeout: 50 * time.Millisecond, Attempts: 2, Backoff: time.Millisecond})
+	s := New([]byte("k"), func(o *Options) {
+		o.AllowHTTP = true
+		o.AllowLoopback = true
+		o.Timeout = 50 * time.Millisecond
+		o.Attempts = 2
+		o.Backoff = time.Millisecond
+	})
 	if err := s.Send(context.Background(), srv.URL, []byte(`{}`)); err == nil {
 		t.Fatal("Send to a hanging receiver succeeded")
 	}
@@ -224,8 +230,13 @@ func TestErrorsDoNotRevealTheURLsSecrets(t *testing.T) {
 	defer close(hang)
 	port := srv.URL[strings.LastIndexByte(srv.URL, ':')+1:]
 	const secret = "S3CRETPATH"
-	strict := New(Options{Key: []byte("k"), AllowHTTP: true, Attempts: 1})
-	local := New(Options{Key: []byte("k"), AllowHTTP: true, AllowLoopback: true, Attempts: 1, Timeout: 50 * time.Millisecond})
+	strict := New([]byte("k"), func(o *Options) { o.AllowHTTP = true; o.Attempts = 1 })
+	local := New([]byte("k"), func(o *Options) {
+		o.AllowHTTP = true
+		o.AllowLoopback = true
+		o.Attempts = 1
+		o.Timeout = 50 * time.Millisecond
+	})
 	for name, c := range map[string]struct {
 		s   *Sender
 		url string

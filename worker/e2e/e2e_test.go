@@ -207,8 +207,12 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		Retries:  e.queue,
 		Partials: e.partials,
 		// The local stack's setting: http and loopback receivers allowed.
-		Webhooks: webhook.New(webhook.Options{Key: webhookKey, AllowHTTP: true, AllowLoopback: true, Backoff: 100 * time.Millisecond}),
-		Log:      log,
+		Webhooks: webhook.New(webhookKey, func(o *webhook.Options) {
+			o.AllowHTTP = true
+			o.AllowLoopback = true
+			o.Backoff = 100 * time.Millisecond
+		}),
+		Log: log,
 		Config: worker.Config{
 			PublicAPIURL:      e.api.URL,
 			SigningKey:        signingKey,

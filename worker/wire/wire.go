@@ -62,15 +62,16 @@ func WorkerWith(cfg appconfig.Config, tune func(*worker.Config)) (*worker.Worker
 		Mailer: sesmail.New(sesv2.NewFromConfig(cfg.AWS), cfg.SenderAddress, func(o *sesmail.Options) {
 			o.ConfigurationSet = cfg.SESConfigurationSet
 		}),
-		Queue:    queue,
-		Retries:  queue,
-		Partials: s3files.NewPartialsFromConfig(cfg.ForS3(), cfg.ReportsBucket, cfg.S3UsePathStyle),
-		Webhooks: webhook.New(webhook.Options{
-			Key: cfg.WebhookKey,
+		Queue:   queue,
+		Retries: queue,
+		Partials: s3files.NewPartialsFromConfig(cfg.ForS3(), cfg.ReportsBucket, func(o *s3files.Options) {
+			o.UsePathStyle = cfg.S3UsePathStyle
+		}),
+		Webhooks: webhook.New(cfg.WebhookKey, func(o *webhook.Options) {
 			// Only the local stack sets this: http:// and loopback receivers on
 			// the developer's machine. Private and link-local stay refused.
-			AllowHTTP:     cfg.AllowInsecureWebhooks,
-			AllowLoopback: cfg.AllowInsecureWebhooks,
+			o.AllowHTTP = cfg.AllowInsecureWebhooks
+			o.AllowLoopback = cfg.AllowInsecureWebhooks
 		}),
 		Log:    cfg.Logger,
 		Config: wcfg,
