@@ -134,30 +134,10 @@ func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
 		S3UsePathStyle:      env("AWS_ENDPOINT_URL_S3") != "",
 		Logger:              logger,
 	}
-	var errs []error
+	if err := c.parseSettings(env); err != nil {
+		return Config{Logger: logger}, err
+	}
 	var err error
-	if c.LinkTTL, err = duration(env(resources.EnvLinkTTL), resources.DefaultLinkTTL); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", resources.EnvLinkTTL, err))
-	}
-	if c.TokenTTL, err = duration(env(resources.EnvTokenTTL), resources.DefaultTokenTTL); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", resources.EnvTokenTTL, err))
-	}
-	if v := env(resources.EnvAllowInsecureHooks); v != "" {
-		if c.AllowInsecureWebhooks, err = strconv.ParseBool(v); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not a boolean", resources.EnvAllowInsecureHooks, v))
-		}
-	}
-	if v := env(resources.EnvShardDays); v != "" {
-		if c.ShardDays, err = strconv.Atoi(v); err != nil || c.ShardDays < 0 {
-			errs = append(errs, fmt.Errorf("%s: %q is not a number of days (0 or more)", resources.EnvShardDays, v))
-		}
-	}
-	if c.ReportsTable == "" {
-		errs = append(errs, fmt.Errorf("%s is not set", resources.EnvReportsTable))
-	}
-	if len(errs) > 0 {
-		return Config{Logger: logger}, fmt.Errorf("loading configuration: %w", errors.Join(errs...))
-	}
 
 	if o.AWS != nil {
 		c.AWS = o.AWS.Copy()
@@ -180,6 +160,37 @@ func Load(ctx context.Context, optFns ...func(*Options)) (Config, error) {
 		return Config{Logger: logger}, fmt.Errorf("loading the webhook secret: %w", err)
 	}
 	return c, nil
+}
+
+// parseSettings reads the settings that are not resource names: lifetimes,
+// the local stack's webhook switch, the shard cap, and checks the one
+// variable every function needs. Every bad value is reported, not the first.
+func (c *Config) parseSettings(env func(string) string) error {
+	var errs []error
+	var err error
+	if c.LinkTTL, err = duration(env(resources.EnvLinkTTL), resources.DefaultLinkTTL); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", resources.EnvLinkTTL, err))
+	}
+	if c.TokenTTL, err = duration(env(resources.EnvTokenTTL), resources.DefaultTokenTTL); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", resources.EnvTokenTTL, err))
+	}
+	if v := env(resources.EnvAllowInsecureHooks); v != "" {
+		if c.AllowInsecureWebhooks, err = strconv.ParseBool(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a boolean", resources.EnvAllowInsecureHooks, v))
+		}
+	}
+	if v := env(resources.EnvShardDays); v != "" {
+		if c.ShardDays, err = strconv.Atoi(v); err != nil || c.ShardDays < 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a number of days (0 or more)", resources.EnvShardDays, v))
+		}
+	}
+	if c.ReportsTable == "" {
+		errs = append(errs, fmt.Errorf("%s is not set", resources.EnvReportsTable))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("loading configuration: %w", errors.Join(errs...))
+	}
+	return nil
 }
 
 // WithDeadlines returns c with the SDK settings that bound every call to AWS
