@@ -43,6 +43,12 @@ func TestTimings(t *testing.T) {
 			if worst > c.recoveryBound {
 				t.Errorf("worst-case recovery %v exceeds the bound %v", worst, c.recoveryBound)
 			}
+			// A message whose invocation is killed every time (the worker
+			// hides a running message for its lease, not the visibility
+			// timeout) reaches the DLQ after MaxReceiveCount leases.
+			if crashDLQ := time.Duration(MaxReceiveCount) * c.lease; crashDLQ > 45*time.Minute || c.lease >= c.visibility {
+				t.Errorf("a message that kills its worker reaches the DLQ after %v (lease %v, visibility %v), want well under an hour", crashDLQ, c.lease, c.visibility)
+			}
 		})
 	}
 }

@@ -246,6 +246,7 @@ func (w *Worker) HandleDeliveries(ctx context.Context, batch []Delivery) (retryI
 					w.backOff(ctx, msg)
 				}
 			}()
+			w.holdWhileRunning(mctx, msg)
 			retry[i] = w.handleMessage(mctx, msg)
 		}()
 	}
@@ -266,6 +267,23 @@ func (w *Worker) reportContext(ctx context.Context) (context.Context, context.Ca
 		return context.WithDeadline(ctx, deadline.Add(-w.cfg.NotifyRecordTimeout))
 	}
 	return context.WithCancel(ctx)
+}
+
+// holdWhileRunning hides a message for the lease's length while it runs,
+// instead of the queue's whole visibility timeout: a message whose invocation
+// is killed (a crash, out of memory, the function timeout) then comes back
+// soon after its report's lease expires, so a message that kills the worker
+// every time reaches the DLQ in about MaxReceiveCount leases, not hours. A
+// live invocation never outlasts the lease (it is longer than the function
+// timeout), and a failure here only leaves the queue's longer timeout.
+func (w *Worker) holdWhileRunning(ctx context.Context, msg Delivery) {
+	if w.d.Retries == nil || msg.ReceiptHandle == "" {
+		return
+	}
+	if err := w.d.Retries.ChangeVisibility(ctx, msg.ReceiptHandle, w.cfg.LeaseDuration); err != nil {
+		w.log.Warn("hiding a running message for its lease failed; after a crash it returns after the queue's visibility timeout",
+			"messageId", msg.MessageID, "err", err)
+	}
 }
 
 // backOff hides a message to retry for RetryBackoff(receive count), so SQS
