@@ -1,6 +1,6 @@
 // Package memstore is the one in-memory store of the ports for unit tests:
-// reports and idempotency records (Reports: billing.ReportStore and
-// billing.IdempotencyStore) and schedules (Schedules: billing.ScheduleStore).
+// reports, their shards and idempotency records (Reports: billing.ReportStore,
+// the worker's shard methods and billing.IdempotencyStore) and schedules (Schedules: billing.ScheduleStore).
 // Each keeps the DynamoDB adapter's contract, which storetest and
 // schedules/storetest check against both, so a test that passes here
 // exercises the rules the deployed store enforces (state machine, leases,
@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -27,8 +28,11 @@ type Reports struct {
 	mu      sync.Mutex
 	reports map[string]*billing.Report
 	idem    map[string]billing.IdempotencyRecord
-	Err     error
-	Hook    func(method string) error
+	// progress is each sharded report's shown done count (the adapter's
+	// shardProgress attribute, which billing.Report does not carry).
+	progress map[string]int
+	Err      error
+	Hook     func(method string) error
 }
 
 var (
@@ -38,10 +42,16 @@ var (
 
 // NewReports returns an empty store.
 func NewReports() *Reports {
-	return &Reports{reports: map[string]*billing.Report{}, idem: map[string]billing.IdempotencyRecord{}}
+	return &Reports{reports: map[string]*billing.Report{}, idem: map[string]billing.IdempotencyRecord{}, progress: map[string]int{}}
 }
 
-func clone(r *billing.Report) *billing.Report { c := *r; return &c }
+// clone copies r deeply, so that no caller shares the store's slices and
+// maps (the adapter decodes a fresh item every time).
+func clone(r *billing.Report) *billing.Report {
+	c := *r
+	c.Shards, c.ShardsDone, c.ShardLeases = slices.Clone(r.Shards), slices.Clone(r.ShardsDone), maps.Clone(r.ShardLeases)
+	return &c
+}
 
 // begin runs the hook (unlocked, so that it may block), then locks the store
 // and returns the injected failure of this call, if any. The caller unlocks
@@ -74,7 +84,8 @@ func (m *Reports) Put(r billing.Report) {
 	if r.DateUpdated.IsZero() {
 		r.DateUpdated = r.DateCreated
 	}
-	m.reports[r.ID] = &r
+	m.reports[r.ID] = clone(&r)
+	delete(m.progress, r.ID)
 }
 
 // ForgetIdempotency drops every idempotency record, as their expiry would.
@@ -294,6 +305,9 @@ func (m *Reports) FinishReport(_ context.Context, id string, attempt int, out bi
 		}
 		if out.GrandTotal != "" {
 			r.GrandTotal = out.GrandTotal
+		}
+		if out.Shards > 0 {
+			r.ShardCount = out.Shards
 		}
 	})
 }

@@ -1,5 +1,6 @@
-// Package storetest is the contract of the report ports (billing.ReportStore
-// and billing.IdempotencyStore) as a test suite, run against every
+// Package storetest is the contract of the report ports (billing.ReportStore,
+// billing.IdempotencyStore and the worker's shard methods, RunShards) as a
+// test suite, run against every
 // implementation: the in-memory store (memstore, in the unit tier) and the
 // DynamoDB adapter on dynalite (integration tier). A rule the two disagree on
 // fails here, and is fixed in the implementation or the port's doc, never in
