@@ -29,11 +29,11 @@ func union(a []string, b ...string) []string {
 
 // StartShards records a report's plan, once, for the attempt holding its
 // lease; the lease map starts empty, which is what lets shard leases be taken.
-func (m *Reports) StartShards(_ context.Context, id string, attempt int, shards []string, message string, now time.Time) (*billing.Report, error) {
+func (m *Reports) StartShards(ctx context.Context, id string, attempt int, shards []string, message string, now time.Time) (*billing.Report, error) {
 	if len(shards) == 0 {
 		return nil, billing.Errorf(billing.EINVALID, "A sharded report needs at least one shard.")
 	}
-	return m.update("StartShards", "recording its shards", id, func(r *billing.Report) bool {
+	return m.update(ctx, "StartShards", "recording its shards", id, func(r *billing.Report) bool {
 		return running(r) && r.Attempt == attempt && len(r.Shards) == 0
 	}, func(r *billing.Report) {
 		r.Shards, r.ShardLeases = union(nil, shards...), map[string]billing.ShardLease{}
@@ -44,8 +44,8 @@ func (m *Reports) StartShards(_ context.Context, id string, attempt int, shards 
 // AcquireShardLease takes the lease of shard (or "finalize") if the plan is
 // recorded, the shard is not counted done and its lease, if any, expired
 // before lease.Now.
-func (m *Reports) AcquireShardLease(_ context.Context, id, shard string, lease billing.Lease) (*billing.Report, error) {
-	return m.update("AcquireShardLease", "a shard lease", id, func(r *billing.Report) bool {
+func (m *Reports) AcquireShardLease(ctx context.Context, id, shard string, lease billing.Lease) (*billing.Report, error) {
+	return m.update(ctx, "AcquireShardLease", "a shard lease", id, func(r *billing.Report) bool {
 		l, held := r.ShardLeases[shard]
 		return running(r) && r.ShardLeases != nil && !slices.Contains(r.ShardsDone, shard) && (!held || l.Expires.Before(lease.Now))
 	}, func(r *billing.Report) {
@@ -57,8 +57,8 @@ func (m *Reports) AcquireShardLease(_ context.Context, id, shard string, lease b
 
 // ExtendShardLease moves the expiry of owner's lease of shard (an expiry in
 // the past releases it).
-func (m *Reports) ExtendShardLease(_ context.Context, id, shard, owner string, now, expires time.Time) error {
-	_, err := m.update("ExtendShardLease", "extending a shard lease", id, func(r *billing.Report) bool {
+func (m *Reports) ExtendShardLease(ctx context.Context, id, shard, owner string, now, expires time.Time) error {
+	_, err := m.update(ctx, "ExtendShardLease", "extending a shard lease", id, func(r *billing.Report) bool {
 		return ownedOpen(r, shard, owner)
 	}, func(r *billing.Report) {
 		l := r.ShardLeases[shard]
@@ -71,8 +71,8 @@ func (m *Reports) ExtendShardLease(_ context.Context, id, shard, owner string, n
 // CompleteShard counts shard done for its lease owner, once: a duplicate or
 // late completion is an ECONFLICT that changes nothing. The records and the
 // hand-on shards are added in the same change.
-func (m *Reports) CompleteShard(_ context.Context, id, shard, owner string, records int64, handOn []string, now time.Time) (*billing.Report, error) {
-	return m.update("CompleteShard", "counting a shard done", id, func(r *billing.Report) bool {
+func (m *Reports) CompleteShard(ctx context.Context, id, shard, owner string, records int64, handOn []string, now time.Time) (*billing.Report, error) {
+	return m.update(ctx, "CompleteShard", "counting a shard done", id, func(r *billing.Report) bool {
 		return ownedOpen(r, shard, owner)
 	}, func(r *billing.Report) {
 		r.ShardsDone, r.Shards = union(r.ShardsDone, shard), union(r.Shards, handOn...)
@@ -84,8 +84,8 @@ func (m *Reports) CompleteShard(_ context.Context, id, shard, owner string, reco
 // ShardProgress shows message unless the message of the same or a later
 // count is shown already (completions may record their progress out of
 // order).
-func (m *Reports) ShardProgress(_ context.Context, id string, done int, message string, now time.Time) error {
-	_, err := m.update("ShardProgress", "its progress", id, func(r *billing.Report) bool {
+func (m *Reports) ShardProgress(ctx context.Context, id string, done int, message string, now time.Time) error {
+	_, err := m.update(ctx, "ShardProgress", "its progress", id, func(r *billing.Report) bool {
 		shown, ok := m.progress[id]
 		return running(r) && (!ok || shown < done)
 	}, func(r *billing.Report) {

@@ -9,6 +9,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -80,6 +81,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		"Notification":      testNotification,
 		"StaleReports":      testStaleReports,
 		"ReconcileArgument": testReconcileArgument,
+		"EndedContext":      testEndedContext,
 	} {
 		t.Run(name, func(t *testing.T) { test(t, newStore(t)) })
 	}
@@ -482,4 +484,31 @@ func testStaleReports(t *testing.T, s Store) {
 
 func testReconcileArgument(t *testing.T, s Store) {
 	code(t, "ReconcileActive without an account", s.ReconcileActive(context.Background(), ""), billing.EINVALID)
+}
+
+// testEndedContext: a call whose context ended fails and changes nothing (a
+// killed or timed-out invocation's last writes): a cancelled one with the
+// cancellation, an expired deadline as EUNAVAILABLE.
+func testEndedContext(t *testing.T, s Store) {
+	ctx := context.Background()
+	r := NewReport(uniq("acct"), t0)
+	if err := s.CreateReport(ctx, r, billing.SlotLimits{Account: 10}); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	expired, stop := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer stop()
+	lease := billing.Lease{Now: t0, Expires: t0.Add(time.Minute)}
+	if _, err := s.AcquireLease(cancelled, r.ID, lease); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a lease with a cancelled context: %v", err)
+	}
+	_, err := s.AcquireLease(expired, r.ID, lease)
+	code(t, "a lease past the deadline", err, billing.EUNAVAILABLE)
+	if _, err := s.GetReport(cancelled, r.ID); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a read with a cancelled context: %v", err)
+	}
+	if got := must[*billing.Report](t, "get")(s.GetReport(ctx, r.ID)); got.Status != billing.ReportQueued || got.Attempt != 0 {
+		t.Fatalf("the ended calls changed the report: %+v", got)
+	}
 }
