@@ -23,15 +23,13 @@ type ShardStore interface {
 // RunShards runs the shard contract (ddbstore/shards.go's conditions)
 // against the stores newStore returns.
 func RunShards(t *testing.T, newStore func(t *testing.T) ShardStore) {
-	for name, test := range map[string]func(*testing.T, ShardStore){
+	runAll(t, newStore, map[string]func(*testing.T, ShardStore){
 		"ShardPlan":             testShardPlan,
 		"ShardLeases":           testShardLeases,
 		"ShardsCountedOnce":     testShardsCountedOnce,
 		"ShardsCountedOnceRace": testShardsCountedOnceRace,
 		"ShardProgress":         testShardProgress,
-	} {
-		t.Run(name, func(t *testing.T) { test(t, newStore(t)) })
-	}
+	})
 }
 
 // runningReport creates a report and takes its lease (attempt 1).

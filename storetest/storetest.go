@@ -69,7 +69,7 @@ func must[T any](t *testing.T, what string) func(T, error) T {
 // Run runs the whole contract against the stores newStore returns (one per
 // subtest; they may share their data).
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
-	for name, test := range map[string]func(*testing.T, Store){
+	runAll(t, newStore, map[string]func(*testing.T, Store){
 		"CreateAndGet":      testCreateAndGet,
 		"StateMachine":      testStateMachine,
 		"SetJobIDRaces":     testSetJobIDRaces,
@@ -82,7 +82,12 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		"StaleReports":      testStaleReports,
 		"ReconcileArgument": testReconcileArgument,
 		"EndedContext":      testEndedContext,
-	} {
+	})
+}
+
+// runAll runs each test as a subtest on its own store from newStore.
+func runAll[S any](t *testing.T, newStore func(t *testing.T) S, tests map[string]func(*testing.T, S)) {
+	for name, test := range tests {
 		t.Run(name, func(t *testing.T) { test(t, newStore(t)) })
 	}
 }
