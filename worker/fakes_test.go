@@ -64,7 +64,7 @@ type hookedReports struct {
 	completions int      // shards counted done
 }
 
-func newMemReports() *hookedReports { return &hookedReports{Reports: memstore.NewReports()} }
+func newHookedReports() *hookedReports { return &hookedReports{Reports: memstore.NewReports()} }
 
 // put stores r as it is (a report as a crashed process or the API left it).
 func (m *hookedReports) put(r *billing.Report) { m.Put(*r) }
@@ -455,7 +455,7 @@ func newHarnessWith(t *testing.T, tune func(*Config)) *harness {
 		partials: newMemPartials(),
 		t:        t,
 		clock:    &fakeClock{t: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)},
-		reports:  newMemReports(),
+		reports:  newHookedReports(),
 		data:     newMemData(),
 		files:    newMemFiles(),
 		mailer:   &memMailer{},

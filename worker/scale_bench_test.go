@@ -26,7 +26,7 @@ const sdkDecodeCPUPerEvent = 1530 * time.Nanosecond
 // per event.
 func scaleOut(b *testing.B, concurrent int) (wall time.Duration, cpuPerEvent time.Duration, shards int) {
 	const days, perDay = 366, 1000
-	reports, queue := newMemReports(), &memQueue{}
+	reports, queue := newHookedReports(), &memQueue{}
 	w, err := New(Deps{
 		Reports: reports, Data: &synthData{customers: 200, perDay: perDay, pageSize: 100, pageLatency: 10 * time.Millisecond},
 		Files: discardFiles{}, Mailer: &memMailer{}, Queue: queue, Partials: newMemPartials(),
