@@ -14,3 +14,9 @@ import (
 func TestReportsContract(t *testing.T) {
 	storetest.Run(t, func(*testing.T) storetest.Store { return reportStore() })
 }
+
+// TestShardsContract: the shard transitions on dynalite, the suite memstore
+// passes.
+func TestShardsContract(t *testing.T) {
+	storetest.RunShards(t, func(*testing.T) storetest.ShardStore { return reportStore() })
+}

@@ -1,6 +1,6 @@
 // Package memstore is the one in-memory store of the ports for unit tests:
-// reports and idempotency records (Reports: billing.ReportStore and
-// billing.IdempotencyStore) and schedules (Schedules: billing.ScheduleStore).
+// reports, their shards and idempotency records (Reports: billing.ReportStore,
+// the worker's shard methods and billing.IdempotencyStore) and schedules (Schedules: billing.ScheduleStore).
 // Each keeps the DynamoDB adapter's contract, which storetest and
 // schedules/storetest check against both, so a test that passes here
 // exercises the rules the deployed store enforces (state machine, leases,
@@ -13,6 +13,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -27,8 +30,11 @@ type Reports struct {
 	mu      sync.Mutex
 	reports map[string]*billing.Report
 	idem    map[string]billing.IdempotencyRecord
-	Err     error
-	Hook    func(method string) error
+	// progress is each sharded report's shown done count (the adapter's
+	// shardProgress attribute, which billing.Report does not carry).
+	progress map[string]int
+	Err      error
+	Hook     func(method string) error
 }
 
 var (
@@ -38,15 +44,23 @@ var (
 
 // NewReports returns an empty store.
 func NewReports() *Reports {
-	return &Reports{reports: map[string]*billing.Report{}, idem: map[string]billing.IdempotencyRecord{}}
+	return &Reports{reports: map[string]*billing.Report{}, idem: map[string]billing.IdempotencyRecord{}, progress: map[string]int{}}
 }
 
-func clone(r *billing.Report) *billing.Report { c := *r; return &c }
+// clone copies r deeply, so that no caller shares the store's slices and
+// maps (the adapter decodes a fresh item every time).
+func clone(r *billing.Report) *billing.Report {
+	c := *r
+	c.Shards, c.ShardsDone, c.ShardLeases = slices.Clone(r.Shards), slices.Clone(r.ShardsDone), maps.Clone(r.ShardLeases)
+	return &c
+}
 
 // begin runs the hook (unlocked, so that it may block), then locks the store
-// and returns the injected failure of this call, if any. The caller unlocks
-// whatever it returns.
-func (m *Reports) begin(method string) error {
+// and returns the injected failure of this call, if any, or the failure of a
+// call made with a finished context, as the adapter's SDK call fails (after
+// the hook, since a paused call finds its context ended when it resumes).
+// The caller unlocks whatever it returns.
+func (m *Reports) begin(ctx context.Context, method string) error {
 	var err error
 	if m.Hook != nil {
 		err = m.Hook(method)
@@ -55,7 +69,24 @@ func (m *Reports) begin(method string) error {
 	if err != nil {
 		return err
 	}
+	if err := ctxErr(ctx, method); err != nil {
+		return err
+	}
 	return m.Err
+}
+
+// ctxErr is translate's answer (ddbstore/errors.go) to a call whose context
+// ended: a cancelled one is passed on as it is (the caller gave up), an
+// expired deadline is the store not answering in time, EUNAVAILABLE.
+func ctxErr(ctx context.Context, method string) error {
+	switch err := ctx.Err(); {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("calling %s: %w", method, err)
+	default:
+		return billing.WrapError(billing.EUNAVAILABLE, fmt.Errorf("calling %s: %w", method, err), "The report store is unavailable; try again later.")
+	}
 }
 
 func notFound(id string) error {
@@ -74,7 +105,8 @@ func (m *Reports) Put(r billing.Report) {
 	if r.DateUpdated.IsZero() {
 		r.DateUpdated = r.DateCreated
 	}
-	m.reports[r.ID] = &r
+	m.reports[r.ID] = clone(&r)
+	delete(m.progress, r.ID)
 }
 
 // ForgetIdempotency drops every idempotency record, as their expiry would.
@@ -100,8 +132,8 @@ func (m *Reports) All() []*billing.Report {
 // billing.SlotLimits.RefusalAmong over the stored reports, under the lock,
 // which is what the adapter's conditional writes over the account's sets
 // amount to.
-func (m *Reports) CreateReport(_ context.Context, r *billing.Report, limits billing.SlotLimits) error {
-	if err := m.begin("CreateReport"); err != nil {
+func (m *Reports) CreateReport(ctx context.Context, r *billing.Report, limits billing.SlotLimits) error {
+	if err := m.begin(ctx, "CreateReport"); err != nil {
 		m.mu.Unlock()
 		return err
 	}
@@ -127,8 +159,8 @@ func (m *Reports) CreateReport(_ context.Context, r *billing.Report, limits bill
 }
 
 // GetReport implements billing.ReportStore.
-func (m *Reports) GetReport(_ context.Context, id string) (*billing.Report, error) {
-	if err := m.begin("GetReport"); err != nil {
+func (m *Reports) GetReport(ctx context.Context, id string) (*billing.Report, error) {
+	if err := m.begin(ctx, "GetReport"); err != nil {
 		m.mu.Unlock()
 		return nil, err
 	}
@@ -160,8 +192,8 @@ func newerFirst(aCreated time.Time, aID string, bCreated time.Time, bID string) 
 }
 
 // ListReports implements billing.ReportStore.
-func (m *Reports) ListReports(_ context.Context, f billing.ReportFilter) (billing.ReportPage, error) {
-	if err := m.begin("ListReports"); err != nil {
+func (m *Reports) ListReports(ctx context.Context, f billing.ReportFilter) (billing.ReportPage, error) {
+	if err := m.begin(ctx, "ListReports"); err != nil {
 		m.mu.Unlock()
 		return billing.ReportPage{}, err
 	}
@@ -216,8 +248,8 @@ func openCursor(f billing.ReportFilter) (*cursor, error) {
 // update applies change to report id when ok allows it: ENOTFOUND for a
 // missing report, ECONFLICT when ok refuses, as the adapter's conditional
 // UpdateItem.
-func (m *Reports) update(method, doing, id string, ok func(*billing.Report) bool, change func(*billing.Report)) (*billing.Report, error) {
-	if err := m.begin(method); err != nil {
+func (m *Reports) update(ctx context.Context, method, doing, id string, ok func(*billing.Report) bool, change func(*billing.Report)) (*billing.Report, error) {
+	if err := m.begin(ctx, method); err != nil {
 		m.mu.Unlock()
 		return nil, err
 	}
@@ -238,16 +270,16 @@ func open(r *billing.Report) bool { return !r.Status.Final() }
 // SetJobID implements billing.ReportStore. Like the adapter it accepts a
 // report the worker already moved to Running (the worker can be faster than
 // the submitter), but never a final one.
-func (m *Reports) SetJobID(_ context.Context, id, jobID string, now time.Time) error {
-	_, err := m.update("SetJobID", "recording its job id", id, open, func(r *billing.Report) {
+func (m *Reports) SetJobID(ctx context.Context, id, jobID string, now time.Time) error {
+	_, err := m.update(ctx, "SetJobID", "recording its job id", id, open, func(r *billing.Report) {
 		r.JobID, r.DateUpdated = jobID, now.UTC()
 	})
 	return err
 }
 
 // AcquireLease implements billing.ReportStore.
-func (m *Reports) AcquireLease(_ context.Context, id string, lease billing.Lease) (*billing.Report, error) {
-	return m.update("AcquireLease", "a lease", id, func(r *billing.Report) bool {
+func (m *Reports) AcquireLease(ctx context.Context, id string, lease billing.Lease) (*billing.Report, error) {
+	return m.update(ctx, "AcquireLease", "a lease", id, func(r *billing.Report) bool {
 		return r.Status == billing.ReportQueued || r.Status == billing.ReportRunning && (r.LeaseExpires.IsZero() || r.LeaseExpires.Before(lease.Now))
 	}, func(r *billing.Report) {
 		r.Status = billing.ReportRunning
@@ -260,8 +292,8 @@ func (m *Reports) AcquireLease(_ context.Context, id string, lease billing.Lease
 }
 
 // UpdateProgress implements billing.ReportStore.
-func (m *Reports) UpdateProgress(_ context.Context, id string, attempt int, message string, now, leaseExpires time.Time) error {
-	_, err := m.update("UpdateProgress", "progress", id, func(r *billing.Report) bool {
+func (m *Reports) UpdateProgress(ctx context.Context, id string, attempt int, message string, now, leaseExpires time.Time) error {
+	_, err := m.update(ctx, "UpdateProgress", "progress", id, func(r *billing.Report) bool {
 		return r.Status == billing.ReportRunning && r.Attempt == attempt
 	}, func(r *billing.Report) {
 		r.StatusMessage, r.LeaseExpires, r.DateUpdated = message, leaseExpires.UTC(), now.UTC()
@@ -271,11 +303,11 @@ func (m *Reports) UpdateProgress(_ context.Context, id string, attempt int, mess
 
 // FinishReport implements billing.ReportStore; the slot is released with the
 // status, since slots are counted from the reports themselves.
-func (m *Reports) FinishReport(_ context.Context, id string, attempt int, out billing.Outcome) (*billing.Report, error) {
+func (m *Reports) FinishReport(ctx context.Context, id string, attempt int, out billing.Outcome) (*billing.Report, error) {
 	if !out.Status.Final() {
 		return nil, billing.Errorf(billing.EINVALID, "A report can only finish as Completed or Error, not %q.", out.Status)
 	}
-	return m.update("FinishReport", "finishing", id, func(r *billing.Report) bool {
+	return m.update(ctx, "FinishReport", "finishing", id, func(r *billing.Report) bool {
 		if attempt > 0 {
 			return r.Status == billing.ReportRunning && r.Attempt == attempt
 		}
@@ -295,12 +327,15 @@ func (m *Reports) FinishReport(_ context.Context, id string, attempt int, out bi
 		if out.GrandTotal != "" {
 			r.GrandTotal = out.GrandTotal
 		}
+		if out.Shards > 0 {
+			r.ShardCount = out.Shards
+		}
 	})
 }
 
 // ClaimNotification implements billing.ReportStore.
-func (m *Reports) ClaimNotification(_ context.Context, id string, now time.Time) error {
-	_, err := m.update("ClaimNotification", "claiming its notification", id, func(r *billing.Report) bool {
+func (m *Reports) ClaimNotification(ctx context.Context, id string, now time.Time) error {
+	_, err := m.update(ctx, "ClaimNotification", "claiming its notification", id, func(r *billing.Report) bool {
 		return r.Status.Final() && r.NotifiedAt.IsZero()
 	}, func(r *billing.Report) { r.NotifiedAt = now.UTC() })
 	return err
@@ -308,8 +343,8 @@ func (m *Reports) ClaimNotification(_ context.Context, id string, now time.Time)
 
 // RecordNotification implements billing.ReportStore: an empty result leaves
 // the stored one as it is.
-func (m *Reports) RecordNotification(_ context.Context, id string, emailResult, webhookResult string, now time.Time) error {
-	_, err := m.update("RecordNotification", "recording its notification", id, func(*billing.Report) bool { return true }, func(r *billing.Report) {
+func (m *Reports) RecordNotification(ctx context.Context, id string, emailResult, webhookResult string, now time.Time) error {
+	_, err := m.update(ctx, "RecordNotification", "recording its notification", id, func(*billing.Report) bool { return true }, func(r *billing.Report) {
 		if emailResult != "" {
 			r.NotifyResult = emailResult
 		}
@@ -324,11 +359,11 @@ func (m *Reports) RecordNotification(_ context.Context, id string, emailResult, 
 }
 
 // StaleReports implements billing.ReportStore: oldest DateUpdated first.
-func (m *Reports) StaleReports(_ context.Context, status billing.ReportStatus, cutoff time.Time, limit int) ([]*billing.Report, error) {
+func (m *Reports) StaleReports(ctx context.Context, status billing.ReportStatus, cutoff time.Time, limit int) ([]*billing.Report, error) {
 	if status != billing.ReportQueued && status != billing.ReportRunning {
 		return nil, billing.Errorf(billing.EINVALID, "Only Queued or Running reports can be stale, not %q.", status)
 	}
-	if err := m.begin("StaleReports"); err != nil {
+	if err := m.begin(ctx, "StaleReports"); err != nil {
 		m.mu.Unlock()
 		return nil, err
 	}
@@ -351,22 +386,22 @@ func (m *Reports) StaleReports(_ context.Context, status billing.ReportStatus, c
 // ReconcileActive implements billing.ReportStore. Slots are counted from the
 // reports' statuses here, so there is no drift to repair; it checks the
 // argument as the adapter does.
-func (m *Reports) ReconcileActive(_ context.Context, accountID string) error {
+func (m *Reports) ReconcileActive(ctx context.Context, accountID string) error {
 	if accountID == "" {
 		return billing.Errorf(billing.EINVALID, "ReconcileActive needs an account.")
 	}
-	err := m.begin("ReconcileActive")
+	err := m.begin(ctx, "ReconcileActive")
 	m.mu.Unlock()
 	return err
 }
 
 // PutIdempotency implements billing.IdempotencyStore. Expiry is decided in
 // whole seconds, as the adapter stores it (the table's TTL attribute).
-func (m *Reports) PutIdempotency(_ context.Context, rec billing.IdempotencyRecord, now time.Time) error {
+func (m *Reports) PutIdempotency(ctx context.Context, rec billing.IdempotencyRecord, now time.Time) error {
 	if rec.Key == "" || rec.ReportID == "" || !rec.ExpiresAt.After(now) {
 		return billing.Errorf(billing.EINVALID, "An idempotency record needs a key, a report and an expiry after now.")
 	}
-	if err := m.begin("PutIdempotency"); err != nil {
+	if err := m.begin(ctx, "PutIdempotency"); err != nil {
 		m.mu.Unlock()
 		return err
 	}
@@ -380,8 +415,8 @@ func (m *Reports) PutIdempotency(_ context.Context, rec billing.IdempotencyRecor
 }
 
 // GetIdempotency implements billing.IdempotencyStore.
-func (m *Reports) GetIdempotency(_ context.Context, key string, now time.Time) (*billing.IdempotencyRecord, error) {
-	if err := m.begin("GetIdempotency"); err != nil {
+func (m *Reports) GetIdempotency(ctx context.Context, key string, now time.Time) (*billing.IdempotencyRecord, error) {
+	if err := m.begin(ctx, "GetIdempotency"); err != nil {
 		m.mu.Unlock()
 		return nil, err
 	}

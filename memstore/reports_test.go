@@ -12,3 +12,9 @@ import (
 func TestReportsContract(t *testing.T) {
 	storetest.Run(t, func(*testing.T) storetest.Store { return memstore.NewReports() })
 }
+
+// TestShardsContract: the shard methods keep ddbstore/shards.go's
+// conditions, the suite ddbstore passes on dynalite.
+func TestShardsContract(t *testing.T) {
+	storetest.RunShards(t, func(*testing.T) storetest.ShardStore { return memstore.NewReports() })
+}

@@ -1,5 +1,6 @@
-// Package storetest is the contract of the report ports (billing.ReportStore
-// and billing.IdempotencyStore) as a test suite, run against every
+// Package storetest is the contract of the report ports (billing.ReportStore,
+// billing.IdempotencyStore and the worker's shard methods, RunShards) as a
+// test suite, run against every
 // implementation: the in-memory store (memstore, in the unit tier) and the
 // DynamoDB adapter on dynalite (integration tier). A rule the two disagree on
 // fails here, and is fixed in the implementation or the port's doc, never in
@@ -8,6 +9,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -67,7 +69,7 @@ func must[T any](t *testing.T, what string) func(T, error) T {
 // Run runs the whole contract against the stores newStore returns (one per
 // subtest; they may share their data).
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
-	for name, test := range map[string]func(*testing.T, Store){
+	runAll(t, newStore, map[string]func(*testing.T, Store){
 		"CreateAndGet":      testCreateAndGet,
 		"StateMachine":      testStateMachine,
 		"SetJobIDRaces":     testSetJobIDRaces,
@@ -79,7 +81,13 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		"Notification":      testNotification,
 		"StaleReports":      testStaleReports,
 		"ReconcileArgument": testReconcileArgument,
-	} {
+		"EndedContext":      testEndedContext,
+	})
+}
+
+// runAll runs each test as a subtest on its own store from newStore.
+func runAll[S any](t *testing.T, newStore func(t *testing.T) S, tests map[string]func(*testing.T, S)) {
+	for name, test := range tests {
 		t.Run(name, func(t *testing.T) { test(t, newStore(t)) })
 	}
 }
@@ -481,4 +489,31 @@ func testStaleReports(t *testing.T, s Store) {
 
 func testReconcileArgument(t *testing.T, s Store) {
 	code(t, "ReconcileActive without an account", s.ReconcileActive(context.Background(), ""), billing.EINVALID)
+}
+
+// testEndedContext: a call whose context ended fails and changes nothing (a
+// killed or timed-out invocation's last writes): a cancelled one with the
+// cancellation, an expired deadline as EUNAVAILABLE.
+func testEndedContext(t *testing.T, s Store) {
+	ctx := context.Background()
+	r := NewReport(uniq("acct"), t0)
+	if err := s.CreateReport(ctx, r, billing.SlotLimits{Account: 10}); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	expired, stop := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer stop()
+	lease := billing.Lease{Now: t0, Expires: t0.Add(time.Minute)}
+	if _, err := s.AcquireLease(cancelled, r.ID, lease); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a lease with a cancelled context: %v", err)
+	}
+	_, err := s.AcquireLease(expired, r.ID, lease)
+	code(t, "a lease past the deadline", err, billing.EUNAVAILABLE)
+	if _, err := s.GetReport(cancelled, r.ID); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a read with a cancelled context: %v", err)
+	}
+	if got := must[*billing.Report](t, "get")(s.GetReport(ctx, r.ID)); got.Status != billing.ReportQueued || got.Attempt != 0 {
+		t.Fatalf("the ended calls changed the report: %+v", got)
+	}
 }

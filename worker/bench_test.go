@@ -84,7 +84,7 @@ func (discardFiles) PresignGet(context.Context, string, string, time.Duration) (
 // through the whole worker path (lease, heartbeat, rating, CSV, finish).
 func runSynthReport(events, customers int) (*billing.Report, error) {
 	clock := &fakeClock{t: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
-	reports := newMemReports()
+	reports := newHookedReports()
 	w, err := New(Deps{
 		Reports: reports, Data: &synthData{customers: customers, perDay: events / 31, pageSize: 1000},
 		Files: discardFiles{}, Mailer: &memMailer{}, Queue: &memQueue{}, Partials: newMemPartials(), Clock: clock.Now,

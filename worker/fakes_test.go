@@ -3,10 +3,8 @@ package worker
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
-	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	billing "github.com/evovoice/billing"
+	"github.com/evovoice/billing/memstore"
 )
 
 // fakeClock is a settable clock shared by the worker and the fakes.
@@ -45,316 +44,141 @@ func unavailableIfDone(ctx context.Context) error {
 	return nil
 }
 
-// memReports is an in-memory billing.ReportStore with the state machine of
-// ports.go. The before* fields inject failures: a non-nil error is returned
-// instead of doing the operation.
-type memReports struct {
-	mu       sync.Mutex
-	reports  map[string]*billing.Report
-	progress []string // every UpdateProgress message accepted
-	claims   int
-	reconc   []string
+// hookedReports is the one in-memory report store (memstore.Reports, which
+// keeps ddbstore's contract) with the worker tests' failure hooks: a non-nil
+// error from a before* hook is returned instead of doing the call. It also
+// records every progress message the store accepted and the shards counted
+// done, which the tests assert on.
+type hookedReports struct {
+	*memstore.Reports
 
-	beforeAcquire  func(id string) error
-	beforeFinish   func(id string, attempt int, out billing.Outcome) error
-	beforeProgress func(id string, attempt int, msg string) error
-	beforeClaim    func(id string) error
-
+	beforeAcquire    func(id string) error
+	beforeFinish     func(id string, attempt int, out billing.Outcome) error
+	beforeProgress   func(id string, attempt int, msg string) error
+	beforeClaim      func(id string) error
 	beforeShardLease func(id, shard string) error
 	beforeComplete   func(id, shard string) error
-	completions      int            // shards counted done
-	progressDone     map[string]int // ShardProgress's latest count by report
+
+	mu          sync.Mutex
+	progress    []string // messages accepted by UpdateProgress, StartShards and ShardProgress
+	completions int      // shards counted done
 }
 
-func newMemReports() *memReports { return &memReports{reports: map[string]*billing.Report{}} }
+func newHookedReports() *hookedReports { return &hookedReports{Reports: memstore.NewReports()} }
 
-func conflict(format string, args ...any) error {
-	return billing.Errorf(billing.ECONFLICT, format, args...)
+// put stores r as it is (a report as a crashed process or the API left it).
+func (m *hookedReports) put(r *billing.Report) { m.Put(*r) }
+
+// get reads report id, which the test must have stored.
+func (m *hookedReports) get(id string) billing.Report {
+	r, err := m.GetReport(context.Background(), id)
+	if err != nil {
+		panic("reading report " + id + ": " + err.Error())
+	}
+	return *r
 }
 
-func (m *memReports) put(r *billing.Report) {
+// change applies edit to stored report id, as another writer would.
+func (m *hookedReports) change(id string, edit func(*billing.Report)) {
+	r := m.get(id)
+	edit(&r)
+	m.Put(r)
+}
+
+// accepted records message if err is nil.
+func (m *hookedReports) accepted(message string, err error) {
+	if err == nil {
+		m.mu.Lock()
+		m.progress = append(m.progress, message)
+		m.mu.Unlock()
+	}
+}
+
+// progressSeen returns a copy of the accepted progress messages.
+func (m *hookedReports) progressSeen() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := cloneReport(r)
-	m.reports[r.ID] = c
+	return slices.Clone(m.progress)
 }
 
-func (m *memReports) get(id string) billing.Report {
+func (m *hookedReports) completed() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return *cloneReport(m.reports[id])
+	return m.completions
 }
 
-// cloneReport copies r deeply: the worker must not see the store's slices.
-func cloneReport(r *billing.Report) *billing.Report {
-	c := *r
-	c.Shards, c.ShardsDone, c.ShardLeases = slices.Clone(r.Shards), slices.Clone(r.ShardsDone), maps.Clone(r.ShardLeases)
-	return &c
-}
-
-// The shard methods follow the conditions of the DynamoDB adapter.
-
-func (m *memReports) StartShards(ctx context.Context, id string, attempt int, shards []string, message string, now time.Time) (*billing.Report, error) {
-	if err := unavailableIfDone(ctx); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := m.reports[id]
-	if r == nil || r.Status != billing.ReportRunning || r.Attempt != attempt || len(r.Shards) > 0 {
-		return nil, conflict("not the planner")
-	}
-	r.Shards = slices.Sorted(slices.Values(shards))
-	r.ShardLeases = map[string]billing.ShardLease{}
-	r.StatusMessage, r.DateUpdated = message, now
-	m.progress = append(m.progress, message)
-	return cloneReport(r), nil
-}
-
-func (m *memReports) AcquireShardLease(ctx context.Context, id, shard string, l billing.Lease) (*billing.Report, error) {
-	if err := unavailableIfDone(ctx); err != nil {
-		return nil, err
-	}
-	if m.beforeShardLease != nil {
-		if err := m.beforeShardLease(id, shard); err != nil {
-			return nil, err
-		}
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := m.reports[id]
-	if r == nil || r.Status != billing.ReportRunning || slices.Contains(r.ShardsDone, shard) {
-		return nil, conflict("shard not open")
-	}
-	if old, ok := r.ShardLeases[shard]; ok && !old.Expires.Before(l.Now) {
-		return nil, conflict("shard lease held")
-	}
-	old := r.ShardLeases[shard]
-	r.ShardLeases[shard] = billing.ShardLease{Owner: l.Server, Expires: l.Expires, Attempts: old.Attempts + 1}
-	r.DateUpdated = l.Now
-	return cloneReport(r), nil
-}
-
-func (m *memReports) ExtendShardLease(ctx context.Context, id, shard, owner string, now, expires time.Time) error {
-	if err := unavailableIfDone(ctx); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := m.reports[id]
-	if r == nil || r.Status != billing.ReportRunning || r.ShardLeases[shard].Owner != owner || slices.Contains(r.ShardsDone, shard) {
-		return conflict("shard lease lost")
-	}
-	l := r.ShardLeases[shard]
-	l.Expires = expires
-	r.ShardLeases[shard] = l
-	r.DateUpdated = now
-	return nil
-}
-
-func (m *memReports) CompleteShard(ctx context.Context, id, shard, owner string, records int64, handOn []string, now time.Time) (*billing.Report, error) {
-	if err := unavailableIfDone(ctx); err != nil {
-		return nil, err
-	}
-	if m.beforeComplete != nil {
-		if err := m.beforeComplete(id, shard); err != nil {
-			return nil, err
-		}
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := m.reports[id]
-	if r == nil || r.Status != billing.ReportRunning || r.ShardLeases[shard].Owner != owner || slices.Contains(r.ShardsDone, shard) {
-		return nil, conflict("shard lease lost or shard counted")
-	}
-	r.ShardsDone = slices.Sorted(slices.Values(append(r.ShardsDone, shard)))
-	r.Shards = slices.Sorted(slices.Values(append(r.Shards, handOn...)))
-	r.ShardRecords += records
-	r.DateUpdated = now
-	m.completions++
-	return cloneReport(r), nil
-}
-
-func (m *memReports) ShardProgress(ctx context.Context, id string, done int, message string, now time.Time) error {
-	if err := unavailableIfDone(ctx); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := m.reports[id]
-	if r == nil || r.Status != billing.ReportRunning || done < m.progressDone[id] {
-		return conflict("later progress recorded")
-	}
-	if m.progressDone == nil {
-		m.progressDone = map[string]int{}
-	}
-	m.progressDone[id] = done
-	r.StatusMessage, r.DateUpdated = message, now
-	m.progress = append(m.progress, message)
-	return nil
-}
-
-func (m *memReports) CreateReport(ctx context.Context, r *billing.Report, limits billing.SlotLimits) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.reports[r.ID]; ok {
-		return conflict("exists")
-	}
-	// The adapter's rule, counted under the lock.
-	if e := limits.RefusalAmong(r, slices.Collect(maps.Values(m.reports))); e != nil {
-		return e
-	}
-	c := cloneReport(r)
-	m.reports[r.ID] = c
-	return nil
-}
-
-func (m *memReports) GetReport(ctx context.Context, id string) (*billing.Report, error) {
-	if err := unavailableIfDone(ctx); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.reports[id]
-	if !ok {
-		return nil, billing.Errorf(billing.ENOTFOUND, "Report not found.")
-	}
-	c := cloneReport(r)
-	return c, nil
-}
-
-func (m *memReports) ListReports(context.Context, billing.ReportFilter) (billing.ReportPage, error) {
-	return billing.ReportPage{}, errors.New("not used by the worker")
-}
-
-func (m *memReports) SetJobID(ctx context.Context, id, jobID string, now time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.reports[id]
-	if !ok || r.Status != billing.ReportQueued {
-		return conflict("not queued")
-	}
-	r.JobID, r.DateUpdated = jobID, now
-	return nil
-}
-
-func (m *memReports) AcquireLease(ctx context.Context, id string, l billing.Lease) (*billing.Report, error) {
-	if err := unavailableIfDone(ctx); err != nil {
-		return nil, err
-	}
+func (m *hookedReports) AcquireLease(ctx context.Context, id string, l billing.Lease) (*billing.Report, error) {
 	if m.beforeAcquire != nil {
 		if err := m.beforeAcquire(id); err != nil {
 			return nil, err
 		}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.reports[id]
-	if !ok {
-		return nil, billing.Errorf(billing.ENOTFOUND, "Report not found.")
-	}
-	if !(r.Status == billing.ReportQueued || r.Status == billing.ReportRunning && r.LeaseExpires.Before(l.Now)) {
-		return nil, conflict("lease held")
-	}
-	r.Status, r.Attempt, r.LeaseExpires, r.Server, r.DateUpdated = billing.ReportRunning, r.Attempt+1, l.Expires, l.Server, l.Now
-	c := cloneReport(r)
-	return c, nil
+	return m.Reports.AcquireLease(ctx, id, l)
 }
 
-func (m *memReports) UpdateProgress(ctx context.Context, id string, attempt int, msg string, now, leaseExpires time.Time) error {
-	if err := unavailableIfDone(ctx); err != nil {
-		return err
-	}
+func (m *hookedReports) UpdateProgress(ctx context.Context, id string, attempt int, msg string, now, leaseExpires time.Time) error {
 	if m.beforeProgress != nil {
 		if err := m.beforeProgress(id, attempt, msg); err != nil {
 			return err
 		}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := m.reports[id]
-	if r == nil || r.Status != billing.ReportRunning || r.Attempt != attempt {
-		return conflict("lease lost")
-	}
-	r.StatusMessage, r.DateUpdated, r.LeaseExpires = msg, now, leaseExpires
-	m.progress = append(m.progress, msg)
-	return nil
+	err := m.Reports.UpdateProgress(ctx, id, attempt, msg, now, leaseExpires)
+	m.accepted(msg, err)
+	return err
 }
 
-func (m *memReports) FinishReport(ctx context.Context, id string, attempt int, out billing.Outcome) (*billing.Report, error) {
-	if err := unavailableIfDone(ctx); err != nil {
-		return nil, err
-	}
+func (m *hookedReports) FinishReport(ctx context.Context, id string, attempt int, out billing.Outcome) (*billing.Report, error) {
 	if m.beforeFinish != nil {
 		if err := m.beforeFinish(id, attempt, out); err != nil {
 			return nil, err
 		}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := m.reports[id]
-	if r == nil || r.Status.Final() || attempt > 0 && (r.Status != billing.ReportRunning || r.Attempt != attempt) {
-		return nil, conflict("not the lease holder")
-	}
-	r.Status, r.StatusMessage, r.DateUpdated = out.Status, out.StatusMessage, out.Now
-	r.ObjectKey, r.RowCount, r.ByteSize, r.GrandTotal = out.ObjectKey, out.RowCount, out.ByteSize, out.GrandTotal
-	if out.Shards > 0 {
-		r.ShardCount = out.Shards
-	}
-	c := cloneReport(r)
-	return c, nil
+	return m.Reports.FinishReport(ctx, id, attempt, out)
 }
 
-func (m *memReports) ClaimNotification(ctx context.Context, id string, now time.Time) error {
-	if err := unavailableIfDone(ctx); err != nil {
-		return err
-	}
+func (m *hookedReports) ClaimNotification(ctx context.Context, id string, now time.Time) error {
 	if m.beforeClaim != nil {
 		if err := m.beforeClaim(id); err != nil {
 			return err
 		}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := m.reports[id]
-	if r == nil || !r.NotifiedAt.IsZero() {
-		return conflict("claimed")
-	}
-	r.NotifiedAt = now
-	m.claims++
-	return nil
+	return m.Reports.ClaimNotification(ctx, id, now)
 }
 
-func (m *memReports) RecordNotification(ctx context.Context, id, email, hook string, now time.Time) error {
-	if err := unavailableIfDone(ctx); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := m.reports[id]
-	r.NotifyResult, r.WebhookResult = email, hook
-	return nil
+func (m *hookedReports) StartShards(ctx context.Context, id string, attempt int, shards []string, message string, now time.Time) (*billing.Report, error) {
+	r, err := m.Reports.StartShards(ctx, id, attempt, shards, message, now)
+	m.accepted(message, err)
+	return r, err
 }
 
-func (m *memReports) StaleReports(ctx context.Context, status billing.ReportStatus, cutoff time.Time, limit int) ([]*billing.Report, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []*billing.Report
-	for _, r := range m.reports {
-		if r.Status == status && r.DateUpdated.Before(cutoff) && len(out) < limit {
-			c := cloneReport(r)
-			out = append(out, c)
+func (m *hookedReports) AcquireShardLease(ctx context.Context, id, shard string, l billing.Lease) (*billing.Report, error) {
+	if m.beforeShardLease != nil {
+		if err := m.beforeShardLease(id, shard); err != nil {
+			return nil, err
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
+	return m.Reports.AcquireShardLease(ctx, id, shard, l)
 }
 
-func (m *memReports) ReconcileActive(ctx context.Context, accountID string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.reconc = append(m.reconc, accountID)
-	return nil
+func (m *hookedReports) CompleteShard(ctx context.Context, id, shard, owner string, records int64, handOn []string, now time.Time) (*billing.Report, error) {
+	if m.beforeComplete != nil {
+		if err := m.beforeComplete(id, shard); err != nil {
+			return nil, err
+		}
+	}
+	r, err := m.Reports.CompleteShard(ctx, id, shard, owner, records, handOn, now)
+	if err == nil {
+		m.mu.Lock()
+		m.completions++
+		m.mu.Unlock()
+	}
+	return r, err
+}
+
+func (m *hookedReports) ShardProgress(ctx context.Context, id string, done int, message string, now time.Time) error {
+	err := m.Reports.ShardProgress(ctx, id, done, message, now)
+	m.accepted(message, err)
+	return err
 }
 
 // memData is an in-memory billing.BillingData. Like the DynamoDB adapter it
@@ -607,7 +431,7 @@ func (f *fakeWebhooks) Send(ctx context.Context, url string, body []byte) error 
 type harness struct {
 	t        *testing.T
 	clock    *fakeClock
-	reports  *memReports
+	reports  *hookedReports
 	data     *memData
 	files    *memFiles
 	mailer   *memMailer
@@ -631,7 +455,7 @@ func newHarnessWith(t *testing.T, tune func(*Config)) *harness {
 		partials: newMemPartials(),
 		t:        t,
 		clock:    &fakeClock{t: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)},
-		reports:  newMemReports(),
+		reports:  newHookedReports(),
 		data:     newMemData(),
 		files:    newMemFiles(),
 		mailer:   &memMailer{},

@@ -26,7 +26,7 @@ const sdkDecodeCPUPerEvent = 1530 * time.Nanosecond
 // per event.
 func scaleOut(b *testing.B, concurrent int) (wall time.Duration, cpuPerEvent time.Duration, shards int) {
 	const days, perDay = 366, 1000
-	reports, queue := newMemReports(), &memQueue{}
+	reports, queue := newHookedReports(), &memQueue{}
 	w, err := New(Deps{
 		Reports: reports, Data: &synthData{customers: 200, perDay: perDay, pageSize: 100, pageLatency: 10 * time.Millisecond},
 		Files: discardFiles{}, Mailer: &memMailer{}, Queue: queue, Partials: newMemPartials(),
@@ -56,11 +56,12 @@ func scaleOut(b *testing.B, concurrent int) (wall time.Duration, cpuPerEvent tim
 	}
 	wall, cpu := time.Since(wall0), ratingtest.ProcessCPU()-cpu0
 	r := reports.get("r-scale")
-	want := fmt.Sprintf("Completed: %d usage records in %d shards.", days*perDay, max(len(r.Shards), 1))
+	n := max(len(r.Shards), 1)
+	want := fmt.Sprintf("Completed: %d usage records in %d %s.", days*perDay, n, shardWord(n)) // the worker says "1 shard."
 	if r.Status != billing.ReportCompleted || r.StatusMessage != want {
 		b.Fatalf("report %s %q, want %q", r.Status, r.StatusMessage, want)
 	}
-	return wall, cpu / (days * perDay), max(len(r.Shards), 1)
+	return wall, cpu / (days * perDay), n
 }
 
 // BenchmarkScaleOut (issue 11, item 8b): MEASURED wall time of one 366-day

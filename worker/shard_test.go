@@ -108,8 +108,8 @@ func TestShardedReportIsCountedOnceAndFinalizedOnce(t *testing.T) {
 	if got := string(h.files.objects[r.ObjectKey]); got != want {
 		t.Fatalf("sharded CSV differs from the unsharded one:\n%s\nwant:\n%s", got, want)
 	}
-	if h.partials.count() != 0 || len(h.mailer.emails()) != 1 || !slices.Contains(h.reports.progress, "Processed 15 usage records (5 of 5 shards)") {
-		t.Errorf("%d partials left, %d emails, progress %q", h.partials.count(), len(h.mailer.emails()), h.reports.progress)
+	if h.partials.count() != 0 || len(h.mailer.emails()) != 1 || !slices.Contains(h.reports.progressSeen(), "Processed 15 usage records (5 of 5 shards)") {
+		t.Errorf("%d partials left, %d emails, progress %q", h.partials.count(), len(h.mailer.emails()), h.reports.progressSeen())
 	}
 
 	h.lateCopiesChangeNothing(ran, 5)
@@ -126,8 +126,8 @@ func (h *harness) lateCopiesChangeNothing(ran []billing.Job, completions int) {
 	}
 	after := h.reports.get("r-1")
 	if after.StatusMessage != before.StatusMessage || after.ByteSize != before.ByteSize ||
-		h.reports.completions != completions || len(h.queue.take()) != 0 || len(h.mailer.emails()) != 1 {
-		h.t.Errorf("late deliveries changed things: %+v, %d completions", after, h.reports.completions)
+		h.reports.completed() != completions || len(h.queue.take()) != 0 || len(h.mailer.emails()) != 1 {
+		h.t.Errorf("late deliveries changed things: %+v, %d completions", after, h.reports.completed())
 	}
 }
 
@@ -163,8 +163,8 @@ func TestDuplicateShardDeliveriesNeverBothWrite(t *testing.T) {
 	h.ack(jobDelivery("s-0", jobs[0], 1))
 	h.drain()
 	r := h.reports.get("r-1")
-	if r.Status != billing.ReportCompleted || h.reports.completions != 2 || r.ShardRecords != 15 || h.partials.puts != 2 {
-		t.Fatalf("report %s, %d completions, %d records, %d partial puts", r.Status, h.reports.completions, r.ShardRecords, h.partials.puts)
+	if r.Status != billing.ReportCompleted || h.reports.completed() != 2 || r.ShardRecords != 15 || h.partials.puts != 2 {
+		t.Fatalf("report %s, %d completions, %d records, %d partial puts", r.Status, h.reports.completed(), r.ShardRecords, h.partials.puts)
 	}
 }
 
@@ -219,8 +219,8 @@ func TestRetriedKilledShardsAndLostFinalizeAreRecovered(t *testing.T) {
 	h.sweepRequeues(1) // the lost finalize
 	h.drain()
 	r := h.reports.get("r-1")
-	if r.Status != billing.ReportCompleted || h.reports.completions != 4 || string(h.files.objects[r.ObjectKey]) != want {
-		t.Fatalf("report %s %q, %d completions", r.Status, r.StatusMessage, h.reports.completions)
+	if r.Status != billing.ReportCompleted || h.reports.completed() != 4 || string(h.files.objects[r.ObjectKey]) != want {
+		t.Fatalf("report %s %q, %d completions", r.Status, r.StatusMessage, h.reports.completed())
 	}
 }
 

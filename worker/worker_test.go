@@ -83,9 +83,7 @@ func (h *harness) load(ds *ratingtest.Dataset) {
 
 // scope makes report id Customer-scoped (as for a Customer-role caller).
 func (h *harness) scope(id, customerID string) {
-	h.reports.mu.Lock()
-	h.reports.reports[id].CustomerScope = customerID
-	h.reports.mu.Unlock()
+	h.reports.change(id, func(r *billing.Report) { r.CustomerScope = customerID })
 }
 
 func fixtureCase(t *testing.T, ds *ratingtest.Dataset, file string, shardDays int) {
@@ -467,9 +465,7 @@ func TestLostLeaseStopsWithoutWriting(t *testing.T) {
 	h.data.onPage = func() {
 		if stolen.CompareAndSwap(false, true) {
 			// Another attempt takes the lease, as after a long stall.
-			h.reports.mu.Lock()
-			h.reports.reports["r-1"].Attempt = 2
-			h.reports.mu.Unlock()
+			h.reports.change("r-1", func(r *billing.Report) { r.Attempt = 2 })
 		}
 	}
 	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
@@ -975,9 +971,7 @@ func TestScopedReportCountsOnlyItsSubtree(t *testing.T) {
 	h.data.pageSize = 1
 	h.data.pageDelay = 3 * time.Millisecond
 	h.queue1("r-1", billing.ReportRequest{WebhookURL: "https://hooks.example.com/x", EmailAddressToNotify: "c1@example.com"})
-	h.reports.mu.Lock()
-	h.reports.reports["r-1"].CustomerScope = "c-1"
-	h.reports.mu.Unlock()
+	h.reports.change("r-1", func(r *billing.Report) { r.CustomerScope = "c-1" })
 	if h.deliver(context.Background(), sqsMessage("m-1", "r-1", 1)) {
 		t.Fatal("retry requested")
 	}
@@ -1001,9 +995,7 @@ func TestScopedReportCountsOnlyItsSubtree(t *testing.T) {
 // "Processed N usage records" with 0 <= N <= max.
 func (h *harness) checkProgress(max int) {
 	h.t.Helper()
-	h.reports.mu.Lock()
-	progress := append([]string(nil), h.reports.progress...)
-	h.reports.mu.Unlock()
+	progress := h.reports.progressSeen()
 	if len(progress) == 0 {
 		h.t.Fatal("no progress published")
 	}
