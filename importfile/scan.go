@@ -123,13 +123,6 @@ func Scan(ctx context.Context, src Source, opts Options, start StartFunc) (*Data
 	return s.run(ctx)
 }
 
-type scanMode int
-
-const (
-	modeFirst  scanMode = iota // validate everything; deliver what is certainly new
-	modeSecond                 // settle suspects (and references, if disordered)
-)
-
 // suspect is a usage id the Bloom filter could not vouch for in pass 1.
 type suspect struct {
 	firstHit  int // the line where the filter first said "maybe seen"
@@ -138,14 +131,14 @@ type suspect struct {
 	seen      bool
 }
 
-// scanner is the validating pass (and the suspects' re-check) of Scan and
-// Validate; its usageDecoder turns lines into locally checked events.
+// scanner is the validation of Scan and Validate: pass 1 (firstLine) checks
+// every line, pass 2 (secondLine) settles the suspects and, in a disordered
+// file, the references; its usageDecoder turns lines into checked events.
 type scanner struct {
 	usageDecoder
 	src   Source
 	opts  Options
 	start StartFunc
-	mode  scanMode
 
 	probs    problemList
 	refProbs problemList // pass-1 reference problems, kept only if the file was ordered
@@ -228,7 +221,7 @@ func (s *scanner) run(ctx context.Context) (*Dataset, error) {
 		return nil, fmt.Errorf("importfile: BloomBits must be a power of two of at least 512, not %d", bits)
 	}
 	s.bloom = newBloom(bits)
-	if err := s.pass(ctx, 1, "reading"); err != nil {
+	if err := s.firstPass(ctx); err != nil {
 		return nil, err
 	}
 	s.bloom = nil // 32 MiB the second pass does not need
@@ -250,14 +243,27 @@ func (s *scanner) secondPass(ctx context.Context) error {
 	if !s.disordered && len(s.suspects) == 0 {
 		return nil
 	}
-	s.mode = modeSecond
 	if s.disordered {
 		s.sink = nil
 		if err := s.begin(); err != nil {
 			return err
 		}
 	}
-	return s.pass(ctx, 2, "re-checking")
+	s.ds.Summary.Passes = 2
+	_, err := eachLine(ctx, s.src, s.opts.Progress, Progress{Pass: 2, Name: "re-checking"}, s.secondLine)
+	return err
+}
+
+// secondLine is pass 2's handling of a line: only usage lines that may hold a
+// suspect are decoded, and their own problems were reported in pass 1.
+func (s *scanner) secondLine(lineNo int, line []byte, tooLong bool) error {
+	if tooLong || !s.mayHoldSuspect(bytes.TrimRight(line, "\r\n")) {
+		return nil
+	}
+	if kind, _ := s.classify(line, false); kind != lineUsage || len(s.usageEvent()) > 0 {
+		return nil
+	}
+	return s.usageSecond(lineNo)
 }
 
 // result is the dataset with its summary, and the scan's error: the bad
@@ -317,46 +323,34 @@ func (s *scanner) begin() error {
 	return err
 }
 
-func (s *scanner) pass(ctx context.Context, n int, name string) error {
-	s.ds.Summary.Passes = n
-	if s.mode == modeFirst {
-		s.startPipeline()
-		defer s.stopPipeline() // on early returns; a no-op after the normal stop
-	}
-	lines, err := eachLine(ctx, s.src, s.opts.Progress, Progress{Pass: n, Name: name}, s.handleLine)
+// firstPass reads the input once, validating every line, while the pipeline
+// runs the duplicate filter and hands events to the consumer.
+func (s *scanner) firstPass(ctx context.Context) error {
+	s.ds.Summary.Passes = 1
+	s.startPipeline()
+	defer s.stopPipeline() // on early returns; a no-op after the normal stop
+	lines, err := eachLine(ctx, s.src, s.opts.Progress, Progress{Pass: 1, Name: "reading"}, s.firstLine)
 	if err != nil {
 		return err
 	}
-	if s.mode == modeFirst {
-		s.ds.Summary.Lines = lines
-		return s.stopPipeline()
-	}
-	return nil
+	s.ds.Summary.Lines = lines
+	return s.stopPipeline()
 }
 
-// handleLine checks one line; pass 1 reports its problems and keeps its
-// records, pass 2 re-reads only the usage lines that may hold a suspect (their
-// own problems were reported in pass 1). It returns an error only to abort.
-func (s *scanner) handleLine(lineNo int, line []byte, tooLong bool) error {
-	trimmed := bytes.TrimRight(line, "\r\n")
-	if s.mode == modeSecond && (tooLong || !s.mayHoldSuspect(trimmed)) {
-		return nil
-	}
+// firstLine is pass 1's handling of a line: its problems are reported, its
+// records kept. It returns an error only to abort the scan.
+func (s *scanner) firstLine(lineNo int, line []byte, tooLong bool) error {
 	kind, problem := s.classify(line, tooLong)
 	switch kind {
 	case lineBad:
-		if s.mode == modeFirst {
-			s.probs.add(lineNo, "%s", problem)
-		}
+		s.probs.add(lineNo, "%s", problem)
 	case lineRecord:
-		if s.mode == modeFirst {
-			if s.sawUsage {
-				s.disordered = true
-			}
-			s.addRecord(lineNo, string(s.f.typ), trimmed)
+		if s.sawUsage {
+			s.disordered = true
 		}
+		s.addRecord(lineNo, string(s.f.typ), bytes.TrimRight(line, "\r\n"))
 	case lineUsage:
-		return s.usage(lineNo)
+		return s.usageFirst(lineNo)
 	}
 	return nil
 }
@@ -433,8 +427,10 @@ func (s *scanner) checkBatch(b *usageBatch) error {
 	return nil
 }
 
-func (s *scanner) usage(lineNo int) error {
-	if s.mode == modeFirst && !s.sawUsage {
+// usageFirst is pass 1's handling of a usage line: checked on its own, it goes
+// into the batch that the pipeline's second goroutine filters and delivers.
+func (s *scanner) usageFirst(lineNo int) error {
+	if !s.sawUsage {
 		s.sawUsage = true
 		// The records seen so far are complete only if no account or customer line
 		// follows; the consumer's refusal counts only then (see run).
@@ -443,20 +439,9 @@ func (s *scanner) usage(lineNo int) error {
 		}
 	}
 	if reasons := s.usageEvent(); len(reasons) > 0 {
-		if s.mode == modeFirst {
-			s.probs.add(lineNo, "%s", strings.Join(reasons, "; "))
-		}
+		s.probs.add(lineNo, "%s", strings.Join(reasons, "; "))
 		return nil
 	}
-	if s.mode == modeFirst {
-		return s.usageFirst(lineNo)
-	}
-	return s.usageSecond(lineNo)
-}
-
-// usageFirst is pass 1's handling of a locally valid usage line: it goes
-// into the batch that the pipeline's second goroutine filters and delivers.
-func (s *scanner) usageFirst(lineNo int) error {
 	s.usageLines++
 	refOK := s.checkRefs(lineNo, &s.refProbs)
 	if s.batch == nil {
