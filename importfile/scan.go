@@ -1,18 +1,14 @@
 package importfile
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
-	"io"
 	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	billing "github.com/evovoice/billing"
 )
@@ -127,31 +123,6 @@ func Scan(ctx context.Context, src Source, opts Options, start StartFunc) (*Data
 	return s.run(ctx)
 }
 
-// Usage streams the distinct usage events of a validated input in file order,
-// skipping identical repeats, in one pass. It fails, before handing on anything
-// more, if a usage line no longer passes its own checks or names an unknown
-// customer (the file was changed after Validate).
-func (d *Dataset) Usage(ctx context.Context, src Source, fn UsageFunc) error {
-	s := newScanner(src, Options{})
-	s.ds = d
-	s.mode = modeReplay
-	s.sink = fn
-	err := s.pass(ctx, 1, "streaming usage")
-	if err == nil && s.probs.total > 0 {
-		err = fmt.Errorf("the import file changed after it was validated: %w", s.probs.err())
-	}
-	return err
-}
-
-type scanMode int
-
-const (
-	modeFirst      scanMode = iota // validate everything; deliver what is certainly new
-	modeSecond                     // settle suspects (and references, if disordered)
-	modeReplay                     // stream a validated input
-	modeDecodeOnly                 // DecodeUsage: decode, check nothing else
-)
-
 // suspect is a usage id the Bloom filter could not vouch for in pass 1.
 type suspect struct {
 	firstHit  int // the line where the filter first said "maybe seen"
@@ -160,12 +131,14 @@ type suspect struct {
 	seen      bool
 }
 
+// scanner is the validation of Scan and Validate: pass 1 (firstLine) checks
+// every line, pass 2 (secondLine) settles the suspects and, in a disordered
+// file, the references; its usageDecoder turns lines into checked events.
 type scanner struct {
+	usageDecoder
 	src   Source
 	opts  Options
 	start StartFunc
-	ds    *Dataset
-	mode  scanMode
 
 	probs    problemList
 	refProbs problemList // pass-1 reference problems, kept only if the file was ordered
@@ -175,7 +148,6 @@ type scanner struct {
 	suspectIDs [][]byte
 	seed       maphash.Seed
 	zones      map[string]error
-	interned   map[string]string
 
 	sink       UsageFunc
 	sawUsage   bool
@@ -183,10 +155,6 @@ type scanner struct {
 	usageLines int64
 	startErr   error  // the consumer refused the records at the first usage line
 	touched    uint64 // sink for the filter's prefetch loads, so they are not optimized away
-
-	f          lineFields
-	ev         billing.UsageEvent
-	evCustomer int // index of ev's customer in the dataset, -1 if unknown (yet)
 
 	// Pass 1 pipeline: this goroutine decodes and validates lines into batches;
 	// a second one runs the Bloom filter and the consumer's UsageFunc on them.
@@ -227,12 +195,11 @@ func newScanner(src Source, opts Options) *scanner {
 		suspects: map[string]*suspect{},
 		seed:     maphash.MakeSeed(),
 		zones:    map[string]error{},
-		interned: map[string]string{},
-		ds: &Dataset{
+		usageDecoder: newUsageDecoder(&Dataset{
 			accountIdx:  map[string]recordPos{},
 			customerIdx: map[string]recordPos{},
 			repeats:     map[string]int{},
-		},
+		}),
 	}
 }
 
@@ -254,7 +221,7 @@ func (s *scanner) run(ctx context.Context) (*Dataset, error) {
 		return nil, fmt.Errorf("importfile: BloomBits must be a power of two of at least 512, not %d", bits)
 	}
 	s.bloom = newBloom(bits)
-	if err := s.pass(ctx, 1, "reading"); err != nil {
+	if err := s.firstPass(ctx); err != nil {
 		return nil, err
 	}
 	s.bloom = nil // 32 MiB the second pass does not need
@@ -276,14 +243,27 @@ func (s *scanner) secondPass(ctx context.Context) error {
 	if !s.disordered && len(s.suspects) == 0 {
 		return nil
 	}
-	s.mode = modeSecond
 	if s.disordered {
 		s.sink = nil
 		if err := s.begin(); err != nil {
 			return err
 		}
 	}
-	return s.pass(ctx, 2, "re-checking")
+	s.ds.Summary.Passes = 2
+	_, err := eachLine(ctx, s.src, s.opts.Progress, Progress{Pass: 2, Name: "re-checking"}, s.secondLine)
+	return err
+}
+
+// secondLine is pass 2's handling of a line: only usage lines that may hold a
+// suspect are decoded, and their own problems were reported in pass 1.
+func (s *scanner) secondLine(lineNo int, line []byte, tooLong bool) error {
+	if tooLong || !s.mayHoldSuspect(bytes.TrimRight(line, "\r\n")) {
+		return nil
+	}
+	if kind, _ := s.classify(line, false); kind != lineUsage || len(s.usageEvent()) > 0 {
+		return nil
+	}
+	return s.usageSecond(lineNo)
 }
 
 // result is the dataset with its summary, and the scan's error: the bad
@@ -343,84 +323,36 @@ func (s *scanner) begin() error {
 	return err
 }
 
-// bufferSize is the read buffer for an input of size bytes (-1: unknown):
-// small inputs need no 1 MiB buffer.
-func bufferSize(size int64) int {
-	if size >= 0 && size < maxLineBytes {
-		return max(int(size)+1, 4096)
-	}
-	return maxLineBytes
-}
-
-// maxLineBytes is the longest line accepted; a usage line is about 200 bytes and
-// an account with every item priced about 1 KiB.
-const maxLineBytes = 1 << 20
-
-func (s *scanner) pass(ctx context.Context, n int, name string) error {
-	s.ds.Summary.Passes = n
-	rc, err := s.src.Open()
+// firstPass reads the input once, validating every line, while the pipeline
+// runs the duplicate filter and hands events to the consumer.
+func (s *scanner) firstPass(ctx context.Context) error {
+	s.ds.Summary.Passes = 1
+	s.startPipeline()
+	defer s.stopPipeline() // on early returns; a no-op after the normal stop
+	lines, err := eachLine(ctx, s.src, s.opts.Progress, Progress{Pass: 1, Name: "reading"}, s.firstLine)
 	if err != nil {
 		return err
 	}
-	defer rc.Close()
-	cr := &countingReader{r: rc, report: s.opts.Progress, p: Progress{Pass: n, Name: name, Total: s.src.Size()}}
-	br := bufio.NewReaderSize(cr, bufferSize(s.src.Size()))
-	if s.mode == modeFirst {
-		s.startPipeline()
-		defer s.stopPipeline() // on early returns; a no-op after the normal stop
-	}
-	lineNo := 0
-	for {
-		line, tooLong, err := readLine(br)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("reading import file: %w", err)
-		}
-		if len(line) == 0 && err != nil {
-			break
-		}
-		lineNo++
-		if lineNo&0xffff == 0 {
-			if cerr := ctx.Err(); cerr != nil {
-				return cerr
-			}
-		}
-		if herr := s.handleLine(lineNo, line, tooLong); herr != nil {
-			return herr
-		}
-		if err != nil {
-			break
-		}
-	}
-	if s.mode == modeFirst {
-		s.ds.Summary.Lines = lineNo
-		if err := s.stopPipeline(); err != nil {
-			return err
-		}
-	}
-	cr.flush()
-	return nil
+	s.ds.Summary.Lines = lines
+	return s.stopPipeline()
 }
 
-// handleLine checks (and in pass 1, reports) one line read by readLine.
-func (s *scanner) handleLine(lineNo int, line []byte, tooLong bool) error {
-	if !tooLong {
-		return s.line(lineNo, bytes.TrimRight(line, "\r\n"))
-	}
-	if s.mode != modeSecond { // pass 2 re-reads lines whose problems pass 1 reported
-		s.probs.add(lineNo, "line is longer than %d bytes", maxLineBytes)
+// firstLine is pass 1's handling of a line: its problems are reported, its
+// records kept. It returns an error only to abort the scan.
+func (s *scanner) firstLine(lineNo int, line []byte, tooLong bool) error {
+	kind, problem := s.classify(line, tooLong)
+	switch kind {
+	case lineBad:
+		s.probs.add(lineNo, "%s", problem)
+	case lineRecord:
+		if s.sawUsage {
+			s.disordered = true
+		}
+		s.addRecord(lineNo, string(s.f.typ), bytes.TrimRight(line, "\r\n"))
+	case lineUsage:
+		return s.usageFirst(lineNo)
 	}
 	return nil
-}
-
-// readLine reads one line of at most maxLineBytes; a longer one is skipped
-// whole and reported tooLong.
-func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
-	line, err = br.ReadSlice('\n')
-	for errors.Is(err, bufio.ErrBufferFull) {
-		tooLong = true
-		_, err = br.ReadSlice('\n')
-	}
-	return line, tooLong, err
 }
 
 func (s *scanner) startPipeline() {
@@ -495,57 +427,10 @@ func (s *scanner) checkBatch(b *usageBatch) error {
 	return nil
 }
 
-// line handles one line; it returns an error only to abort the scan.
-func (s *scanner) line(lineNo int, line []byte) error {
-	if len(bytes.TrimSpace(line)) == 0 {
-		return nil
-	}
-	if s.mode == modeSecond && !s.mayHoldSuspect(line) {
-		return nil
-	}
-	report := s.mode != modeSecond // pass 2 re-reads lines whose own problems pass 1 reported
-	if !utf8.Valid(line) {
-		if report {
-			s.probs.add(lineNo, "not valid UTF-8")
-		}
-		return nil
-	}
-	if err := decodeLine(line, &s.f); err != nil {
-		if report {
-			s.probs.add(lineNo, "%v", err)
-		}
-		return nil
-	}
-	switch string(s.f.typ) {
-	case "usage":
-		return s.usage(lineNo)
-	case "account", "customer":
-		if s.mode == modeFirst {
-			if s.sawUsage {
-				s.disordered = true
-			}
-			s.addRecord(lineNo, string(s.f.typ), line)
-		}
-		return nil
-	}
-	if report {
-		if s.f.has&hasType == 0 {
-			s.probs.add(lineNo, `missing "type" (account, customer or usage)`)
-		} else {
-			s.probs.add(lineNo, "unknown type %q (want account, customer or usage)", s.f.typ)
-		}
-	}
-	return nil
-}
-
-func (s *scanner) usage(lineNo int) error {
-	if s.mode == modeDecodeOnly {
-		if reasons := s.usageEvent(); len(reasons) > 0 {
-			return fmt.Errorf("line %d: %s", lineNo, reasons[0])
-		}
-		return s.sink(&s.ev)
-	}
-	if s.mode == modeFirst && !s.sawUsage {
+// usageFirst is pass 1's handling of a usage line: checked on its own, it goes
+// into the batch that the pipeline's second goroutine filters and delivers.
+func (s *scanner) usageFirst(lineNo int) error {
+	if !s.sawUsage {
 		s.sawUsage = true
 		// The records seen so far are complete only if no account or customer line
 		// follows; the consumer's refusal counts only then (see run).
@@ -554,31 +439,9 @@ func (s *scanner) usage(lineNo int) error {
 		}
 	}
 	if reasons := s.usageEvent(); len(reasons) > 0 {
-		if s.mode != modeSecond {
-			s.probs.add(lineNo, "%s", strings.Join(reasons, "; "))
-		}
+		s.probs.add(lineNo, "%s", strings.Join(reasons, "; "))
 		return nil
 	}
-	switch s.mode {
-	case modeFirst:
-		return s.usageFirst(lineNo)
-	case modeSecond:
-		return s.usageSecond(lineNo)
-	case modeReplay:
-		if first, ok := s.ds.repeats[s.ev.ID]; ok && first != lineNo {
-			return nil
-		}
-		if !s.checkRefs(lineNo, &s.probs) {
-			return nil
-		}
-		return s.deliver()
-	}
-	return nil
-}
-
-// usageFirst is pass 1's handling of a locally valid usage line: it goes
-// into the batch that the pipeline's second goroutine filters and delivers.
-func (s *scanner) usageFirst(lineNo int) error {
 	s.usageLines++
 	refOK := s.checkRefs(lineNo, &s.refProbs)
 	if s.batch == nil {
@@ -635,155 +498,6 @@ func (s *scanner) deliver() error {
 	return nil
 }
 
-// usageEvent checks the decoded fields of a usage line on their own (no
-// references) and fills s.ev; it returns the reasons the line is bad.
-func (s *scanner) usageEvent() []string {
-	f := &s.f
-	reasons := append([]string(nil), f.typeErrs...)
-	check := func(p string) {
-		if p != "" {
-			reasons = append(reasons, p)
-		}
-	}
-	// A field of the wrong JSON type is reported once, not also as missing.
-	required := func(bit uint16, field string, v []byte) {
-		if f.wrongType&bit == 0 {
-			check(idProblem(field, v))
-		}
-	}
-	required(hasID, "id", f.id)
-	required(hasAccountID, "accountId", f.accountID)
-	required(hasCustomerID, "customerId", f.customerID)
-	ev := &s.ev
-	*ev = billing.UsageEvent{}
-	var p string
-	if ev.Time, p = f.timeField(); p != "" {
-		reasons = append(reasons, p)
-	}
-	if ev.Item, p = f.itemField(); p != "" {
-		reasons = append(reasons, p)
-	}
-	if f.wrongType&hasRawQuantity != 0 {
-		// reported above
-	} else if len(f.rawQuantity) == 0 {
-		reasons = append(reasons, `missing "rawQuantity"`)
-	} else {
-		check(decimalProblem("rawQuantity", string(f.rawQuantity)))
-	}
-	if len(f.intlCost) > 0 {
-		check(decimalProblem("internationalCost", string(f.intlCost)))
-	}
-	if len(f.description) > maxTextBytes {
-		reasons = append(reasons, fmt.Sprintf(`"description" is longer than %d bytes`, maxTextBytes))
-	}
-	if len(reasons) > 0 {
-		return reasons
-	}
-	ev.ID = string(f.id)
-	s.shareIDs(ev)
-	ev.RawQuantity = string(f.rawQuantity)
-	ev.InternationalCost = string(f.intlCost)
-	ev.Recorded = f.recorded
-	ev.Description = string(f.description)
-	return nil
-}
-
-// timeField is the usage line's time, or why it is bad ("" when it is
-// fine, or already reported as of the wrong type).
-func (f *lineFields) timeField() (time.Time, string) {
-	switch {
-	case f.wrongType&hasTime != 0:
-		return time.Time{}, ""
-	case len(f.time) == 0:
-		return time.Time{}, `missing "time"`
-	}
-	t, ok := parseTime(f.time)
-	if !ok {
-		return time.Time{}, fmt.Sprintf(`"time" must be an RFC 3339 timestamp such as "2026-10-01T04:00:00Z" (got %q)`, f.time)
-	}
-	return t, ""
-}
-
-// itemField is the usage line's item, or why it is bad (as timeField).
-func (f *lineFields) itemField() (billing.Item, string) {
-	switch {
-	case f.wrongType&hasItem != 0:
-		return "", ""
-	case len(f.item) == 0:
-		return "", `missing "item"`
-	}
-	item, ok := itemOf(f.item)
-	switch {
-	case !ok:
-		return "", fmt.Sprintf("unknown item %q", f.item)
-	case item == billing.ItemBase:
-		return "", `item "Base" is a fixed monthly cost and has no usage`
-	}
-	return item, ""
-}
-
-// shareIDs sets ev's account and customer ids, shared with the dataset's
-// records when they match, which saves two allocations per line.
-func (s *scanner) shareIDs(ev *billing.UsageEvent) {
-	f := &s.f
-	s.evCustomer = -1
-	if pos, ok := s.ds.customerIdx[string(f.customerID)]; ok {
-		s.evCustomer = pos.index
-		c := &s.ds.Customers[pos.index]
-		ev.CustomerID = c.ID
-		if c.AccountID == string(f.accountID) {
-			ev.AccountID = c.AccountID
-		}
-	}
-	if ev.CustomerID == "" {
-		ev.CustomerID = s.intern(f.customerID)
-	}
-	if ev.AccountID == "" {
-		ev.AccountID = s.intern(f.accountID)
-	}
-}
-
-// maxInterned bounds the intern table: ids of accounts and customers repeat on
-// every line, but a hostile file must not grow the table without limit.
-const maxInterned = 4096
-
-// intern returns b as a string, shared with earlier equal ones while the table
-// has room (DecodeUsage has no records to share ids with).
-func (s *scanner) intern(b []byte) string {
-	if v, ok := s.interned[string(b)]; ok {
-		return v
-	}
-	v := string(b)
-	if len(s.interned) < maxInterned {
-		s.interned[v] = v
-	}
-	return v
-}
-
-func itemOf(b []byte) (billing.Item, bool) {
-	for _, it := range billing.Items {
-		if string(it) == string(b) {
-			return it, true
-		}
-	}
-	return "", false
-}
-
-// checkRefs checks that the event's customer exists in the event's account.
-func (s *scanner) checkRefs(lineNo int, into *problemList) bool {
-	ev := &s.ev
-	if s.evCustomer < 0 {
-		into.add(lineNo, "usage for an unknown customer %q", ev.CustomerID)
-		return false
-	}
-	c := &s.ds.Customers[s.evCustomer]
-	if c.AccountID != ev.AccountID {
-		into.add(lineNo, "customer %q belongs to account %q, not %q", c.ID, c.AccountID, ev.AccountID)
-		return false
-	}
-	return true // the customer's own line reports an unknown account
-}
-
 // contentHash fingerprints everything of the event but its id, to tell an
 // identical repeat from a conflicting one.
 func (s *scanner) contentHash() uint64 {
@@ -813,43 +527,4 @@ func (pl *problemList) merge(o *problemList) {
 	pl.total += o.total
 	sort.SliceStable(pl.list, func(i, j int) bool { return pl.list[i].Line < pl.list[j].Line })
 	pl.trim()
-}
-
-// countingReader reports read progress about every MiB.
-type countingReader struct {
-	r      io.Reader
-	report func(Progress)
-	p      Progress
-	last   int64
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.p.Done += int64(n)
-	if c.report != nil && c.p.Done-c.last >= 1<<20 {
-		c.last = c.p.Done
-		c.report(c.p)
-	}
-	return n, err
-}
-
-func (c *countingReader) flush() {
-	if c.report != nil {
-		c.report(c.p)
-	}
-}
-
-// DecodeUsage decodes every usage line of src with the same decoder Scan uses,
-// and checks nothing beyond what decoding needs: no references, no repeated ids,
-// no other line types. It is the floor Scan's speed is measured against, and a
-// quick way to look at a file; fn gets events that are only valid during the call.
-func DecodeUsage(ctx context.Context, src Source, fn func(e *billing.UsageEvent) error) (events int64, err error) {
-	s := newScanner(src, Options{})
-	s.mode = modeDecodeOnly
-	s.sink = func(e *billing.UsageEvent) error {
-		events++
-		return fn(e)
-	}
-	err = s.pass(ctx, 1, "decoding")
-	return events, err
 }

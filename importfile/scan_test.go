@@ -63,6 +63,17 @@ func TestScanWellOrderedFileIsOnePass(t *testing.T) {
 	if want := []string{"u1", "u2"}; !slices.Equal(ids(got), want) {
 		t.Fatalf("events %v, want %v", ids(got), want)
 	}
+	checkWellOrderedContent(t, d, got)
+	want := Summary{Lines: 5, Accounts: 1, Customers: 2, UsageEvents: 2, Passes: 1}
+	if d.Summary != want {
+		t.Fatalf("summary %+v, want %+v", d.Summary, want)
+	}
+}
+
+// checkWellOrderedContent checks the records and events that
+// TestScanWellOrderedFileIsOnePass read.
+func checkWellOrderedContent(t *testing.T, d *Dataset, got []billing.UsageEvent) {
+	t.Helper()
 	// A JSON number is kept as its exact text, never a float.
 	acct, ok := d.Account("a1")
 	if !ok || acct.BillingSettings[billing.ItemInboundVoiceCalls].RawUnitMultiplier != "0.0166666667" || acct.TimeZoneID != "America/New_York" || acct.Currency != "CAD" {
@@ -73,10 +84,6 @@ func TestScanWellOrderedFileIsOnePass(t *testing.T) {
 	}
 	if cs := d.CustomersOf("a1"); len(cs) != 2 || !cs[1].OverrideBillingSettings || cs[1].ParentCustomerID != "c1" {
 		t.Fatalf("customers = %+v", cs)
-	}
-	want := Summary{Lines: 5, Accounts: 1, Customers: 2, UsageEvents: 2, Passes: 1}
-	if d.Summary != want {
-		t.Fatalf("summary %+v, want %+v", d.Summary, want)
 	}
 }
 
@@ -417,5 +424,26 @@ func TestScanReportsProgressPerPass(t *testing.T) {
 	want := []Progress{{Pass: 1, Name: "reading", Done: size, Total: size}, {Pass: 2, Name: "re-checking", Done: size, Total: size}}
 	if !slices.Equal(seen, want) {
 		t.Fatalf("progress %+v, want %+v", seen, want)
+	}
+}
+
+// DecodeUsage reads usage lines with the validator's decoder and nothing else:
+// records, blank and non-usage lines are passed over, references are not
+// checked, and the first usage line that does not decode stops it with its
+// line number.
+func TestDecodeUsage(t *testing.T) {
+	data := lines(acctLine, usageLine("u1", "nobody", "1"), "", `{"type":"other"}`, usageLine("u2", "c1", "2.5"))
+	var got []string
+	n, err := DecodeUsage(context.Background(), Bytes(data), func(e *billing.UsageEvent) error {
+		got = append(got, e.ID+"/"+e.CustomerID+"/"+e.RawQuantity)
+		return nil
+	})
+	if err != nil || n != 2 || !slices.Equal(got, []string{"u1/nobody/1", "u2/c1/2.5"}) {
+		t.Fatalf("DecodeUsage = %d, %v, events %v", n, err, got)
+	}
+	bad := lines(acctLine, usageLine("u1", "c1", "1"), usageLine("u2", "c1", "-1"))
+	n, err = DecodeUsage(context.Background(), Bytes(bad), func(*billing.UsageEvent) error { return nil })
+	if err == nil || !strings.HasPrefix(err.Error(), "line 3: ") || n != 1 {
+		t.Fatalf("DecodeUsage of a bad line = %d, %v; want 1 event and an error at line 3", n, err)
 	}
 }
